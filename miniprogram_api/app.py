@@ -1,0 +1,50 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from miniprogram_api.api import build_api
+from miniprogram_api.auth import EXTENSION
+from miniprogram_api.errors import register_error_handlers
+from service.context import Context
+from service.db import make_engine, make_session_factory
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings) -> Context:
+    """Wire the service context from settings (engine, sessions)."""
+    engine = make_engine(settings.database_url)
+    return Context(settings=settings, session_factory=make_session_factory(engine))
+
+
+def create_app(settings: Settings | None = None, *, context: Context | None = None) -> Flask:
+    """Build the Flask app; tests pass their own settings or a ready context."""
+    if context is None:
+        context = build_context(settings or Settings.from_env())
+    settings = context.settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024,  # file + form overhead
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = context
+
+    api = build_api(app)
+    register_error_handlers(app)
+
+    from miniprogram_api.views import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    from miniprogram_api.cli import register_cli
+
+    register_cli(app)
+    return app

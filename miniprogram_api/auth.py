@@ -1,0 +1,48 @@
+"""Who is calling: bearer JWT → `Actor`, loaded once per request."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from service.auth import decode_token
+from service.context import Context
+from service.errors import Unauthenticated
+from service.scoping import Actor, load_actor
+
+EXTENSION = "mashangcha"
+
+
+def context() -> Context:
+    """The app's service context (settings, sessions, adapters)."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def optional_actor() -> Actor | None:
+    """The caller if a valid token was sent; None for anonymous calls."""
+    if "actor" in g:
+        return g.actor  # type: ignore[no-any-return]
+    token = _bearer_token()
+    actor = None
+    if token is not None:
+        ctx = context()
+        claims = decode_token(ctx, token)
+        with ctx.uow() as uow:
+            actor = load_actor(uow.session, claims.user_id, claims.token_version)
+    g.actor = actor
+    return actor
+
+
+def current_actor() -> Actor:
+    """The authenticated caller; 401 in the error shape otherwise."""
+    actor = optional_actor()
+    if actor is None:
+        raise Unauthenticated()
+    return actor

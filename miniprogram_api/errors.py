@@ -1,0 +1,119 @@
+"""Every error leaves as the one JSON shape of SPEC §5, from this module only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from service.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# code, zh-CN, English for errors raised by Flask/Werkzeug/webargs rather than our code.
+HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求格式有误", "Malformed request"),
+    401: ("unauthenticated", "请先登录", "Authentication required"),
+    403: ("forbidden", "没有权限执行此操作", "You are not allowed to do this"),
+    404: ("not_found", "资源不存在", "Not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    409: ("conflict", "数据冲突", "Conflict"),
+    412: ("precondition_failed", "数据已被他人修改，请刷新后重试", "Precondition failed"),
+    413: ("payload_too_large", "上传内容过大", "Payload too large"),
+    415: ("unsupported_media_type", "不支持的文件类型", "Unsupported media type"),
+    422: ("validation_error", "提交的数据有误", "Invalid input"),
+    428: ("precondition_required", "缺少版本信息（If-Match）", "Precondition required"),
+    429: ("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; slow down"),
+    500: ("internal_error", "服务器内部错误，请稍后重试", "Internal server error"),
+    502: ("upstream_error", "上游服务出错，请稍后再试", "Upstream service error"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后重试", "Service temporarily unavailable"),
+}
+
+
+def error_body(
+    status: int,
+    code: str,
+    message: str,
+    message_en: str,
+    errors: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The SPEC §5 error object."""
+    return {
+        "status": status,
+        "code": code,
+        "message": message,
+        "message_en": message_en,
+        "errors": errors or {},
+    }
+
+
+def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = body["status"]
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    # webargs nests by location ({"json": {"name": [...]}}); clients want fields.
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    """Map a domain fact to its status, code and messages."""
+    if error.status >= 500:
+        log.warning("service error %s: %s", error.code, error.message_en)
+    body = error_body(error.status, error.code, error.message, error.message_en, error.errors)
+    return _respond(body, error.headers)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    """Werkzeug, routing and webargs errors in our shape."""
+    status = error.code or 500
+    code, message, message_en = HTTP_ERRORS.get(
+        status, (f"http_{status}", error.name, error.description or error.name)
+    )
+    errors: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        errors = _flatten_webargs(data["messages"])
+    if data.get("errors"):
+        errors = data["errors"]
+    headers.update(data.get("headers") or {})
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return _respond(error_body(status, code, message, message_en, errors), headers)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """A bug: log the traceback here, never send it to the client."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    if isinstance(error, DomainError):
+        return handle_domain_error(error)
+    log.exception("unhandled error")
+    code, message, message_en = HTTP_ERRORS[500]
+    return _respond(error_body(500, code, message, message_en))
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on the app."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

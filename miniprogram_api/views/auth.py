@@ -1,0 +1,66 @@
+"""Login: WeChat mini-program code, office password, development shortcut."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context
+from service import auth
+from service.wechat import WeChatClient
+from uploads_schema.auth import (
+    DevLoginSchema,
+    LoginResultSchema,
+    PasswordLoginSchema,
+    WeChatLoginSchema,
+)
+from uploads_schema.common import ErrorSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login")
+
+
+def _wechat_client() -> WeChatClient:
+    ctx = context()
+    client = ctx.adapters.get("wechat")
+    if client is None:
+        s = ctx.settings
+        client = WeChatClient(
+            s.wechat_api_base, s.wechat_appid, s.wechat_secret, s.wechat_timeout_seconds
+        )
+        ctx.adapters["wechat"] = client
+    return client  # type: ignore[no-any-return]
+
+
+@blp.route("/wechat-login")
+class WeChatLogin(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(WeChatLoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(400, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    @blp.alt_response(502, schema=ErrorSchema)
+    def post(self, args):
+        """Log in with a `wx.login()` code; first-time users become reporters."""
+        return auth.wechat_login(context(), _wechat_client(), args["code"])
+
+
+@blp.route("/login")
+class PasswordLogin(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(PasswordLoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    def post(self, args):
+        """Office staff log in with username and password."""
+        return auth.password_login(context(), args["username"], args["password"])
+
+
+@blp.route("/dev-login")
+class DevLogin(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(DevLoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, args):
+        """Development only (`AUTH_DEV_LOGIN=1`): log in by username or role."""
+        return auth.dev_login(context(), args.get("username"), args.get("role"))

@@ -1,0 +1,56 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from miniprogram_api.auth import context
+from service.errors import ServiceUnavailable
+from uploads_schema.common import ErrorSchema
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health probes")
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True)
+    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
+@blp.route("/healthz")
+class Healthz(MethodView):
+    @blp.doc(security=[])
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """The process is up."""
+        return {"status": "ok", "checks": {}}
+
+
+@blp.route("/readyz")
+class Readyz(MethodView):
+    @blp.doc(security=[])
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=ErrorSchema)
+    def get(self):
+        """The database (and object storage, once configured) are reachable."""
+        ctx = context()
+        checks: dict[str, str] = {}
+        try:
+            with ctx.uow() as uow:
+                uow.session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            raise ServiceUnavailable(
+                "数据库不可用", "Database unreachable", errors={"database": [type(exc).__name__]}
+            ) from exc
+        for name, probe in ctx.adapters.get("readiness", {}).items():
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as exc:
+                raise ServiceUnavailable(
+                    f"{name} 不可用", f"{name} unreachable", errors={name: [type(exc).__name__]}
+                ) from exc
+        return {"status": "ok", "checks": checks}

@@ -1,0 +1,59 @@
+"""User accounts."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context, current_actor
+from service import users
+from uploads_schema.common import ErrorSchema
+from uploads_schema.directory import UserPageSchema, UserPatchSchema, UserQuerySchema, UserSchema
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, UserPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    def get(self, args):
+        """Users the caller may see (admins all; supervisors their subtree's staff)."""
+        return users.list_users(context(), current_actor(), **args)
+
+    @blp.arguments(UserSchema)
+    @blp.response(201, UserSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def post(self, args):
+        """Create an account (admin)."""
+        return users.create_user(context(), current_actor(), **args)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    def get(self):
+        """The caller's own account."""
+        actor = current_actor()
+        return users.get_user(context(), actor, actor.user_id)
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    @blp.response(200, UserSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, user_id):
+        """One account."""
+        return users.get_user(context(), current_actor(), user_id)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def patch(self, args, user_id):
+        """Change an account's role, bindings, password or active flag (admin)."""
+        return users.update_user(context(), current_actor(), user_id, **args)

@@ -1,0 +1,31 @@
+"""What every use case needs from the outside world, passed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.db import SessionFactory, UnitOfWork
+from service.models import utcnow
+from service.settings import Settings
+
+
+@dataclass
+class Context:
+    """Settings, the session factory and adapters; built once by the app, or by a test."""
+
+    settings: Settings
+    session_factory: SessionFactory
+    clock: Callable[[], datetime] = utcnow
+    # Adapters added by later slices (storage, senders) live here by name.
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work."""
+        return UnitOfWork(self.session_factory)
+
+    def now(self) -> datetime:
+        """The current time (replaceable in tests)."""
+        return self.clock()

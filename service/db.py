@@ -1,0 +1,109 @@
+"""Engine, sessions and the unit of work: one use case, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.errors import ServiceUnavailable
+
+SessionFactory = Callable[[], Session]
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message, message_en = "数据库暂时不可用，请稍后重试", "Database temporarily unavailable"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _sqlite_pragmas(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN; take it over
+    # (the recipe from the SQLAlchemy SQLite dialect docs).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit, so results serialize afterwards."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class UnitOfWork:
+    """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back anything uncommitted but, unlike rollback(), keeps loaded
+        # attributes, so read-only use cases can return objects for serialization.
+        self.session.close()
+        if isinstance(exc, OperationalError | DBAPIError) and _is_connection_problem(exc):
+            raise DatabaseUnavailable() from exc
+
+    def commit(self) -> None:
+        """Commit; a lost connection becomes a clean 503 instead of a 500."""
+        try:
+            self.session.commit()
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    def flush(self) -> None:
+        """Flush pending changes so ids are assigned and constraints checked."""
+        self.session.flush()
+
+
+_CONNECTION_SIGNS = (
+    "could not connect",
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "connection timed out",
+    "database is locked",
+)
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(sign in text for sign in _CONNECTION_SIGNS)

@@ -1,0 +1,128 @@
+"""Who may see what, in one place (SPEC §1 "Visibility is scoped, always server-side").
+
+Each function returns a SQL condition for one kind of object; queries AND it in.
+Out-of-scope objects are then simply "not found" (404), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from service.errors import Unauthenticated
+from service.models import Enterprise, Grid, Region, Role, User, grid_inspectors
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller, loaded fresh for each request."""
+
+    user_id: int
+    role: Role
+    enterprise_id: int | None = None
+    region_id: int | None = None
+    region_path: str | None = None
+    grid_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def load_actor(session: Session, user_id: int, token_version: int | None = None) -> Actor:
+    """Load the caller; a deactivated user or a revoked token is unauthenticated."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthenticated()
+    if token_version is not None and user.token_version != token_version:
+        raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
+    region_path = None
+    if user.region_id is not None:
+        region_path = session.scalar(select(Region.path).where(Region.id == user.region_id))
+    grid_ids = frozenset(g.id for g in user.grids) if user.role is Role.INSPECTOR else frozenset()
+    return Actor(
+        user_id=user.id,
+        role=user.role,
+        enterprise_id=user.enterprise_id,
+        region_id=user.region_id,
+        region_path=region_path,
+        grid_ids=grid_ids,
+    )
+
+
+def _subtree(column: ColumnElement[str] | object, path: str | None) -> ColumnElement[bool]:
+    # Paths hold only digits and slashes, so a plain prefix LIKE is safe and index-friendly.
+    if not path:
+        return false()
+    return column.like(f"{path}%")  # type: ignore[attr-defined, no-any-return]
+
+
+def enterprise_scope(actor: Actor) -> ColumnElement[bool]:
+    """Enterprises the actor may see."""
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.SUPERVISOR:
+            return _subtree(Enterprise.region_path, actor.region_path)
+        case Role.INSPECTOR:
+            return Enterprise.grid_id.in_(actor.grid_ids) if actor.grid_ids else false()
+        case Role.ENTERPRISE_OFFICER:
+            if actor.enterprise_id is None:
+                return false()
+            return Enterprise.id == actor.enterprise_id
+        case _:
+            return false()
+
+
+def grid_scope(actor: Actor) -> ColumnElement[bool]:
+    """Grids the actor may see."""
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.SUPERVISOR:
+            return _subtree(Grid.region_path, actor.region_path)
+        case Role.INSPECTOR:
+            return Grid.id.in_(actor.grid_ids) if actor.grid_ids else false()
+        case _:
+            return false()
+
+
+def region_scope(actor: Actor) -> ColumnElement[bool]:
+    """Regions the actor may see: a supervisor's subtree, an inspector's communities."""
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.SUPERVISOR:
+            return _subtree(Region.path, actor.region_path)
+        case Role.INSPECTOR:
+            if not actor.grid_ids:
+                return false()
+            return Region.id.in_(select(Grid.region_id).where(Grid.id.in_(actor.grid_ids)))
+        case _:
+            return false()
+
+
+def user_scope(actor: Actor) -> ColumnElement[bool]:
+    """Users the actor may see: everyone for admins, the staff of a subtree, else oneself."""
+    me = User.id == actor.user_id
+    if actor.role is Role.ADMIN:
+        return true()
+    if actor.role is Role.SUPERVISOR and actor.region_path:
+        in_regions = select(Region.id).where(_subtree(Region.path, actor.region_path))
+        in_enterprises = select(Enterprise.id).where(
+            _subtree(Enterprise.region_path, actor.region_path)
+        )
+        in_grids = (
+            select(grid_inspectors.c.user_id)
+            .join(Grid, Grid.id == grid_inspectors.c.grid_id)
+            .where(_subtree(Grid.region_path, actor.region_path))
+        )
+        return or_(
+            me,
+            User.region_id.in_(in_regions),
+            User.enterprise_id.in_(in_enterprises),
+            User.id.in_(in_grids),
+        )
+    return me

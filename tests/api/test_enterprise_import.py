@@ -1,0 +1,141 @@
+"""Bulk import from CSV/XLSX with a per-row report; atomic or partial."""
+
+import io
+
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from service.models import Enterprise, Industry, RiskColor
+from tests.api.helpers import assert_error
+
+HEADER = ["统一社会信用代码", "企业名称", "地址", "纬度", "经度", "行业", "风险等级", "网格编码"]
+GOOD_1 = "91350100M000100Y43"
+GOOD_2 = "91110000600037341L"
+BAD_SUM = "91350100M000100Y44"
+
+
+def _rows(world):
+    return [
+        [GOOD_1, "一号企业", "路1号", "31.7", "119.9", "工贸", "黄", world.grid_a.code],
+        [BAD_SUM, "校验位错企业", "路2号", "", "", "危化品", "红", world.grid_b.code],
+        ["BAD", "格式错企业", "", "", "", "工贸", "蓝", world.grid_a.code],
+        [GOOD_2, "未知网格企业", "", "", "", "工贸", "蓝", "NO-SUCH-GRID"],
+        [
+            world.enterprise_b.credit_code,
+            "乙企业（更名）",
+            "新地址",
+            "",
+            "",
+            "粉尘涉爆",
+            "橙",
+            world.grid_b.code,
+        ],
+    ]
+
+
+def _csv(rows, encoding="utf-8-sig"):
+    lines = [",".join(HEADER)] + [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode(encoding)
+
+
+def _post(client, headers, data, filename="enterprises.csv", mode=None):
+    url = "/api/v1/enterprises/import" + (f"?mode={mode}" if mode else "")
+    return client.post(
+        url,
+        data={"file": (io.BytesIO(data), filename)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_atomic_import_with_bad_rows_writes_nothing_and_reports_each_row(
+    client, world, auth_header, db
+):
+    response = _post(client, auth_header(world.admin), _csv(_rows(world)))
+    assert response.status_code == 200, response.json
+    report = response.json
+    assert report["mode"] == "atomic" and report["committed"] is False
+    assert report["total"] == 5 and report["failed"] == 2
+    by_row = {r["row"]: r for r in report["rows"]}
+    assert by_row[2]["status"] == "ok"
+    assert by_row[3]["status"] == "ok" and by_row[3]["warnings"] == ["credit_code_checksum"]
+    assert by_row[4]["status"] == "error" and "credit_code" in by_row[4]["errors"]
+    assert by_row[5]["status"] == "error" and "grid_code" in by_row[5]["errors"]
+    assert by_row[6]["status"] == "ok" and by_row[6]["action"] == "updated"
+    assert db.scalar(select(Enterprise).where(Enterprise.credit_code == GOOD_1)) is None
+    db.refresh(world.enterprise_b)
+    assert world.enterprise_b.name == "乙企业"
+
+
+def test_partial_import_writes_the_good_rows(client, world, auth_header, db):
+    response = _post(client, auth_header(world.admin), _csv(_rows(world)), mode="partial")
+    report = response.json
+    assert report["committed"] is True
+    assert (report["created"], report["updated"], report["failed"]) == (2, 1, 2)
+    created = db.scalar(select(Enterprise).where(Enterprise.credit_code == GOOD_1))
+    assert created.industry is Industry.INDUSTRY_TRADE and created.risk_color is RiskColor.YELLOW
+    assert created.grid_id == world.grid_a.id and created.lat == 31.7
+    warned = db.scalar(select(Enterprise).where(Enterprise.credit_code == BAD_SUM))
+    assert warned.credit_code_valid is False
+    db.refresh(world.enterprise_b)
+    assert world.enterprise_b.name == "乙企业（更名）"
+    assert world.enterprise_b.industry is Industry.DUST_EXPLOSION
+
+
+def test_a_clean_file_imports_atomically(client, world, auth_header, db):
+    rows = [r for r in _rows(world) if r[0] in (GOOD_1, BAD_SUM)]
+    report = _post(client, auth_header(world.admin), _csv(rows)).json
+    assert report["committed"] is True and report["created"] == 2
+    ids = [r["enterprise_id"] for r in report["rows"]]
+    assert all(ids) and db.get(Enterprise, ids[0]).name == "一号企业"
+
+
+def test_xlsx_files_import_like_csv(client, world, auth_header, db):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    sheet.append([GOOD_1, "表格企业", "路9号", 31.75, 119.91, "有限空间", "蓝", world.grid_a.code])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = _post(client, auth_header(world.admin), buffer.getvalue(), "企业.xlsx")
+    assert response.json["committed"] is True, response.json
+    created = db.scalar(select(Enterprise).where(Enterprise.credit_code == GOOD_1))
+    assert created.name == "表格企业" and created.lng == 119.91
+
+
+def test_gbk_csv_from_chinese_excel_is_understood(client, world, auth_header, db):
+    rows = [[GOOD_1, "国标编码企业", "", "", "", "工贸", "黄", world.grid_a.code]]
+    response = _post(client, auth_header(world.admin), _csv(rows, "gb18030"))
+    assert response.json["committed"] is True
+    assert (
+        db.scalar(select(Enterprise.name).where(Enterprise.credit_code == GOOD_1)) == "国标编码企业"
+    )
+
+
+def test_duplicate_codes_within_a_file_are_reported(client, world, auth_header):
+    rows = [
+        [GOOD_1, "甲", "", "", "", "工贸", "黄", world.grid_a.code],
+        [GOOD_1, "乙", "", "", "", "工贸", "黄", world.grid_a.code],
+    ]
+    report = _post(client, auth_header(world.admin), _csv(rows), mode="partial").json
+    assert [r["status"] for r in report["rows"]] == ["ok", "error"]
+
+
+def test_missing_columns_are_named(client, world, auth_header):
+    data = "企业名称,地址\n某企业,某地\n".encode()
+    body = assert_error(_post(client, auth_header(world.admin), data), 422, "validation_error")
+    assert "统一社会信用代码" in body["message"]
+
+
+def test_binary_garbage_is_refused(client, world, auth_header):
+    response = _post(client, auth_header(world.admin), b"\x00\x01\x02\xff" * 10, "x.csv")
+    assert_error(response, 415, "unsupported_import_file")
+
+
+def test_an_empty_file_is_refused(client, world, auth_header):
+    assert_error(_post(client, auth_header(world.admin), b""), 422)
+
+
+def test_only_admins_import(client, world, auth_header):
+    response = _post(client, auth_header(world.district_supervisor), _csv(_rows(world)))
+    assert_error(response, 403)

@@ -1,0 +1,90 @@
+"""The one error shape everywhere, and the API documentation served offline."""
+
+import pytest
+
+from tests.api.helpers import assert_error
+
+
+def test_unknown_route_is_404_in_the_error_shape(client):
+    assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_is_405_in_the_error_shape(client):
+    response = client.delete("/api/v1/healthz")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_malformed_json_is_an_error_in_the_shape(client):
+    response = client.post("/api/v1/auth/login", data="{not json", content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert_error(response, response.status_code)
+
+
+def test_an_oversized_body_is_413(client, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = client.post("/api/v1/auth/login", data="x" * 5000, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_unexpected_errors_are_500_without_a_traceback(ctx):
+    from miniprogram_api import create_app
+
+    app = create_app(context=ctx)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    response = app.test_client().get("/boom")
+    body = assert_error(response, 500, "internal_error")
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert body["message"] == "服务器内部错误，请稍后重试"
+
+
+def test_openapi_document_lists_the_api(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    spec = response.json
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/v1/auth/wechat-login", "/api/v1/enterprises/import", "/api/v1/readyz"):
+        assert path in spec["paths"]
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"status", "code", "message", "message_en", "errors"}
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_docs_ui_is_served_without_any_cdn(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs-assets/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    asset = client.get("/api/docs-assets/swagger-ui-bundle.js")
+    try:
+        assert asset.status_code == 200 and len(asset.data) > 100_000
+    finally:
+        asset.close()  # a file response holds its file open until closed
+
+
+def test_readyz_checks_the_database(client):
+    response = client.get("/api/v1/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"]["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_down(settings):
+    from miniprogram_api import create_app
+
+    down = settings.with_overrides(
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
+    )
+    response = create_app(down).test_client().get("/api/v1/readyz")
+    assert_error(response, 503, "service_unavailable")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/enterprises", "/api/v1/users/me"])
+def test_error_messages_are_chinese_first(client, path):
+    body = assert_error(client.get(path), 401)
+    assert body["message"] == "请先登录" and body["message_en"] == "Authentication required"

@@ -1,0 +1,135 @@
+"""Shared fixtures: one migrated database per run, a rolled-back transaction per test.
+
+The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL names one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from miniprogram_api import create_app
+from service import migrations
+from service.auth import issue_token
+from service.context import Context
+from service.db import make_engine
+from service.models import User
+from service.settings import Settings
+from tests.factories import World, build_world
+from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return _is_postgres(database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if _is_postgres(database_url):
+        # Start from an empty schema so the migrations are what builds it.
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrations.upgrade(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fake_wechat() -> Iterator[FakeWeChat]:
+    fake = start_fake_wechat()
+    yield fake
+    stop_fake_wechat(fake)
+
+
+@pytest.fixture
+def settings(database_url: str, fake_wechat: FakeWeChat, tmp_path: Path) -> Settings:
+    return Settings(
+        app_env="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        public_base_url="https://mashangcha.test",
+        wechat_appid="wx-test-appid",
+        wechat_secret="wx-test-secret",
+        wechat_api_base=fake_wechat.url,
+        wechat_timeout_seconds=3.0,
+        media_root=str(tmp_path / "media"),
+    )
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection) -> sessionmaker[Session]:  # type: ignore[no-untyped-def]
+    # Use cases commit to a SAVEPOINT; the outer transaction is rolled back after the test.
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging and checking data directly."""
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def ctx(settings: Settings, session_factory: sessionmaker[Session]) -> Context:
+    return Context(settings=settings, session_factory=session_factory)
+
+
+@pytest.fixture
+def app(ctx: Context) -> Flask:
+    return create_app(context=ctx)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return build_world(db)
+
+
+@pytest.fixture
+def auth_header(ctx: Context):  # type: ignore[no-untyped-def]
+    """`auth_header(user)` → an Authorization header with a fresh token for that user."""
+
+    def make(user: User) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(ctx, user)}"}
+
+    return make
