@@ -1,0 +1,177 @@
+import re
+from io import BytesIO
+import os
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image, PdfParser
+
+from qr import (
+    FontMissing,
+    PosterSpec,
+    iter_posters_pdf,
+    poster_image,
+    posters_pdf,
+    render_poster,
+    write_posters_pdf,
+)
+
+FONT = Path(os.environ.get("QR_FONT_PATH", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"))
+LATIN_ONLY_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+URL = "https://mashangcha.example.gov.cn/q/aB3dE5gH7jK9mN1pQ3sT5v"
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cjk_font_present():
+    # `make test` installs the font; its absence is a broken setup, not a reason to skip.
+    assert FONT.exists(), f"missing {FONT}: apt-get install fonts-wqy-microhei or set QR_FONT_PATH"
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [
+        barcode.text
+        for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    ]
+
+
+def spec(number: int = 1, **overrides) -> PosterSpec:
+    values = {
+        "url": f"{URL}{number}",
+        "enterprise_name": f"宁波某某化工新材料股份有限公司{number}",
+        "point_name": "一号车间",
+        "short_id": f"QR-{number:06d}",
+    }
+    return PosterSpec(**(values | overrides))
+
+
+def poster(**overrides) -> bytes:
+    values = {
+        "url": URL,
+        "enterprise_name": "某某市安全生产科技有限公司",
+        "point_name": "危险化学品仓库",
+        "short_id": "QR-000123",
+        "font_path": FONT,
+    }
+    return render_poster(**(values | overrides))
+
+
+def test_poster_decodes_to_the_exact_url():
+    image = Image.open(BytesIO(poster()))
+    assert image.format == "PNG"
+    assert image.size == (1240, 1760)
+    assert decode(image) == [URL]
+
+
+@pytest.mark.parametrize(
+    ("enterprise_name", "point_name"),
+    [
+        ("宁波某某某某某某化工新材料股份有限公司（北仑第二分厂）", "危险化学品仓库A区"),
+        ("Acme 精密机械制造有限公司 Suzhou Branch Office Limited Partnership", None),
+        ("超长名称" * 40, "仓库" * 40),
+        ("短", None),
+    ],
+)
+def test_any_name_length_leaves_a_scannable_code(enterprise_name, point_name):
+    image = poster_image(
+        spec(enterprise_name=enterprise_name, point_name=point_name), font_path=FONT
+    )
+    assert decode(image) == [f"{URL}1"]
+
+
+def test_poster_bytes_are_deterministic():
+    assert poster() == poster()
+
+
+def test_a_missing_font_raises_font_missing_naming_the_setting(tmp_path):
+    missing = tmp_path / "no-such-font.ttc"
+    with pytest.raises(FontMissing) as raised:
+        poster(font_path=missing)
+    assert isinstance(raised.value, RuntimeError)
+    message = str(raised.value)
+    assert str(missing) in message
+    assert "QR_FONT_PATH" in message
+    assert "apt-get install fonts-wqy-microhei" in message
+
+
+def test_a_file_that_is_not_a_font_raises_font_missing(tmp_path):
+    junk = tmp_path / "font.ttc"
+    junk.write_bytes(b"not a font")
+    with pytest.raises(FontMissing):
+        poster(font_path=junk)
+
+
+@pytest.mark.skipif(not LATIN_ONLY_FONT.exists(), reason=f"needs {LATIN_ONLY_FONT}")
+def test_a_font_without_chinese_raises_font_missing_instead_of_drawing_tofu():
+    with pytest.raises(FontMissing, match="cannot render Chinese") as raised:
+        poster(font_path=LATIN_ONLY_FONT)
+    assert "QR_FONT_PATH" in str(raised.value)
+
+
+def test_a_character_the_font_lacks_raises_font_missing():
+    # U+20000 (CJK Extension B) is not in WenQuanYi Micro Hei: refuse rather than print □.
+    with pytest.raises(FontMissing) as raised:
+        poster(enterprise_name="\U00020000记五金厂")
+    assert raised.value.missing == "\U00020000"
+
+
+def test_an_empty_enterprise_name_is_rejected():
+    with pytest.raises(ValueError):
+        poster(enterprise_name=" \u200b ")
+
+
+def count_pages(pdf: bytes) -> int:
+    # `/Type /Page` objects, not the `/Type /Pages` tree node.
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def test_pdf_has_one_page_per_poster_and_reports_progress():
+    done: list[int] = []
+    pdf = posters_pdf([spec(n) for n in range(3)], font_path=FONT, progress=done.append)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert count_pages(pdf) == 3
+    assert len(PdfParser.PdfParser(buf=pdf).pages) == 3  # xref offsets are right too
+    assert done == [1, 2, 3]
+
+
+def test_each_pdf_page_decodes_to_its_own_url():
+    pdf = PdfParser.PdfParser(buf=posters_pdf([spec(1), spec(2)], font_path=FONT))
+    for number, page_ref in enumerate(pdf.pages, start=1):
+        page = pdf.read_indirect(page_ref)
+        stream = pdf.read_indirect(page[b"Resources"][b"XObject"][b"Im0"])
+        size = (stream.dictionary[b"Width"], stream.dictionary[b"Height"])
+        assert stream.dictionary[b"BitsPerComponent"] == 1
+        image = Image.frombytes("1", size, stream.decode())  # DeviceGray: 1 = white
+        assert decode(image) == [f"{URL}{number}"]
+
+
+def test_write_posters_pdf_writes_the_same_bytes_to_a_file():
+    specs = [spec(1), spec(2)]
+    out = BytesIO()
+    assert write_posters_pdf(specs, out, font_path=FONT) == 2
+    assert out.getvalue() == posters_pdf(specs, font_path=FONT)
+
+
+def test_pdf_pages_are_rendered_as_they_are_read():
+    consumed: list[int] = []
+
+    def specs():
+        for number in range(100):
+            consumed.append(number)
+            yield spec(number)
+
+    chunks = iter_posters_pdf(specs(), font_path=FONT)
+    for _ in range(6):  # header, catalog, the three objects of page 1, the image of page 2
+        next(chunks)
+    assert len(consumed) <= 2
+
+
+def test_pdf_checks_the_font_before_yielding_anything(tmp_path):
+    with pytest.raises(FontMissing):
+        iter_posters_pdf([spec()], font_path=tmp_path / "missing.ttc")
+
+
+def test_pdf_of_no_posters_is_rejected():
+    with pytest.raises(ValueError):
+        iter_posters_pdf([], font_path=FONT)
