@@ -1,6 +1,6 @@
+import os
 import re
 from io import BytesIO
-import os
 from pathlib import Path
 
 import pytest
