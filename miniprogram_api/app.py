@@ -12,6 +12,7 @@ from miniprogram_api.errors import register_error_handlers
 from service.context import Context
 from service.db import make_engine, make_session_factory
 from service.settings import Settings
+from service.storage import build_storage
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,11 @@ log = logging.getLogger(__name__)
 def build_context(settings: Settings) -> Context:
     """Wire the service context from settings (engine, sessions)."""
     engine = make_engine(settings.database_url)
-    return Context(settings=settings, session_factory=make_session_factory(engine))
+    return Context(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        storage=build_storage(settings),
+    )
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> Flask:

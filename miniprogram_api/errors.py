@@ -9,6 +9,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from service.errors import DomainError
+from service.storage import ObjectMissing, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,25 @@ def handle_http_exception(error: HTTPException) -> Response:
     return _respond(error_body(status, code, message, message_en, errors), headers)
 
 
+def handle_storage_unavailable(error: StorageUnavailable) -> Response:
+    """Object storage is down: a clean, retryable 503."""
+    log.warning("object storage unavailable: %s", type(error).__name__)
+    body = error_body(
+        503,
+        "storage_unavailable",
+        "文件存储暂时不可用，请稍后重试",
+        "Object storage temporarily unavailable; retry later",
+    )
+    return _respond(body, {"Retry-After": "5"})
+
+
+def handle_object_missing(error: ObjectMissing) -> Response:
+    """A row points at an object that is gone: not found for the client, logged for us."""
+    log.error("object missing from storage")
+    code, message, message_en = HTTP_ERRORS[404]
+    return _respond(error_body(404, code, message, message_en))
+
+
 def handle_unexpected(error: Exception) -> Response:
     """A bug: log the traceback here, never send it to the client."""
     if isinstance(error, HTTPException):
@@ -115,5 +135,7 @@ def handle_unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers on the app."""
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(StorageUnavailable, handle_storage_unavailable)
+    app.register_error_handler(ObjectMissing, handle_object_missing)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

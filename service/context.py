@@ -10,6 +10,7 @@ from typing import Any
 from service.db import SessionFactory, UnitOfWork
 from service.models import utcnow
 from service.settings import Settings
+from service.storage import ObjectStorage
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Context:
 
     settings: Settings
     session_factory: SessionFactory
+    storage: ObjectStorage | None = None
     clock: Callable[[], datetime] = utcnow
     # Adapters added by later slices (storage, senders) live here by name.
     adapters: dict[str, Any] = field(default_factory=dict)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -26,7 +28,11 @@ from uploads_schema.vocabulary import (
     INDUSTRY_LABELS,
     LEVEL_ORDER,
     RISK_LABELS,
+    CheckinFlag,
     Industry,
+    MediaKind,
+    MediaStatus,
+    QrStatus,
     RegionLevel,
     RiskColor,
     Role,
@@ -37,13 +43,22 @@ __all__ = [
     "LEVEL_ORDER",
     "RISK_LABELS",
     "Base",
+    "Checkin",
+    "CheckinFlag",
     "Enterprise",
     "Grid",
     "Industry",
+    "Media",
+    "MediaKind",
+    "MediaStatus",
+    "Point",
+    "QrCode",
+    "QrStatus",
     "Region",
     "RegionLevel",
     "RiskColor",
     "Role",
+    "ScanLog",
     "User",
     "grid_inspectors",
     "utcnow",
@@ -214,3 +229,117 @@ class User(Base):
     grids: Mapped[list[Grid]] = relationship(
         secondary=grid_inspectors, back_populates="inspectors", order_by="Grid.id", lazy="selectin"
     )
+
+
+class Point(Base):
+    """A named place inside an enterprise (车间, 仓库 …) that can carry its own QR code."""
+
+    __tablename__ = "points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "name"),)
+
+
+class QrCode(Base):
+    """An issued QR code: an opaque token bound to an enterprise (and maybe a point)."""
+
+    __tablename__ = "qr_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("points.id"), index=True)
+    status: Mapped[QrStatus] = mapped_column(
+        enum_column(QrStatus, "qr_status"), default=QrStatus.ACTIVE
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("qr_codes.id"))
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined")
+    point: Mapped[Point | None] = relationship(lazy="joined")
+
+
+class ScanLog(Base):
+    """One scan of a QR code; the token itself is never stored here or logged."""
+
+    __tablename__ = "scan_logs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    qrcode_id: Mapped[int] = mapped_column(ForeignKey("qr_codes.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | revoked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_scan_logs_qrcode_created", "qrcode_id", "created_at"),)
+
+
+class Checkin(Base):
+    """扫码打卡: an inspector's on-site scan with GPS; drives 检查覆盖率."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qrcode_id: Mapped[int] = mapped_column(ForeignKey("qr_codes.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    region_path: Mapped[str] = mapped_column(String(255))  # the enterprise's, at check-in time
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_reason: Mapped[CheckinFlag | None] = mapped_column(
+        enum_column(CheckinFlag, "checkin_flag")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_checkins_enterprise_created", "enterprise_id", "created_at"),
+        Index("ix_checkins_grid_created", "grid_id", "created_at"),
+        Index(
+            "ix_checkins_region_path",
+            "region_path",
+            postgresql_ops={"region_path": "text_pattern_ops"},
+        ),
+    )
+
+
+class Media(Base):
+    """An uploaded photo: stripped, re-encoded, stored under content-addressed keys."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MediaKind] = mapped_column(enum_column(MediaKind, "media_kind"))
+    status: Mapped[MediaStatus] = mapped_column(
+        enum_column(MediaStatus, "media_status"), default=MediaStatus.PENDING
+    )
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the stored image bytes
+    key: Mapped[str] = mapped_column(String(200))
+    thumb_key: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))  # of the stored object
+    source_type: Mapped[str] = mapped_column(String(64))  # sniffed type of the upload
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    thumb_width: Mapped[int] = mapped_column(Integer)
+    thumb_height: Mapped[int] = mapped_column(Integer)
+    # Capture metadata stripped from the file, kept only when the uploader shares location.
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lng: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_media_status_created", "status", "created_at"),)

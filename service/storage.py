@@ -23,6 +23,8 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 
+from service.settings import Settings
+
 # S3 caps presigned URLs at 7 days; the folder store follows the same contract.
 MAX_PRESIGN_EXPIRY = timedelta(days=7)
 
@@ -453,3 +455,19 @@ def _utc(moment: datetime | None) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def build_storage(settings: Settings) -> ObjectStorage:
+    """The storage backend the settings name (`STORAGE_BACKEND`)."""
+    if settings.storage_backend == "minio":
+        return MinioStorage(
+            endpoint=settings.minio_endpoint,
+            access_key=settings.minio_access_key,
+            secret_key=settings.minio_secret_key,
+            bucket=settings.minio_bucket,
+            region=settings.minio_region or None,
+            secure=settings.minio_secure,
+        )
+    return LocalStorage(
+        Path(settings.media_root), base_url=settings.public_base_url, secret=settings.secret_key
+    )

@@ -22,6 +22,7 @@ from service.context import Context
 from service.db import make_engine
 from service.models import User
 from service.settings import Settings
+from service.storage import build_storage
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 
@@ -107,7 +108,9 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def ctx(settings: Settings, session_factory: sessionmaker[Session]) -> Context:
-    return Context(settings=settings, session_factory=session_factory)
+    return Context(
+        settings=settings, session_factory=session_factory, storage=build_storage(settings)
+    )
 
 
 @pytest.fixture

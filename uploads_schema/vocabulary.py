@@ -65,3 +65,23 @@ class Role(StrEnum):
 class ImportMode(StrEnum):
     ATOMIC = "atomic"  # all rows or none
     PARTIAL = "partial"  # good rows are written, bad ones reported
+
+
+class QrStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class CheckinFlag(StrEnum):
+    TOO_FAR = "too_far"  # farther from the enterprise than the geofence radius
+    POOR_ACCURACY = "poor_accuracy"  # the phone's own accuracy is worse than the radius
+    NO_LOCATION = "no_enterprise_location"  # the enterprise has no coordinates on file
+
+
+class MediaKind(StrEnum):
+    PHOTO = "photo"
+
+
+class MediaStatus(StrEnum):
+    PENDING = "pending"  # uploaded, not yet referenced; garbage-collected when old
+    ATTACHED = "attached"

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from miniprogram_api.auth import context
 from service.errors import ServiceUnavailable
+from service.storage import StorageError
 from uploads_schema.common import ErrorSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health probes")
@@ -45,12 +46,12 @@ class Readyz(MethodView):
             raise ServiceUnavailable(
                 "数据库不可用", "Database unreachable", errors={"database": [type(exc).__name__]}
             ) from exc
-        for name, probe in ctx.adapters.get("readiness", {}).items():
+        if ctx.storage is not None:
             try:
-                probe()
-                checks[name] = "ok"
-            except Exception as exc:
+                ctx.storage.check()
+            except StorageError as exc:
                 raise ServiceUnavailable(
-                    f"{name} 不可用", f"{name} unreachable", errors={name: [type(exc).__name__]}
+                    "文件存储不可用", "Object storage unreachable", errors={"storage": [str(exc)]}
                 ) from exc
+            checks["storage"] = "ok"
         return {"status": "ok", "checks": checks}

@@ -88,3 +88,18 @@ def test_readyz_is_503_when_the_database_is_down(settings):
 def test_error_messages_are_chinese_first(client, path):
     body = assert_error(client.get(path), 401)
     assert body["message"] == "请先登录" and body["message_en"] == "Authentication required"
+
+
+def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client):
+    from miniprogram_api import create_app
+
+    assert client.get("/api/v1/readyz").json["checks"]["storage"] == "ok"
+    down = settings.with_overrides(
+        storage_backend="minio",
+        minio_endpoint="127.0.0.1:9",
+        minio_access_key="k",
+        minio_secret_key="s",
+    )
+    response = create_app(down).test_client().get("/api/v1/readyz")
+    body = assert_error(response, 503, "service_unavailable")
+    assert "storage" in body["errors"]
