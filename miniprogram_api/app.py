@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
+from miniprogram_api.limits import init_limiter
 from service.context import Context
 from service.db import make_engine, make_session_factory
 from service.settings import Settings
@@ -41,13 +43,21 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
+    if settings.trust_proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops
+        )
+
     api = build_api(app)
     register_error_handlers(app)
+    init_limiter(app, settings)
 
-    from miniprogram_api.views import BLUEPRINTS
+    from miniprogram_api.views import BLUEPRINTS, PAGES
 
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    for page in PAGES:
+        app.register_blueprint(page)
 
     from miniprogram_api.cli import register_cli
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import demo, migrations
+from service import demo, migrations, qrcodes, regions
+from service.models import Role
+from service.scoping import Actor
+
+
+def system_actor() -> Actor:
+    """Command-line tools act as an administrator: whoever runs them has the server."""
+    return Actor(user_id=0, role=Role.ADMIN)
+
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 demo_cli = AppGroup("demo", help="Demo data.")
+qr_cli = AppGroup("qr", help="QR codes and posters.")
 
 
 @db_cli.command("upgrade")
@@ -34,7 +45,29 @@ def demo_seed() -> None:
         click.echo(f"  {account.username:<10} {account.role.value:<19} {account.description}")
 
 
+@qr_cli.command("posters")
+@click.option("--region", "region_code", required=True, help="Statistical area code (12 digits)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="posters.pdf")
+def qr_posters(region_code: str, output: str) -> None:
+    """Write a PDF with a poster for every active code in a region's subtree."""
+    ctx = context()
+    actor = system_actor()
+    region_id = regions.region_id_by_code(ctx, region_code)
+    specs = qrcodes.active_codes_in_region(ctx, actor, region_id)
+    if not specs:
+        raise click.ClickException(f"no active QR codes under region {region_code}")
+    tmp = Path(output).with_suffix(".pdf.part")
+    with (
+        click.progressbar(length=len(specs), label="rendering posters") as bar,
+        tmp.open("wb") as out,
+    ):
+        pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+    tmp.replace(output)  # never leave a half-written PDF under the final name
+    click.echo(f"{pages} posters written to {output}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(qr_cli)

@@ -52,6 +52,15 @@ def list_regions(
         return paginate(uow.session, query, page, page_size)
 
 
+def region_id_by_code(ctx: Context, code: str) -> int:
+    """The id of the region with this statistical area code."""
+    with ctx.uow() as uow:
+        region_id = uow.session.scalar(select(Region.id).where(Region.code == code))
+    if region_id is None:
+        raise NotFound(f"区划代码 {code} 不存在", f"No region with code {code}")
+    return region_id
+
+
 def get_region(ctx: Context, actor: Actor, region_id: int) -> Region:
     """One region, if in scope."""
     with ctx.uow() as uow:

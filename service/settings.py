@@ -58,6 +58,10 @@ class Settings:
     media_url_ttl_seconds: int = 300
     media_pending_ttl_hours: int = 24
     redis_url: str = ""
+    # Rate limits (flask-limiter syntax), per client IP; shared through Redis when set.
+    ratelimit_scan: str = "60/minute"
+    ratelimit_login: str = "20/minute"
+    trust_proxy_hops: int = 0  # reverse proxies in front of us that set X-Forwarded-For
     qr_font_path: str = DEFAULT_FONT
     checkin_radius_m: float = 500.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)

@@ -3,7 +3,21 @@
 from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
 from miniprogram_api.views.health import blp as health_blp
+from miniprogram_api.views.qrcodes import blp as qrcodes_blp
 from miniprogram_api.views.regions import grids_blp, regions_blp
+from miniprogram_api.views.scan import blp as scan_blp
+from miniprogram_api.views.scan import landing
 from miniprogram_api.views.users import blp as users_blp
 
-BLUEPRINTS = [health_blp, auth_blp, regions_blp, grids_blp, enterprises_blp, users_blp]
+BLUEPRINTS = [
+    health_blp,
+    auth_blp,
+    regions_blp,
+    grids_blp,
+    enterprises_blp,
+    users_blp,
+    qrcodes_blp,
+    scan_blp,
+]
+# Plain Flask blueprints: pages outside the documented JSON API.
+PAGES = [landing]

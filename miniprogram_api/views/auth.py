@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context
+from miniprogram_api.limits import limiter, login_limit
 from service import auth
 from service.wechat import WeChatClient
 from uploads_schema.auth import (
@@ -33,6 +34,8 @@ def _wechat_client() -> WeChatClient:
 
 @blp.route("/wechat-login")
 class WeChatLogin(MethodView):
+    decorators = (limiter.limit(login_limit),)
+
     @blp.doc(security=[])
     @blp.arguments(WeChatLoginSchema)
     @blp.response(200, LoginResultSchema)
@@ -46,10 +49,13 @@ class WeChatLogin(MethodView):
 
 @blp.route("/login")
 class PasswordLogin(MethodView):
+    decorators = (limiter.limit(login_limit),)
+
     @blp.doc(security=[])
     @blp.arguments(PasswordLoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
     def post(self, args):
         """Office staff log in with username and password."""
         return auth.password_login(context(), args["username"], args["password"])

@@ -90,8 +90,10 @@ def test_error_messages_are_chinese_first(client, path):
     assert body["message"] == "请先登录" and body["message_en"] == "Authentication required"
 
 
-def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client):
+def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client, ctx):
     from miniprogram_api import create_app
+    from service.context import Context
+    from service.storage import build_storage
 
     assert client.get("/api/v1/readyz").json["checks"]["storage"] == "ok"
     down = settings.with_overrides(
@@ -100,6 +102,9 @@ def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client):
         minio_access_key="k",
         minio_secret_key="s",
     )
-    response = create_app(down).test_client().get("/api/v1/readyz")
+    down_ctx = Context(
+        settings=down, session_factory=ctx.session_factory, storage=build_storage(down)
+    )
+    response = create_app(context=down_ctx).test_client().get("/api/v1/readyz")
     body = assert_error(response, 503, "service_unavailable")
     assert "storage" in body["errors"]

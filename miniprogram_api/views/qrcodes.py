@@ -1,0 +1,131 @@
+"""QR codes: issue, list, render (PNG, SVG, poster, batch PDF), revoke, rotate."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context, current_actor
+from service import qrcodes
+from uploads_schema.common import ErrorSchema
+from uploads_schema.qrcodes import (
+    PosterBatchArgsSchema,
+    QrCodePageSchema,
+    QrCodeSchema,
+    QrIssueSchema,
+    QrQuerySchema,
+)
+
+blp = Blueprint("qrcodes", __name__, url_prefix="/api/v1", description="QR codes 二维码")
+
+_PRIVATE_CACHE = {"Cache-Control": "private, max-age=300"}
+
+
+@blp.route("/enterprises/<int:enterprise_id>/qrcodes")
+class EnterpriseQrCodes(MethodView):
+    @blp.arguments(QrIssueSchema)
+    @blp.response(201, QrCodeSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, args, enterprise_id):
+        """Issue a QR code for an enterprise or one of its points (admin)."""
+        return qrcodes.issue_qrcode(context(), current_actor(), enterprise_id, **args)
+
+
+@blp.route("/qrcodes")
+class QrCodes(MethodView):
+    @blp.arguments(QrQuerySchema, location="query")
+    @blp.response(200, QrCodePageSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args):
+        """QR codes of the enterprises in the caller's scope."""
+        return qrcodes.list_qrcodes(context(), current_actor(), **args)
+
+
+@blp.route("/qrcodes/posters.pdf")
+class PosterBatch(MethodView):
+    @blp.arguments(PosterBatchArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="One A5 page per code")
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args):
+        """A PDF with a poster for every active code in a region's subtree."""
+        ctx = context()
+        specs = qrcodes.active_codes_in_region(ctx, current_actor(), args["region_id"])
+        # Built whole before sending (~13 KB a page): a failure never leaves a half-sent PDF.
+        out = io.BytesIO()
+        qrcodes.write_region_posters(ctx, specs, out)
+        name = f"posters-region-{args['region_id']}.pdf"
+        return Response(
+            out.getvalue(),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', **_PRIVATE_CACHE},
+        )
+
+
+@blp.route("/qrcodes/<int:code_id>")
+class QrCodeById(MethodView):
+    @blp.response(200, QrCodeSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, code_id):
+        """One QR code."""
+        return qrcodes.get_qrcode(context(), current_actor(), code_id)
+
+
+def _image(code_id: int, fmt: str, mimetype: str) -> Response:
+    data = qrcodes.render_qrcode(context(), current_actor(), code_id, fmt)
+    return Response(data, mimetype=mimetype, headers=_PRIVATE_CACHE)
+
+
+@blp.route("/qrcodes/<int:code_id>.png")
+class QrCodePng(MethodView):
+    @blp.response(200, content_type="image/png")
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, code_id):
+        """The code as a PNG image."""
+        return _image(code_id, "png", "image/png")
+
+
+@blp.route("/qrcodes/<int:code_id>.svg")
+class QrCodeSvg(MethodView):
+    @blp.response(200, content_type="image/svg+xml")
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, code_id):
+        """The code as an SVG image."""
+        return _image(code_id, "svg", "image/svg+xml")
+
+
+@blp.route("/qrcodes/<int:code_id>/poster.png")
+class QrCodePoster(MethodView):
+    @blp.response(200, content_type="image/png")
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(500, schema=ErrorSchema)
+    def get(self, code_id):
+        """A printable A5 poster: enterprise name, instructions, the code, its short id."""
+        return _image(code_id, "poster", "image/png")
+
+
+@blp.route("/qrcodes/<int:code_id>/revoke")
+class QrCodeRevoke(MethodView):
+    @blp.response(200, QrCodeSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def post(self, code_id):
+        """Revoke a code; scans then answer 410 (admin)."""
+        return qrcodes.revoke_qrcode(context(), current_actor(), code_id)
+
+
+@blp.route("/qrcodes/<int:code_id>/rotate")
+class QrCodeRotate(MethodView):
+    @blp.response(201, QrCodeSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def post(self, code_id):
+        """Revoke a code and issue its replacement (admin)."""
+        return qrcodes.rotate_qrcode(context(), current_actor(), code_id)

@@ -1,0 +1,95 @@
+"""Scanning: the public scan, inspector check-ins, and the camera-app landing page."""
+
+from __future__ import annotations
+
+from html import escape
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context, current_actor, optional_actor
+from miniprogram_api.limits import limiter, scan_limit
+from service import checkins, qrcodes
+from service.errors import DomainError
+from uploads_schema.common import ErrorSchema
+from uploads_schema.qrcodes import (
+    CheckinInputSchema,
+    CheckinPageSchema,
+    CheckinQuerySchema,
+    CheckinSchema,
+    ScanResultSchema,
+)
+
+blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Scanning 扫码 and check-ins")
+
+
+def _client() -> dict[str, str]:
+    return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string}
+
+
+@blp.route("/scan/<token>")
+class Scan(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.doc(security=[{}, {"bearerAuth": []}])
+    @blp.response(200, ScanResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def get(self, token):
+        """Public: what this code is (enterprise, point) and what the caller may do here."""
+        return qrcodes.scan(context(), optional_actor(), token, **_client())
+
+
+@blp.route("/scan/<token>/checkins")
+class ScanCheckin(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.arguments(CheckinInputSchema)
+    @blp.response(201, CheckinSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def post(self, args, token):
+        """Check in on site (扫码打卡) with the phone's GPS (inspectors of the grid)."""
+        return checkins.check_in(context(), current_actor(), token, **args)
+
+
+@blp.route("/checkins")
+class Checkins(MethodView):
+    @blp.arguments(CheckinQuerySchema, location="query")
+    @blp.response(200, CheckinPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args):
+        """Check-ins in the caller's scope, newest first."""
+        return checkins.list_checkins(context(), current_actor(), **args)
+
+
+# A plain camera app opens <PUBLIC_BASE_URL>/q/<token>: answer a small Chinese page.
+landing = FlaskBlueprint("landing", __name__)
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>码上查</title></head><body style="font-family:sans-serif;padding:1.5em;line-height:1.6">
+<h2>{title}</h2><p>{body}</p></body></html>"""
+
+
+@landing.get("/q/<token>")
+@limiter.limit(scan_limit)
+def camera_landing(token: str) -> Response:
+    """The landing page behind the printed QR code, for non-WeChat scanners."""
+    try:
+        result = qrcodes.scan(context(), None, token, **_client())
+    except DomainError as error:
+        html = _PAGE.format(title="二维码不可用", body=escape(error.message))
+        return Response(html, status=error.status, mimetype="text/html")
+    place = result.enterprise.name + (f"（{result.code.point.name}）" if result.code.point else "")
+    html = _PAGE.format(
+        title=escape(place),
+        body="请使用微信“扫一扫”扫描此二维码，在小程序中上报安全隐患。人人都是安全员！",
+    )
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
