@@ -1,7 +1,8 @@
-"""Command-line tools: `flask db ...`, `flask demo seed`."""
+"""Command-line tools: `flask db ...`, `flask demo seed`, `flask media gc`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -9,9 +10,10 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import demo, migrations, qrcodes, regions
+from service import demo, media, migrations, qrcodes, regions
 from service.models import Role
 from service.scoping import Actor
+from service.storage import StorageError
 
 
 def system_actor() -> Actor:
@@ -22,6 +24,8 @@ def system_actor() -> Actor:
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 demo_cli = AppGroup("demo", help="Demo data.")
 qr_cli = AppGroup("qr", help="QR codes and posters.")
+hazards_cli = AppGroup("hazards", help="Hazard workflow maintenance.")
+media_cli = AppGroup("media", help="Photos in object storage.")
 
 
 @db_cli.command("upgrade")
@@ -66,8 +70,38 @@ def qr_posters(region_code: str, output: str) -> None:
     click.echo(f"{pages} posters written to {output}")
 
 
+@media_cli.command("gc")
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+@click.option(
+    "--older-than-hours",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Age of expired uploads and grace period of orphan objects "
+    "[default: MEDIA_PENDING_TTL_HOURS]",
+)
+def media_gc(dry_run: bool, older_than_hours: int | None) -> None:
+    """Delete expired unattached photos, then stored objects no photo points to."""
+    ctx = context()
+    hours = ctx.settings.media_pending_ttl_hours if older_than_hours is None else older_than_hours
+    try:
+        report = media.collect_garbage(
+            ctx, timedelta(hours=hours), dry_run=dry_run, progress=click.progressbar
+        )
+    except StorageError as exc:
+        raise click.ClickException(f"object storage unavailable: {exc}") from exc
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{'dry run, nothing changed: ' if dry_run else ''}{verb} "
+        f"{report.rows_deleted} pending photos older than {hours} h and "
+        f"{report.objects_deleted} of {report.objects_scanned} stored objects "
+        f"({report.bytes_freed:,} bytes)"
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(qr_cli)
+    app.cli.add_command(hazards_cli)
+    app.cli.add_command(media_cli)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -29,9 +31,18 @@ from uploads_schema.vocabulary import (
     LEVEL_ORDER,
     RISK_LABELS,
     CheckinFlag,
+    HazardAction,
+    HazardCategory,
+    HazardLevel,
+    HazardOrigin,
+    HazardSource,
+    HazardStatus,
     Industry,
     MediaKind,
+    MediaRole,
     MediaStatus,
+    NotificationKind,
+    NotificationStatus,
     QrStatus,
     RegionLevel,
     RiskColor,
@@ -47,10 +58,25 @@ __all__ = [
     "CheckinFlag",
     "Enterprise",
     "Grid",
+    "Hazard",
+    "HazardAction",
+    "HazardCategory",
+    "HazardCounter",
+    "HazardEvent",
+    "HazardLevel",
+    "HazardMedia",
+    "HazardOrigin",
+    "HazardSource",
+    "HazardStatus",
+    "IdempotencyRecord",
     "Industry",
     "Media",
     "MediaKind",
+    "MediaRole",
     "MediaStatus",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
     "Point",
     "QrCode",
     "QrStatus",
@@ -343,3 +369,160 @@ class Media(Base):
     attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_media_status_created", "status", "created_at"),)
+
+
+class Hazard(Base):
+    """隐患: one reported hazard and where it stands in rectify → verify → close.
+
+    `status` changes only through `service.workflow.apply`, which also appends the
+    hash-chained event and bumps `version` (optimistic concurrency).
+    """
+
+    __tablename__ = "hazards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # YH320412-20261122-0007
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("points.id"))
+    qrcode_id: Mapped[int | None] = mapped_column(ForeignKey("qr_codes.id"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    region_path: Mapped[str] = mapped_column(String(255))  # the enterprise's, at report time
+    source: Mapped[HazardSource] = mapped_column(enum_column(HazardSource, "hazard_source"))
+    origin: Mapped[HazardOrigin] = mapped_column(enum_column(HazardOrigin, "hazard_origin"))
+    category: Mapped[HazardCategory] = mapped_column(enum_column(HazardCategory, "hazard_category"))
+    description: Mapped[str] = mapped_column(Text)
+    level: Mapped[HazardLevel] = mapped_column(
+        enum_column(HazardLevel, "hazard_level"), default=HazardLevel.GENERAL
+    )
+    status: Mapped[HazardStatus] = mapped_column(
+        enum_column(HazardStatus, "hazard_status"), default=HazardStatus.REPORTED
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Head of the event chain, kept on the row so appending needs no extra query.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    receipt_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    original_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())  # for 按期整改率
+    extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # pending request
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    plan: Mapped[dict | None] = mapped_column(JSON)  # 五落实: 责任人, 措施, 资金, 时限, 预案
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 挂牌督办
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fix_note: Mapped[str | None] = mapped_column(Text)
+    fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index(
+            "ix_hazards_region_path",
+            "region_path",
+            postgresql_ops={"region_path": "text_pattern_ops"},
+        ),
+        Index("ix_hazards_status_deadline", "status", "deadline"),
+        Index("ix_hazards_created_at", "created_at"),
+    )
+
+
+class HazardEvent(Base):
+    """Append-only history; each event's hash covers the previous one (tamper evidence)."""
+
+    __tablename__ = "hazard_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[HazardAction] = mapped_column(enum_column(HazardAction, "hazard_action"))
+    # Distinct names: the CHECK constraints are named after them, per table.
+    from_status: Mapped[HazardStatus | None] = mapped_column(
+        enum_column(HazardStatus, "from_status")
+    )
+    to_status: Mapped[HazardStatus] = mapped_column(enum_column(HazardStatus, "to_status"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("hazard_id", "seq"),)
+
+
+class HazardMedia(Base):
+    """A photo attached to a hazard; a media row is attached at most once."""
+
+    __tablename__ = "hazard_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), unique=True)
+    role: Mapped[MediaRole] = mapped_column(enum_column(MediaRole, "media_role"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    event_seq: Mapped[int] = mapped_column(Integer)
+
+
+class HazardCounter(Base):
+    """Daily sequence per district for human-readable numbers; row-locked on increment."""
+
+    __tablename__ = "hazard_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)  # "320412-20261122"
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyRecord(Base):
+    """The outcome of a write done under an `Idempotency-Key`, to answer retries alike."""
+
+    __tablename__ = "idempotency_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_key: Mapped[str] = mapped_column(String(64))  # "user:12" or "anon"
+    key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    resource_id: Mapped[int | None] = mapped_column(Integer)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("actor_key", "key"),)
+
+
+class Notification(Base):
+    """Outbox: a message to deliver (WeChat subscribe message or log), sent by a worker."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(
+        enum_column(NotificationKind, "notification_kind")
+    )
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazards.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus, "notification_status"), default=NotificationStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    # Makes queueing idempotent: the sweep may run twice, the message is queued once.
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)

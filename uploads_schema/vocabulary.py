@@ -85,3 +85,93 @@ class MediaKind(StrEnum):
 class MediaStatus(StrEnum):
     PENDING = "pending"  # uploaded, not yet referenced; garbage-collected when old
     ATTACHED = "attached"
+
+
+class HazardStatus(StrEnum):
+    REPORTED = "reported"  # 已上报
+    RECTIFYING = "rectifying"  # 整改中
+    VERIFYING = "verifying"  # 待验收
+    CLOSED = "closed"  # 已销号
+    REJECTED = "rejected"  # 不属实 / 重复
+
+
+class HazardLevel(StrEnum):
+    GENERAL = "general"  # 一般隐患
+    MAJOR = "major"  # 重大隐患
+
+
+class HazardSource(StrEnum):
+    SELF_CHECK = "self_check"  # 企业自查
+    INSPECTION = "inspection"  # 网格员/监管检查
+    PUBLIC_TIP = "public_tip"  # 群众举报
+
+
+class HazardOrigin(StrEnum):
+    """How the report reached us; later also `point` and `task` (SPEC §9)."""
+
+    SCAN = "scan"  # through a scanned QR code
+    APP = "app"  # from the app without a scan
+
+
+class HazardCategory(StrEnum):
+    FIRE = "fire"  # 消防安全
+    ELECTRICAL = "electrical"  # 用电安全
+    SPECIAL_EQUIPMENT = "special_equipment"  # 特种设备
+    HAZARDOUS_CHEMICALS = "hazardous_chemicals"  # 危险化学品
+    CONFINED_SPACE = "confined_space"  # 有限空间
+    DUST = "dust"  # 粉尘涉爆
+    MACHINERY = "machinery"  # 机械防护
+    WORK_AT_HEIGHT = "work_at_height"  # 高处作业
+    HOUSEKEEPING = "housekeeping"  # 现场管理
+    OTHER = "other"  # 其他
+
+
+CATEGORY_LABELS = {
+    HazardCategory.FIRE: "消防安全",
+    HazardCategory.ELECTRICAL: "用电安全",
+    HazardCategory.SPECIAL_EQUIPMENT: "特种设备",
+    HazardCategory.HAZARDOUS_CHEMICALS: "危险化学品",
+    HazardCategory.CONFINED_SPACE: "有限空间",
+    HazardCategory.DUST: "粉尘涉爆",
+    HazardCategory.MACHINERY: "机械防护",
+    HazardCategory.WORK_AT_HEIGHT: "高处作业",
+    HazardCategory.HOUSEKEEPING: "现场管理",
+    HazardCategory.OTHER: "其他",
+}
+
+
+class HazardAction(StrEnum):
+    REPORT = "report"  # 上报 (the first event)
+    ASSIGN = "assign"  # 交办整改
+    FILE_PLAN = "file_plan"  # 五落实方案
+    SUBMIT_FIX = "submit_fix"  # 提交整改
+    PASS = "pass"  # 验收通过 → 销号
+    FAIL = "fail"  # 验收不通过
+    REJECT = "reject"  # 不属实 / 重复
+    REOPEN = "reopen"  # 重新打开
+    REQUEST_EXTENSION = "request_extension"  # 申请延期
+    APPROVE_EXTENSION = "approve_extension"  # 批准延期
+    DECLINE_EXTENSION = "decline_extension"  # 驳回延期
+    MARK_OVERDUE = "mark_overdue"  # 逾期
+    ESCALATE = "escalate"  # 逾期升级提醒
+
+
+class MediaRole(StrEnum):
+    BEFORE = "before"  # 隐患照片
+    AFTER = "after"  # 整改后照片
+    VERIFICATION = "verification"  # 验收照片
+
+
+class NotificationKind(StrEnum):
+    ASSIGNED = "assigned"
+    FIX_SUBMITTED = "fix_submitted"
+    VERIFIED = "verified"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries
+    SKIPPED = "skipped"  # e.g. the user has not consented (WeChat 43101)

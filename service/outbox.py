@@ -1,0 +1,42 @@
+"""Queueing notifications into the outbox table, in the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Hazard, Notification, NotificationKind
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: NotificationKind,
+    hazard: Hazard,
+    recipient_id: int | None,
+    dedup_key: str,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Queue one message unless one with this dedup key exists; True if queued."""
+    if recipient_id is None:
+        return False
+    exists = session.scalar(select(Notification.id).where(Notification.dedup_key == dedup_key))
+    if exists is not None:
+        return False
+    session.add(
+        Notification(
+            kind=kind,
+            hazard_id=hazard.id,
+            recipient_id=recipient_id,
+            dedup_key=dedup_key,
+            payload={
+                "number": hazard.number,
+                "status": hazard.status.value,
+                "enterprise": hazard.enterprise.name if hazard.enterprise else "",
+                **(payload or {}),
+            },
+        )
+    )
+    return True
