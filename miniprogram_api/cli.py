@@ -1,4 +1,4 @@
-"""Command-line tools: `flask db ...`, `flask demo seed`, `flask media gc`."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards` and `media` groups."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import demo, media, migrations, qrcodes, regions
+from service import demo, hazards, media, migrations, qrcodes, regions
 from service.models import Role
 from service.scoping import Actor
 from service.storage import StorageError
@@ -96,6 +96,17 @@ def media_gc(dry_run: bool, older_than_hours: int | None) -> None:
         f"{report.objects_deleted} of {report.objects_scanned} stored objects "
         f"({report.bytes_freed:,} bytes)"
     )
+
+
+@hazards_cli.command("verify-chain")
+def hazards_verify_chain() -> None:
+    """Recompute every hazard's event hash chain and report any break (exit code 1)."""
+    checked, breaks = hazards.verify_all_chains(context())
+    for b in breaks:
+        click.echo(f"BROKEN hazard {b.hazard_id} event {b.seq}: {b.reason}")
+    click.echo(f"{checked} hazards checked, {len(breaks)} breaks")
+    if breaks:
+        raise SystemExit(1)
 
 
 def register_cli(app: Flask) -> None:

@@ -26,6 +26,8 @@ from service.storage import build_storage
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 
+pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integration tests
+
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
 

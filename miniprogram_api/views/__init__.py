@@ -2,7 +2,10 @@
 
 from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
+from miniprogram_api.views.hazards import blp as hazards_blp
 from miniprogram_api.views.health import blp as health_blp
+from miniprogram_api.views.media import blp as media_blp
+from miniprogram_api.views.media import files_blp as media_files_blp
 from miniprogram_api.views.qrcodes import blp as qrcodes_blp
 from miniprogram_api.views.regions import grids_blp, regions_blp
 from miniprogram_api.views.scan import blp as scan_blp
@@ -18,6 +21,9 @@ BLUEPRINTS = [
     users_blp,
     qrcodes_blp,
     scan_blp,
+    media_blp,
+    media_files_blp,
+    hazards_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [landing]

@@ -11,9 +11,12 @@ from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context, current_actor, optional_actor
 from miniprogram_api.limits import limiter, scan_limit
-from service import checkins, qrcodes
+from miniprogram_api.views.hazards import WRITE_HEADERS
+from miniprogram_api.writes import idempotency_key
+from service import checkins, hazards, qrcodes
 from service.errors import DomainError
 from uploads_schema.common import ErrorSchema
+from uploads_schema.hazards import ReceiptSchema, ReportResultSchema, ScanReportSchema
 from uploads_schema.qrcodes import (
     CheckinInputSchema,
     CheckinPageSchema,
@@ -56,6 +59,39 @@ class ScanCheckin(MethodView):
     def post(self, args, token):
         """Check in on site (扫码打卡) with the phone's GPS (inspectors of the grid)."""
         return checkins.check_in(context(), current_actor(), token, **args)
+
+
+@blp.route("/scan/<token>/hazards")
+class ScanReport(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.doc(security=[{}, {"bearerAuth": []}], **WRITE_HEADERS)
+    @blp.arguments(ScanReportSchema)
+    @blp.response(201, ReportResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def post(self, args, token):
+        """Public: report a hazard here; anonymous reports get a receipt key to follow it."""
+        ctx, actor = context(), optional_actor()
+        result = hazards.report_hazard(
+            ctx, actor, qr_token=token, **args, idem=idempotency_key(actor)
+        )
+        return {"hazard": hazards.public_view(result.hazard), "receipt_key": result.receipt_key}
+
+
+@blp.route("/receipts/<key>")
+class ReceiptByKey(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.doc(security=[])
+    @blp.response(200, ReceiptSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def get(self, key):
+        """Public: follow an anonymous report by its receipt key (status and public notes)."""
+        return hazards.receipt(context(), key)
 
 
 @blp.route("/checkins")

@@ -1,0 +1,136 @@
+"""Hazards: report, list, read, and the rectify → verify → close transitions."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context, current_actor
+from miniprogram_api.writes import expected_version, idempotency_key
+from service import hazards
+from service.hazards import HazardFilters
+from uploads_schema.common import ErrorSchema
+from uploads_schema.hazards import (
+    AssignSchema,
+    EventLogSchema,
+    ExtendSchema,
+    HazardPageSchema,
+    HazardQuerySchema,
+    HazardReportSchema,
+    HazardSchema,
+    PlanSchema,
+    RejectSchema,
+    ReopenSchema,
+    ReportResultSchema,
+    SubmitFixSchema,
+    VerifySchema,
+)
+
+blp = Blueprint("hazards", __name__, url_prefix="/api/v1/hazards", description="Hazards 隐患")
+
+WRITE_HEADERS = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string", "maxLength": 128},
+            "description": "A retry with the same key and body returns the first answer",
+        },
+    ]
+}
+TRANSITION_HEADERS = {
+    "parameters": [
+        *WRITE_HEADERS["parameters"],
+        {
+            "in": "header",
+            "name": "If-Match",
+            "schema": {"type": "string"},
+            "description": "The version last seen (the ETag); a stale one answers 409",
+        },
+    ]
+}
+
+
+@blp.route("")
+class Hazards(MethodView):
+    @blp.arguments(HazardQuerySchema, location="query")
+    @blp.response(200, HazardPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args):
+        """Hazards in the caller's scope, newest first, with filters."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        return hazards.list_hazards(
+            context(), current_actor(), HazardFilters(**args), page=page, page_size=page_size
+        )
+
+    @blp.doc(**WRITE_HEADERS)
+    @blp.arguments(HazardReportSchema)
+    @blp.response(201, ReportResultSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    def post(self, args):
+        """Report a hazard with 1–9 photos (uploaded first)."""
+        ctx, actor = context(), current_actor()
+        result = hazards.report_hazard(ctx, actor, **args, idem=idempotency_key(actor))
+        return {
+            "hazard": hazards.view_after_write(ctx, actor, result.hazard),
+            "receipt_key": result.receipt_key,
+        }
+
+
+@blp.route("/<int:hazard_id>")
+class HazardById(MethodView):
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, hazard_id):
+        """One hazard: photos, plan, deadlines, history summary and the caller's next actions."""
+        view = hazards.get_hazard(context(), current_actor(), hazard_id)
+        return view, 200, {"ETag": f'"{view.hazard.version}"'}
+
+
+def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untyped-def]
+    ctx, actor = context(), current_actor()
+    version = expected_version(args)
+    hazard = use_case(
+        ctx, actor, hazard_id, **args, expected_version=version, idem=idempotency_key(actor)
+    )
+    view = hazards.view_after_write(ctx, actor, hazard)
+    return view, 200, {"ETag": f'"{view.hazard.version}"'}
+
+
+def _route(path: str, schema, use_case, doc: str):  # type: ignore[no-untyped-def]
+    """Register one transition endpoint: POST /hazards/<id>/<path>."""
+
+    def post(self, args, hazard_id):  # type: ignore[no-untyped-def]
+        return _transition(use_case, hazard_id, args)
+
+    post.__doc__ = doc
+    post = blp.doc(**TRANSITION_HEADERS)(post)
+    post = blp.alt_response(422, schema=ErrorSchema)(post)
+    post = blp.alt_response(409, schema=ErrorSchema)(post)
+    post = blp.alt_response(404, schema=ErrorSchema)(post)
+    post = blp.alt_response(403, schema=ErrorSchema)(post)
+    post = blp.response(200, HazardSchema)(post)
+    post = blp.arguments(schema)(post)
+    view = type(f"Hazard_{path.replace('-', '_')}", (MethodView,), {"post": post})
+    blp.route(f"/<int:hazard_id>/{path}")(view)
+
+
+_route("assign", AssignSchema, hazards.assign, "Assign the fix (交办): assignee, level, deadline.")
+_route("plan", PlanSchema, hazards.file_plan, "File the 五落实 plan of a hazard.")
+_route("submit-fix", SubmitFixSchema, hazards.submit_fix, "Submit the fix with after-photos.")
+_route("verify", VerifySchema, hazards.verify, "Verify a submitted fix (验收): pass or fail.")
+_route("reject", RejectSchema, hazards.reject, "Reject a report as not a hazard or duplicate.")
+_route("reopen", ReopenSchema, hazards.reopen, "Reopen a closed hazard (supervisor).")
+_route("extend", ExtendSchema, hazards.extend, "Ask for, approve or decline a later deadline.")
+
+
+@blp.route("/<int:hazard_id>/events")
+class HazardEvents(MethodView):
+    @blp.response(200, EventLogSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, hazard_id):
+        """The append-only history with its hash chain and whether it verifies."""
+        return hazards.list_events(context(), current_actor(), hazard_id)

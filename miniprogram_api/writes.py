@@ -1,0 +1,39 @@
+"""Request details every write endpoint honours: Idempotency-Key and If-Match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from service.errors import ValidationFailed
+from service.idempotency import IdempotencyKey
+from service.scoping import Actor
+
+MAX_KEY = 128
+
+
+def idempotency_key(actor: Actor | None) -> IdempotencyKey | None:
+    """The request's Idempotency-Key, bound to the caller and a fingerprint of the request."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return None
+    if len(key) > MAX_KEY:
+        raise ValidationFailed(errors={"Idempotency-Key": [f"at most {MAX_KEY} characters"]})
+    actor_key = f"user:{actor.user_id}" if actor else "anon"
+    return IdempotencyKey.of(
+        actor_key, key, request.method, request.path, request.get_data(cache=True)
+    )
+
+
+def expected_version(args: dict[str, Any]) -> int | None:
+    """The version the client last saw: `If-Match: "7"` or a `version` field."""
+    version = args.pop("version", None)
+    header = request.headers.get("If-Match", "").strip()
+    if header and header != "*":
+        value = header.removeprefix("W/").strip('"')
+        try:
+            return int(value)
+        except ValueError:
+            raise ValidationFailed(errors={"If-Match": ["expected a version number"]}) from None
+    return int(version) if version is not None else None

@@ -1,0 +1,417 @@
+"""The hazard workflow through the HTTP API: report, assign, fix, verify, close, and the rules."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select, text
+
+from service.models import Hazard, HazardEvent, Media, MediaStatus, Notification
+from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
+from tests.api.helpers import assert_error
+
+NUMBER = re.compile(r"^YH\d{6}-\d{8}-\d{4}$")
+
+
+@pytest.fixture
+def h(world, auth_header):
+    """Headers per role."""
+    return {
+        role: auth_header(getattr(world, role))
+        for role in (
+            "admin",
+            "district_supervisor",
+            "street_supervisor",
+            "inspector",
+            "officer",
+            "reporter",
+        )
+    }
+
+
+@pytest.fixture
+def token(client, world, h):
+    return scan_token(client, h["admin"], world.enterprise_a.id)
+
+
+def post(client, headers, hazard_id, action, body):
+    return client.post(f"/api/v1/hazards/{hazard_id}/{action}", json=body, headers=headers)
+
+
+def test_a_worker_reports_after_scanning_and_the_enterprise_never_sees_who(client, world, h, token):
+    response = report(client, h["reporter"], token, photos=3)
+    assert response.status_code == 201, response.json
+    hazard = response.json["hazard"]
+    assert NUMBER.match(hazard["number"])
+    assert hazard["status"] == "reported" and hazard["status_label"] == "已上报"
+    assert hazard["source"] == "public_tip" and hazard["origin"] == "scan"
+    assert len(hazard["photos"]["before"]) == 3
+    assert hazard["reporter"]["id"] == world.reporter.id
+    assert response.json["receipt_key"] is None
+
+    officer_view = client.get(f"/api/v1/hazards/{hazard['id']}", headers=h["officer"]).json
+    assert officer_view["reporter"] is None
+    officer_list = client.get("/api/v1/hazards", headers=h["officer"]).json
+    assert [x["reporter"] for x in officer_list["items"]] == [None]
+    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=h["officer"]).json
+    assert events["events"][0]["actor_id"] is None
+    assert "reporter_id" not in officer_view
+    assert world.reporter.display_name not in str(officer_view)
+    inspector_view = client.get(f"/api/v1/hazards/{hazard['id']}", headers=h["inspector"]).json
+    assert inspector_view["reporter"]["id"] == world.reporter.id
+
+
+def test_anonymous_report_keeps_no_link_to_the_reporter_and_gives_a_receipt(
+    client, world, h, token, db
+):
+    photos = [upload(client, h["reporter"]) for _ in range(2)]
+    response = client.post(
+        f"/api/v1/scan/{token}/hazards",
+        json={"category": "fire", "description": "消防通道堆放杂物", "media_ids": photos},
+        headers=h["reporter"],
+    )
+    assert response.status_code == 201, response.json
+    key = response.json["receipt_key"]
+    assert key and response.json["hazard"]["anonymous"] is True
+    stored = db.get(Hazard, response.json["hazard"]["id"])
+    assert stored.reporter_id is None and stored.receipt_key_hash != key
+    assert all(db.get(Media, m).uploader_id is None for m in photos)
+    first_event = db.scalar(select(HazardEvent).where(HazardEvent.hazard_id == stored.id))
+    assert first_event.actor_id is None
+    # the reporter follows it by the receipt key, without logging in
+    followed = client.get(f"/api/v1/receipts/{key}")
+    assert followed.status_code == 200
+    assert followed.json["status"] == "reported" and followed.json["number"] == stored.number
+    assert_error(client.get("/api/v1/receipts/not-a-real-key"), 404, "receipt_not_found")
+    # and it is not in their own list: nothing ties it to them
+    mine = client.get("/api/v1/hazards", headers=h["reporter"]).json
+    assert stored.id not in [x["id"] for x in mine["items"]]
+
+
+@pytest.mark.parametrize("count", [0, 10])
+def test_a_report_needs_one_to_nine_photos(client, world, h, token, db, count):
+    photos = [upload(client, h["reporter"]) for _ in range(count)]
+    response = client.post(
+        "/api/v1/hazards",
+        json={"qr_token": token, "category": "other", "description": "x", "media_ids": photos},
+        headers=h["reporter"],
+    )
+    assert response.status_code == 422
+    assert_error(response, 422)
+    assert db.scalar(select(func.count(Hazard.id))) == 0
+
+
+def test_photos_must_be_the_reporters_own_pending_uploads(client, world, h, token, db):
+    someone_elses = upload(client, h["officer"])
+    response = report(client, h["reporter"], token, media_ids=[someone_elses])
+    assert_error(response, 422, "media_invalid")
+    first = report(client, h["reporter"], token)
+    used = first.json["hazard"]["photos"]["before"][0]["id"]
+    again = report(client, h["reporter"], token, media_ids=[used])
+    assert_error(again, 422, "media_invalid")
+    assert db.scalar(select(func.count(Hazard.id))) == 1
+    assert db.get(Media, someone_elses).status is MediaStatus.PENDING
+
+
+def test_numbers_count_up_per_district_and_day(client, world, h, token):
+    numbers = [report(client, h["reporter"], token).json["hazard"]["number"] for _ in range(3)]
+    assert [n[-4:] for n in numbers] == ["0001", "0002", "0003"]
+    assert len({n[:-5] for n in numbers}) == 1
+
+
+def test_the_whole_story_from_scan_to_close(client, world, h, token, db):
+    scan = client.get(f"/api/v1/scan/{token}", headers=h["inspector"]).json
+    assert "report" in scan["actions"]
+    hazard = report(client, h["inspector"], token, photos=2).json["hazard"]
+    assert hazard["source"] == "inspection"
+    assert "assign" in hazard["actions"]
+    hid = hazard["id"]
+
+    assigned = post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(7), "note": "请一周内整改"},
+    )
+    assert assigned.status_code == 200, assigned.json
+    assert (
+        assigned.json["status"] == "rectifying" and assigned.json["assignee_id"] == world.officer.id
+    )
+    assert assigned.json["original_deadline"] == assigned.json["deadline"]
+
+    after = upload(client, h["officer"])
+    fixed = post(
+        client, h["officer"], hid, "submit-fix", {"note": "已更换电缆", "media_ids": [after]}
+    )
+    assert fixed.status_code == 200, fixed.json
+    assert fixed.json["status"] == "verifying"
+    assert [p["id"] for p in fixed.json["photos"]["after"]] == [after]
+
+    closed = post(client, h["inspector"], hid, "verify", {"passed": True, "note": "验收合格"})
+    assert closed.status_code == 200, closed.json
+    assert closed.json["status"] == "closed" and closed.json["closed_by_id"] == world.inspector.id
+
+    log = client.get(f"/api/v1/hazards/{hid}/events", headers=h["district_supervisor"]).json
+    assert [e["action"] for e in log["events"]] == ["report", "assign", "submit_fix", "pass"]
+    assert log["chain_ok"] is True and log["breaks"] == []
+    assert [e["prev_hash"] for e in log["events"][1:]] == [e["hash"] for e in log["events"][:-1]]
+    kinds = set(db.scalars(select(Notification.kind).where(Notification.hazard_id == hid)))
+    assert {k.value for k in kinds} == {"assigned", "fix_submitted", "verified"}
+
+    reopened = post(
+        client,
+        h["district_supervisor"],
+        hid,
+        "reopen",
+        {"reason": "复查发现仍有隐患", "deadline": in_days(3)},
+    )
+    assert reopened.status_code == 200, reopened.json
+    assert reopened.json["status"] == "rectifying" and reopened.json["reopen_count"] == 1
+
+
+def test_a_failed_verification_goes_back_to_rectifying_with_a_reason(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(5)},
+    )
+    post(
+        client,
+        h["officer"],
+        hid,
+        "submit-fix",
+        {"note": "ok", "media_ids": [upload(client, h["officer"])]},
+    )
+    no_reason = post(client, h["inspector"], hid, "verify", {"passed": False})
+    assert "note" in assert_error(no_reason, 422)["errors"]
+    failed = post(client, h["inspector"], hid, "verify", {"passed": False, "note": "未整改到位"})
+    assert failed.json["status"] == "rectifying" and failed.json["reopen_count"] == 1
+
+
+def test_reject_records_who_and_why_and_is_final(client, world, h, token):
+    hid = report(client, h["reporter"], token).json["hazard"]["id"]
+    rejected = post(
+        client, h["inspector"], hid, "reject", {"reason": "重复上报", "duplicate_of": "YH1"}
+    )
+    assert rejected.status_code == 200, rejected.json
+    body = rejected.json
+    assert body["status"] == "rejected" and body["rejected_by_id"] == world.inspector.id
+    assert body["rejected_reason"] == "重复上报" and body["actions"] == []
+    again = post(
+        client,
+        h["district_supervisor"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(3)},
+    )
+    assert_error(again, 409, "invalid_transition")
+
+
+def test_the_enterprise_cannot_verify_its_own_fix(client, world, h, token):
+    hid = report(client, h["officer"], token).json["hazard"]["id"]
+    post(
+        client,
+        h["officer"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(5)},
+    )
+    post(
+        client,
+        h["officer"],
+        hid,
+        "submit-fix",
+        {"note": "ok", "media_ids": [upload(client, h["officer"])]},
+    )
+    assert_error(post(client, h["officer"], hid, "verify", {"passed": True}), 403, "forbidden")
+    assert post(client, h["inspector"], hid, "verify", {"passed": True}).json["status"] == "closed"
+
+
+def test_a_major_hazard_needs_its_plan_is_supervised_and_only_a_supervisor_verifies(
+    client, world, h, token
+):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    assign = {"assignee_id": world.officer.id, "deadline": in_days(30), "level": "major"}
+    assert_error(post(client, h["inspector"], hid, "assign", assign), 409, "plan_incomplete")
+    partial = post(client, h["officer"], hid, "plan", {"responsible_person": "张伟"})
+    assert partial.status_code == 200 and partial.json["plan_complete"] is False
+    assert_error(post(client, h["inspector"], hid, "assign", assign), 409, "plan_incomplete")
+    assert post(client, h["officer"], hid, "plan", PLAN).json["plan_complete"] is True
+    assigned = post(client, h["inspector"], hid, "assign", assign)
+    assert assigned.status_code == 200, assigned.json
+    assert assigned.json["level"] == "major" and assigned.json["supervised"] is True
+    post(
+        client,
+        h["officer"],
+        hid,
+        "submit-fix",
+        {"note": "ok", "media_ids": [upload(client, h["officer"])]},
+    )
+    assert_error(post(client, h["inspector"], hid, "verify", {"passed": True}), 403)
+    closed = post(client, h["street_supervisor"], hid, "verify", {"passed": True})
+    assert closed.json["status"] == "closed"
+
+
+def test_deadline_extension_is_asked_then_approved_and_the_original_kept(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    first_deadline = post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(2)},
+    ).json["deadline"]
+    asked = post(
+        client, h["officer"], hid, "extend", {"deadline": in_days(10), "reason": "等待配件"}
+    )
+    assert asked.status_code == 200, asked.json
+    assert asked.json["extension"]["reason"] == "等待配件"
+    assert asked.json["deadline"] == first_deadline  # nothing changes until approved
+    assert_error(post(client, h["officer"], hid, "extend", {"approve": True}), 403)
+    approved = post(client, h["inspector"], hid, "extend", {"approve": True})
+    assert approved.status_code == 200, approved.json
+    assert approved.json["deadline"] > first_deadline
+    assert approved.json["original_deadline"] == first_deadline
+    assert approved.json["extension"] is None
+    assert_error(post(client, h["inspector"], hid, "extend", {"approve": True}), 409)
+
+
+def test_a_retry_with_the_same_idempotency_key_creates_one_hazard(client, world, h, token, db):
+    body = {
+        "qr_token": token,
+        "category": "fire",
+        "description": "灭火器过期",
+        "media_ids": [upload(client, h["reporter"])],
+    }
+    headers = {**h["reporter"], "Idempotency-Key": "a6c1e3f0-retry-1"}
+    first = client.post("/api/v1/hazards", json=body, headers=headers)
+    second = client.post("/api/v1/hazards", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json["hazard"]["id"] == second.json["hazard"]["id"]
+    assert first.json["hazard"]["number"] == second.json["hazard"]["number"]
+    assert db.scalar(select(func.count(Hazard.id))) == 1
+    changed = client.post("/api/v1/hazards", json={**body, "description": "别的"}, headers=headers)
+    assert_error(changed, 422, "idempotency_key_reused")
+
+
+def test_a_retried_transition_is_done_once(client, world, h, token, db):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    headers = {**h["inspector"], "Idempotency-Key": "assign-once"}
+    body = {"assignee_id": world.officer.id, "deadline": in_days(5)}
+    first = post(client, headers, hid, "assign", body)
+    second = post(client, headers, hid, "assign", body)
+    assert first.status_code == second.status_code == 200
+    assert first.json["version"] == second.json["version"]
+    events = db.scalar(select(func.count(HazardEvent.id)).where(HazardEvent.hazard_id == hid))
+    assert events == 2
+
+
+def test_a_stale_version_is_a_409(client, world, h, token):
+    hazard = report(client, h["inspector"], token).json["hazard"]
+    seen = client.get(f"/api/v1/hazards/{hazard['id']}", headers=h["inspector"])
+    etag = seen.headers["ETag"]
+    assert etag == f'"{hazard["version"]}"'
+    post(client, h["officer"], hazard["id"], "plan", {"measures": "先整改"})  # someone else edits
+    stale = client.post(
+        f"/api/v1/hazards/{hazard['id']}/reject",
+        json={"reason": "不属实"},
+        headers={**h["inspector"], "If-Match": etag},
+    )
+    assert_error(stale, 409, "version_conflict")
+    fresh = client.get(f"/api/v1/hazards/{hazard['id']}", headers=h["inspector"]).headers["ETag"]
+    ok = client.post(
+        f"/api/v1/hazards/{hazard['id']}/reject",
+        json={"reason": "不属实"},
+        headers={**h["inspector"], "If-Match": fresh},
+    )
+    assert ok.status_code == 200
+
+
+def test_hazards_are_scoped_and_ids_out_of_scope_are_404(client, world, h, token, auth_header):
+    mine = report(client, h["reporter"], token).json["hazard"]["id"]
+    b_token = scan_token(client, h["admin"], world.enterprise_b.id)
+    other = report(client, h["district_supervisor"], b_token).json["hazard"]["id"]
+    assert_error(client.get(f"/api/v1/hazards/{other}", headers=h["officer"]), 404)
+    assert_error(client.get(f"/api/v1/hazards/{other}", headers=h["inspector"]), 404)
+    assert_error(client.get(f"/api/v1/hazards/{other}", headers=h["street_supervisor"]), 404)
+    assert_error(client.get(f"/api/v1/hazards/{other}", headers=h["reporter"]), 404)
+    assert (
+        client.get(f"/api/v1/hazards/{other}", headers=h["district_supervisor"]).status_code == 200
+    )
+    listed = {x["id"] for x in client.get("/api/v1/hazards", headers=h["reporter"]).json["items"]}
+    assert listed == {mine}
+    assert_error(post(client, h["inspector"], other, "reject", {"reason": "x"}), 404)
+
+
+def test_hazard_list_filters(client, world, h, token):
+    a = report(client, h["inspector"], token).json["hazard"]
+    b = report(client, h["inspector"], token, category="fire").json["hazard"]
+    post(client, h["inspector"], b["id"], "reject", {"reason": "不属实"})
+    hdr = h["district_supervisor"]
+    by_status = client.get("/api/v1/hazards?status=reported,rectifying", headers=hdr).json
+    assert [x["id"] for x in by_status["items"]] == [a["id"]]
+    by_category = client.get("/api/v1/hazards?category=fire", headers=hdr).json
+    assert [x["id"] for x in by_category["items"]] == [b["id"]]
+    by_number = client.get(f"/api/v1/hazards?q={a['number']}", headers=hdr).json
+    assert [x["id"] for x in by_number["items"]] == [a["id"]]
+    by_region = client.get(f"/api/v1/hazards?region_id={world.street_b.id}", headers=hdr).json
+    assert by_region["total"] == 0
+    newest_first = client.get("/api/v1/hazards", headers=hdr).json
+    assert [x["id"] for x in newest_first["items"]] == [b["id"], a["id"]]
+
+
+def test_overdue_filter(client, world, h, token, ctx):
+    from datetime import UTC, datetime, timedelta
+
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(1)},
+    )
+    assert client.get("/api/v1/hazards?overdue=true", headers=h["inspector"]).json["total"] == 0
+    ctx.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+    overdue = client.get("/api/v1/hazards?overdue=true", headers=h["inspector"]).json
+    assert [x["id"] for x in overdue["items"]] == [hid]
+
+
+def test_tampering_with_a_stored_event_is_detected(client, world, h, token, db, app):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": in_days(3)},
+    )
+    db.execute(
+        text("UPDATE hazard_events SET note = 'changed later' WHERE hazard_id = :h AND seq = 2"),
+        {"h": hid},
+    )
+    db.commit()
+    log = client.get(f"/api/v1/hazards/{hid}/events", headers=h["district_supervisor"]).json
+    assert log["chain_ok"] is False
+    assert log["breaks"] == [{"seq": 2, "reason": "content does not match its hash"}]
+    result = app.test_cli_runner().invoke(args=["hazards", "verify-chain"])
+    assert result.exit_code == 1
+    assert f"hazard {hid} event 2" in result.output
+
+
+def test_photos_of_a_hazard_open_for_whoever_may_see_it(client, world, h, token):
+    hazard = report(client, h["reporter"], token).json["hazard"]
+    photo = hazard["photos"]["before"][0]["id"]
+    for role in ("officer", "inspector", "street_supervisor", "reporter"):
+        response = client.get(f"/api/v1/media/{photo}", headers=h[role])
+        assert response.status_code == 302, (role, response.json)
+    other_worker = auth_header_for(client, world)
+    assert_error(client.get(f"/api/v1/media/{photo}", headers=other_worker), 404)
+
+
+def auth_header_for(client, world):
+    response = client.post("/api/v1/auth/wechat-login", json={"code": "ok-stranger-openid"})
+    return {"Authorization": f"Bearer {response.json['access_token']}"}

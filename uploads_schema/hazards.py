@@ -1,0 +1,283 @@
+"""Schemas for hazards, their transitions, history and receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, pre_dump, validate
+from webargs.fields import DelimitedList
+
+from uploads_schema.common import PageArgsSchema, enum_field, page_of
+from uploads_schema.vocabulary import (
+    CATEGORY_LABELS,
+    HazardAction,
+    HazardCategory,
+    HazardLevel,
+    HazardOrigin,
+    HazardSource,
+    HazardStatus,
+)
+
+STATUS_LABELS = {
+    HazardStatus.REPORTED: "已上报",
+    HazardStatus.RECTIFYING: "整改中",
+    HazardStatus.VERIFYING: "待验收",
+    HazardStatus.CLOSED: "已销号",
+    HazardStatus.REJECTED: "不属实",
+}
+
+_text = validate.Length(max=2000)
+_photos = fields.List(fields.Integer(), validate=validate.Length(min=1, max=9), required=True)
+_version = fields.Integer(
+    load_default=None,
+    allow_none=True,
+    metadata={"description": "Expected version (or send If-Match); stale → 409"},
+)
+
+
+class HazardReportSchema(ma.Schema):
+    """Report from a scanned code (`qr_token`) or, for staff, an enterprise in scope."""
+
+    qr_token = fields.String(load_default=None, validate=validate.Length(max=64))
+    enterprise_id = fields.Integer(load_default=None)
+    point_id = fields.Integer(load_default=None)
+    category = enum_field(HazardCategory, required=True)
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    media_ids = _photos
+    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
+    anonymous = fields.Boolean(load_default=False)
+
+
+class ScanReportSchema(ma.Schema):
+    """Public report through a scanned code; anonymous unless `anonymous` is false."""
+
+    category = enum_field(HazardCategory, required=True)
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    media_ids = _photos
+    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
+    anonymous = fields.Boolean(load_default=True)
+
+
+class AssignSchema(ma.Schema):
+    assignee_id = fields.Integer(required=True)
+    deadline = fields.AwareDateTime(required=True, metadata={"description": "整改期限"})
+    level = enum_field(HazardLevel, load_default=HazardLevel.GENERAL)
+    note = fields.String(load_default="", validate=_text)
+    version = _version
+
+
+class PlanSchema(ma.Schema):
+    """五落实: 责任人, 措施, 资金, 时限, 预案."""
+
+    responsible_person = fields.String(validate=validate.Length(max=100))
+    measures = fields.String(validate=_text)
+    funds = fields.String(validate=validate.Length(max=100))
+    deadline = fields.String(validate=validate.Length(max=40))
+    contingency_plan = fields.String(validate=_text)
+    version = _version
+
+
+class SubmitFixSchema(ma.Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    media_ids = _photos
+    version = _version
+
+
+class VerifySchema(ma.Schema):
+    passed = fields.Boolean(required=True)
+    note = fields.String(load_default="", validate=_text)
+    media_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    version = _version
+
+
+class RejectSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    duplicate_of = fields.String(load_default=None, validate=validate.Length(max=40))
+    version = _version
+
+
+class ReopenSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    deadline = fields.AwareDateTime(required=True)
+    version = _version
+
+
+class ExtendSchema(ma.Schema):
+    """Ask with `deadline` + `reason` (assignee); decide with `approve` (inspector/supervisor)."""
+
+    deadline = fields.AwareDateTime(load_default=None)
+    reason = fields.String(load_default="", validate=_text)
+    approve = fields.Boolean(load_default=None, allow_none=True)
+    version = _version
+
+
+class HazardQuerySchema(PageArgsSchema):
+    status = DelimitedList(enum_field(HazardStatus))
+    level = enum_field(HazardLevel)
+    category = enum_field(HazardCategory)
+    source = enum_field(HazardSource)
+    enterprise_id = fields.Integer()
+    region_id = fields.Integer()
+    grid_id = fields.Integer()
+    overdue = fields.Boolean()
+    supervised = fields.Boolean()
+    date_from = fields.AwareDateTime(data_key="from")
+    date_to = fields.AwareDateTime(data_key="to")
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class PhotoSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    thumbnail_url = fields.String(required=True)
+
+
+class PhotoSetSchema(ma.Schema):
+    before = fields.List(fields.Nested(PhotoSchema), required=True)
+    after = fields.List(fields.Nested(PhotoSchema), required=True)
+    verification = fields.List(fields.Nested(PhotoSchema), required=True)
+
+
+class NamedSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class ReporterSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    display_name = fields.String(required=True)
+
+
+class ExtensionSchema(ma.Schema):
+    until = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+
+
+class HazardSchema(ma.Schema):
+    """A hazard as the caller may see it; `reporter` is null for enterprise roles."""
+
+    id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "e.g. YH320412-20261122-0007"})
+    status = enum_field(HazardStatus, required=True)
+    status_label = fields.String(required=True)
+    level = enum_field(HazardLevel, required=True)
+    source = enum_field(HazardSource, required=True)
+    origin = enum_field(HazardOrigin, required=True)
+    category = enum_field(HazardCategory, required=True)
+    category_label = fields.String(required=True)
+    description = fields.String(required=True)
+    enterprise = fields.Nested(NamedSchema, required=True)
+    point_id = fields.Integer(allow_none=True)
+    grid_id = fields.Integer(required=True)
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    anonymous = fields.Boolean(required=True)
+    reporter = fields.Nested(ReporterSchema, allow_none=True)
+    assignee_id = fields.Integer(allow_none=True)
+    deadline = fields.DateTime(allow_none=True)
+    original_deadline = fields.DateTime(allow_none=True)
+    extension = fields.Nested(ExtensionSchema, allow_none=True)
+    plan = fields.Dict(allow_none=True)
+    plan_complete = fields.Boolean(required=True)
+    supervised = fields.Boolean(required=True, metadata={"description": "挂牌督办"})
+    reopen_count = fields.Integer(required=True)
+    rejected_reason = fields.String(allow_none=True)
+    rejected_by_id = fields.Integer(allow_none=True)
+    fix_note = fields.String(allow_none=True)
+    fix_submitted_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by_id = fields.Integer(allow_none=True)
+    overdue = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    photos = fields.Nested(PhotoSetSchema, required=True)
+    actions = fields.List(
+        fields.String(), required=True, metadata={"description": "What the caller may do now"}
+    )
+
+    @pre_dump
+    def _flatten(self, view: Any, **kwargs: Any) -> dict[str, Any]:
+        h = view.hazard
+        names = [f.name for f in h.__table__.columns]  # every stored column
+        data = {name: getattr(h, name) for name in names}
+        data.update(
+            status_label=STATUS_LABELS[h.status],
+            category_label=CATEGORY_LABELS[h.category],
+            enterprise={"id": h.enterprise.id, "name": h.enterprise.name},
+            reporter=view.reporter,
+            extension=(
+                {"until": h.extension_until, "reason": h.extension_reason or ""}
+                if h.extension_until
+                else None
+            ),
+            plan_complete=view.plan_complete,
+            photos=view.photos,
+            actions=view.actions,
+        )
+        return data
+
+
+class ReportResultSchema(ma.Schema):
+    hazard = fields.Nested(HazardSchema, required=True)
+    receipt_key = fields.String(
+        allow_none=True,
+        metadata={"description": "Anonymous reports only: keep it to follow the report"},
+    )
+
+
+class EventSchema(ma.Schema):
+    seq = fields.Integer(required=True)
+    action = enum_field(HazardAction, required=True)
+    from_status = enum_field(HazardStatus, allow_none=True)
+    to_status = enum_field(HazardStatus, required=True)
+    actor_id = fields.Integer(allow_none=True)
+    actor_role = fields.String(allow_none=True)
+    note = fields.String(required=True)
+    data = fields.Dict(required=True)
+    created_at = fields.DateTime(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class ChainBreakSchema(ma.Schema):
+    seq = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class EventLogSchema(ma.Schema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    chain_ok = fields.Boolean(required=True)
+    breaks = fields.List(fields.Nested(ChainBreakSchema), required=True)
+
+    @pre_dump
+    def _hide(self, log: Any, **kwargs: Any) -> dict[str, Any]:
+        events = []
+        for e in log.events:
+            item = {c.name: getattr(e, c.name) for c in e.__table__.columns}
+            if log.hide_actors and e.action is HazardAction.REPORT:
+                item["actor_id"] = None  # 举报人信息保护
+            events.append(item)
+        return {"events": events, "chain_ok": log.chain_ok, "breaks": log.breaks}
+
+
+class TimelineItemSchema(ma.Schema):
+    action = enum_field(HazardAction, required=True)
+    status = enum_field(HazardStatus, required=True)
+    at = fields.DateTime(required=True)
+    note = fields.String(required=True)
+
+
+class ReceiptSchema(ma.Schema):
+    number = fields.String(required=True)
+    status = enum_field(HazardStatus, required=True)
+    status_label = fields.Function(lambda r: STATUS_LABELS[r.status], required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    timeline = fields.List(fields.Nested(TimelineItemSchema), required=True)
+
+
+HazardPageSchema = page_of(HazardSchema, "HazardPage")
