@@ -73,7 +73,8 @@ class Hazards(MethodView):
     def post(self, args):
         """Report a hazard with 1–9 photos (uploaded first)."""
         ctx, actor = context(), current_actor()
-        result = hazards.report_hazard(ctx, actor, **args, idem=idempotency_key(actor))
+        idem = idempotency_key(actor, anonymous=args["anonymous"])
+        result = hazards.report_hazard(ctx, actor, **args, idem=idem)
         return {
             "hazard": hazards.view_after_write(ctx, actor, result.hazard),
             "receipt_key": result.receipt_key,

@@ -76,7 +76,11 @@ class ScanReport(MethodView):
         """Public: report a hazard here; anonymous reports get a receipt key to follow it."""
         ctx, actor = context(), optional_actor()
         result = hazards.report_hazard(
-            ctx, actor, qr_token=token, **args, idem=idempotency_key(actor)
+            ctx,
+            actor,
+            qr_token=token,
+            **args,
+            idem=idempotency_key(actor, anonymous=args["anonymous"]),
         )
         return {"hazard": hazards.public_view(result.hazard), "receipt_key": result.receipt_key}
 

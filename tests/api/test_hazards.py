@@ -415,3 +415,23 @@ def test_photos_of_a_hazard_open_for_whoever_may_see_it(client, world, h, token)
 def auth_header_for(client, world):
     response = client.post("/api/v1/auth/wechat-login", json={"code": "ok-stranger-openid"})
     return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def test_an_anonymous_retry_replays_its_receipt_and_leaves_no_user_trace(
+    client, world, h, token, db
+):
+    from service.models import IdempotencyRecord
+
+    body = {
+        "category": "fire",
+        "description": "安全出口被锁",
+        "media_ids": [upload(client, h["reporter"])],
+    }
+    headers = {**h["reporter"], "Idempotency-Key": "anon-retry-1"}
+    first = client.post(f"/api/v1/scan/{token}/hazards", json=body, headers=headers)
+    again = client.post(f"/api/v1/scan/{token}/hazards", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json["receipt_key"] == again.json["receipt_key"]
+    assert first.json["hazard"]["id"] == again.json["hazard"]["id"]
+    record = db.scalars(select(IdempotencyRecord)).one()
+    assert record.actor_key.startswith("anon:") and record.actor_key != f"user:{world.reporter.id}"
