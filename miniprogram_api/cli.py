@@ -1,4 +1,4 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards` and `media` groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media` and `outbox` groups."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import demo, hazards, media, migrations, qrcodes, regions
+from service import demo, hazards, media, migrations, notifications, overdue, qrcodes, regions
 from service.models import Role
 from service.scoping import Actor
 from service.storage import StorageError
@@ -26,6 +26,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 qr_cli = AppGroup("qr", help="QR codes and posters.")
 hazards_cli = AppGroup("hazards", help="Hazard workflow maintenance.")
 media_cli = AppGroup("media", help="Photos in object storage.")
+outbox_cli = AppGroup("outbox", help="Notification outbox delivery.")
 
 
 @db_cli.command("upgrade")
@@ -109,6 +110,30 @@ def hazards_verify_chain() -> None:
         raise SystemExit(1)
 
 
+@hazards_cli.command("sweep")
+def hazards_sweep() -> None:
+    """Mark overdue hazards, escalate them and queue reminders (run from cron)."""
+    r = overdue.sweep(context())
+    click.echo(
+        f"{r.marked_overdue} marked overdue, {r.escalated_to_inspectors} escalated to "
+        f"inspectors, {r.escalated_to_supervisors} to supervisors, {r.due_soon} due-soon "
+        f"reminders, {r.notifications_queued} notifications queued "
+        f"({r.candidates} candidates, {r.busy} left to a concurrent run)"
+    )
+
+
+@outbox_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+def outbox_send(limit: int) -> None:
+    """Deliver due notifications through NOTIFICATION_SENDER (run from cron)."""
+    ctx = context()
+    r = notifications.send_pending(ctx, notifications.build_sender(ctx), limit=limit)
+    click.echo(
+        f"{r.sent} sent, {r.skipped} skipped, {r.failed} failed, {r.retry} to retry"
+        + (" (channel unavailable, stopped early)" if r.stopped_early else "")
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
@@ -116,3 +141,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(qr_cli)
     app.cli.add_command(hazards_cli)
     app.cli.add_command(media_cli)
+    app.cli.add_command(outbox_cli)

@@ -416,15 +416,21 @@ def plan_complete(plan: dict[str, Any] | None) -> bool:
 
 
 def _notify(
-    s: Session, kind: NotificationKind, hazard: Hazard, recipient_ids: list[int], tag: str
+    s: Session,
+    kind: NotificationKind,
+    hazard: Hazard,
+    recipient_ids: list[int],
+    at: datetime,
 ) -> None:
+    # One message per event and recipient: the event's sequence number makes the key unique.
     for rid in recipient_ids:
         outbox.enqueue(
             s,
             kind=kind,
             hazard=hazard,
             recipient_id=rid,
-            dedup_key=f"{kind.value}:{hazard.id}:{tag}:{rid}",
+            dedup_key=f"{kind.value}:{hazard.id}:{hazard.event_seq}:{rid}",
+            at=at,
         )
 
 
@@ -495,7 +501,7 @@ def assign(
         hazard.deadline = deadline
         hazard.original_deadline = hazard.original_deadline or deadline
         hazard.supervised = hazard.supervised or level is HazardLevel.MAJOR
-        _notify(s, NotificationKind.ASSIGNED, hazard, [assignee_id], str(hazard.event_seq))
+        _notify(s, NotificationKind.ASSIGNED, hazard, [assignee_id], now)
 
     return _transition(ctx, actor, hazard_id, idem, work)
 
@@ -561,9 +567,7 @@ def submit_fix(
             event_seq=hazard.event_seq,  # the event just appended
         )
         hazard.fix_note, hazard.fix_submitted_at = note, now
-        _notify(
-            s, NotificationKind.FIX_SUBMITTED, hazard, _verifiers(s, hazard), str(hazard.event_seq)
-        )
+        _notify(s, NotificationKind.FIX_SUBMITTED, hazard, _verifiers(s, hazard), now)
 
     return _transition(ctx, actor, hazard_id, idem, work)
 
@@ -609,13 +613,8 @@ def verify(
             hazard.closed_at, hazard.closed_by_id = now, actor.user_id
         else:
             hazard.reopen_count += 1
-        _notify(
-            s,
-            NotificationKind.VERIFIED,
-            hazard,
-            [hazard.assignee_id] if hazard.assignee_id else [],
-            str(hazard.event_seq),
-        )
+        assignees = [hazard.assignee_id] if hazard.assignee_id else []
+        _notify(s, NotificationKind.VERIFIED, hazard, assignees, now)
 
     return _transition(ctx, actor, hazard_id, idem, work)
 

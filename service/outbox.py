@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ def enqueue(
     recipient_id: int | None,
     dedup_key: str,
     payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> bool:
     """Queue one message unless one with this dedup key exists; True if queued."""
     if recipient_id is None:
@@ -35,8 +37,11 @@ def enqueue(
                 "number": hazard.number,
                 "status": hazard.status.value,
                 "enterprise": hazard.enterprise.name if hazard.enterprise else "",
+                "deadline": hazard.deadline.isoformat() if hazard.deadline else None,
                 **(payload or {}),
             },
+            # the caller's clock, so tests with a fixed time see the message as due
+            **({"created_at": at, "next_attempt_at": at} if at is not None else {}),
         )
     )
     return True

@@ -65,6 +65,19 @@ class Settings:
     qr_font_path: str = DEFAULT_FONT
     checkin_radius_m: float = 500.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Overdue sweep (flask hazards sweep): reminder and escalation timing.
+    due_soon_hours: int = 24
+    escalate_inspector_after_hours: int = 24  # past the deadline → the grid's inspectors
+    escalate_supervisor_after_hours: int = 72  # past the deadline → the nearest supervisors
+    # Outbox delivery (flask outbox send): "log" or "wechat" (subscribe messages).
+    notification_sender: str = "log"
+    outbox_max_attempts: int = 5
+    outbox_retry_base_seconds: int = 300  # doubles per failed attempt …
+    outbox_retry_max_seconds: int = 3600  # … up to this
+    # "kind=template_id" pairs, e.g. "overdue=AbC…,due_soon=XyZ…"; kinds left out are skipped.
+    wechat_subscribe_templates: tuple[str, ...] = field(default_factory=tuple)
+    wechat_subscribe_page: str = "pages/hazard/detail"
+    wechat_miniprogram_state: str = "formal"  # formal | trial | developer
 
     @property
     def is_production(self) -> bool:
