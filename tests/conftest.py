@@ -135,6 +135,8 @@ def auth_header(ctx: Context):  # type: ignore[no-untyped-def]
     """`auth_header(user)` → an Authorization header with a fresh token for that user."""
 
     def make(user: User) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(ctx, user)}"}
+        # Real time: tests that move ctx.clock must not hand out already-expired tokens.
+        real = Context(settings=ctx.settings, session_factory=ctx.session_factory)
+        return {"Authorization": f"Bearer {issue_token(real, user)}"}
 
     return make

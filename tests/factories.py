@@ -10,7 +10,22 @@ from sqlalchemy.orm import Session
 
 from service import credit_code
 from service.auth import hash_password
-from service.models import Enterprise, Grid, Industry, Region, RegionLevel, RiskColor, Role, User
+from service.models import (
+    Enterprise,
+    Grid,
+    Hazard,
+    HazardCategory,
+    HazardLevel,
+    HazardOrigin,
+    HazardSource,
+    HazardStatus,
+    Industry,
+    Region,
+    RegionLevel,
+    RiskColor,
+    Role,
+    User,
+)
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-9"
@@ -155,3 +170,32 @@ def build_world(session: Session) -> World:
     )
     session.commit()
     return world
+
+
+def make_hazard(session: Session, enterprise: Enterprise, **kw: Any) -> Hazard:
+    """A hazard row as the statistics see it (no events: the workflow is tested elsewhere)."""
+    n = next(_seq)
+    created = kw.pop("created_at")
+    hazard = Hazard(
+        number=kw.pop("number", f"YHTEST-{n:08d}"),
+        enterprise_id=enterprise.id,
+        grid_id=enterprise.grid_id,
+        region_path=enterprise.region_path,
+        source=kw.pop("source", HazardSource.INSPECTION),
+        origin=kw.pop("origin", HazardOrigin.APP),
+        category=kw.pop("category", HazardCategory.FIRE),
+        description=kw.pop("description", f"隐患{n}"),
+        level=kw.pop("level", HazardLevel.GENERAL),
+        status=kw.pop("status", HazardStatus.REPORTED),
+        version=1,
+        event_seq=0,
+        last_event_hash="0" * 64,
+        created_at=created,
+        updated_at=created,
+        **kw,
+    )
+    if hazard.deadline is not None and hazard.original_deadline is None:
+        hazard.original_deadline = hazard.deadline
+    session.add(hazard)
+    session.flush()
+    return hazard

@@ -175,3 +175,21 @@ class NotificationStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after retries
     SKIPPED = "skipped"  # e.g. the user has not consented (WeChat 43101)
+
+
+class Figure(StrEnum):
+    """Statistics figures a ranking may be sorted by."""
+
+    REPORTED = "reported"
+    CLOSED = "closed"
+    OPEN = "open"
+    OVERDUE = "overdue"
+    RECTIFICATION_RATE = "rectification_rate"  # 整改率
+    ON_TIME_RATE = "on_time_rate"  # 按期整改率
+    MEAN_HOURS_TO_CLOSE = "mean_hours_to_close"
+    COVERAGE = "coverage"  # 检查覆盖率
+
+
+class Bucket(StrEnum):
+    WEEK = "week"
+    MONTH = "month"

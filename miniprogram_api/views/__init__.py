@@ -10,6 +10,7 @@ from miniprogram_api.views.qrcodes import blp as qrcodes_blp
 from miniprogram_api.views.regions import grids_blp, regions_blp
 from miniprogram_api.views.scan import blp as scan_blp
 from miniprogram_api.views.scan import landing
+from miniprogram_api.views.statistics import blp as stats_blp
 from miniprogram_api.views.users import blp as users_blp
 
 BLUEPRINTS = [
@@ -24,6 +25,7 @@ BLUEPRINTS = [
     media_blp,
     media_files_blp,
     hazards_blp,
+    stats_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [landing]

@@ -1,0 +1,109 @@
+"""Supervisor statistics: summary, ranking, trend, 重大隐患 台账, exports."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from miniprogram_api.auth import context, current_actor
+from service import exports, statistics
+from service.statistics import StatsQuery
+from uploads_schema.common import ErrorSchema
+from uploads_schema.statistics import (
+    MajorHazardListSchema,
+    RankingArgsSchema,
+    RankingSchema,
+    StatsArgsSchema,
+    SummarySchema,
+    TrendArgsSchema,
+    TrendSchema,
+)
+
+blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics 统计")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _errors(view):  # type: ignore[no-untyped-def]
+    for status in (401, 403, 404, 422):
+        view = blp.alt_response(status, schema=ErrorSchema)(view)
+    return view
+
+
+@blp.route("/summary")
+class Summary(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, SummarySchema)
+    @_errors
+    def get(self, args):
+        """Reported, closed, open, overdue, 整改率, 按期整改率, time to close, 检查覆盖率."""
+        return statistics.summary(context(), current_actor(), StatsQuery(**args))
+
+
+@blp.route("/ranking")
+class RankingView(MethodView):
+    @blp.arguments(RankingArgsSchema, location="query")
+    @blp.response(200, RankingSchema)
+    @_errors
+    def get(self, args):
+        """The same figures for each child region (or grid of a community), ranked."""
+        sort = args.pop("sort")
+        return statistics.ranking(context(), current_actor(), StatsQuery(**args), sort)
+
+
+@blp.route("/trend")
+class TrendView(MethodView):
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, TrendSchema)
+    @_errors
+    def get(self, args):
+        """Figures per week (from Monday) or per month, in China time."""
+        bucket = args.pop("bucket")
+        return statistics.trend(context(), current_actor(), StatsQuery(**args), bucket)
+
+
+@blp.route("/major-hazards")
+class MajorHazards(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, MajorHazardListSchema)
+    @_errors
+    def get(self, args):
+        """一单四制 台账: 重大隐患 of the period or still open, with plan, deadline, 挂牌督办."""
+        return {"items": statistics.major_hazards(context(), current_actor(), StatsQuery(**args))}
+
+
+def _attachment(data: bytes, mimetype: str, name: str) -> Response:
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@blp.route("/export.xlsx")
+class ExportXlsx(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, content_type=XLSX, description="Sheets 汇总, 排名, 隐患清单")
+    @_errors
+    def get(self, args):
+        """Summary, ranking and hazard list of the scope and period as an Excel workbook."""
+        out = io.BytesIO()
+        exports.write_xlsx(context(), current_actor(), StatsQuery(**args), out)
+        return _attachment(out.getvalue(), XLSX, "hazard-statistics.xlsx")
+
+
+@blp.route("/export.csv")
+class ExportCsv(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, content_type="text/csv", description="UTF-8 with BOM, three sections")
+    @_errors
+    def get(self, args):
+        """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel)."""
+        text = "".join(exports.iter_csv(context(), current_actor(), StatsQuery(**args)))
+        return _attachment(text.encode("utf-8"), "text/csv", "hazard-statistics.csv")

@@ -1,0 +1,291 @@
+"""Statistics against a hand-built dataset whose expected figures are counted in the test."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from qr import new_token
+from service.models import Checkin, HazardLevel, HazardStatus, QrCode
+from tests.api.helpers import assert_error
+from tests.factories import make_hazard
+
+CHINA = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 10, tzinfo=UTC)
+OCTOBER = "from=2026-10-01&to=2026-10-31"
+S = HazardStatus
+
+
+def local(day: str, hour: int = 9) -> datetime:
+    y, m, d = (int(x) for x in day.split("-"))
+    return datetime(y, m, d, hour, tzinfo=CHINA).astimezone(UTC)
+
+
+@dataclass
+class Spec:
+    enterprise: str  # attribute of World
+    status: HazardStatus
+    created: str
+    deadline: str | None = None
+    closed: str | None = None
+    reopens: int = 0
+    level: HazardLevel = HazardLevel.GENERAL
+
+
+SPECS = [
+    Spec("enterprise_a", S.CLOSED, "2026-10-02", "2026-10-10", "2026-10-05", 0),
+    Spec("enterprise_a", S.CLOSED, "2026-10-03", "2026-10-08", "2026-10-12", 1),
+    Spec("enterprise_a2", S.REJECTED, "2026-10-04"),
+    Spec("enterprise_a2", S.RECTIFYING, "2026-10-05", "2026-10-20"),
+    Spec("enterprise_a", S.VERIFYING, "2026-10-06", "2026-12-01"),
+    Spec("enterprise_a", S.REPORTED, "2026-10-07"),
+    Spec("enterprise_a", S.CLOSED, "2026-09-28", "2026-10-02", "2026-09-30"),
+    Spec("enterprise_a", S.RECTIFYING, "2026-10-15", "2026-10-30", level=HazardLevel.MAJOR),
+    Spec("enterprise_b", S.CLOSED, "2026-10-10", "2026-10-20", "2026-10-11"),
+    Spec("enterprise_b", S.REJECTED, "2026-10-11"),
+    Spec("enterprise_b", S.CLOSED, "2026-11-02", "2026-11-05", "2026-11-03"),
+]
+
+
+@pytest.fixture
+def data(db, world, ctx):
+    ctx.clock = lambda: NOW
+    for spec in SPECS:
+        make_hazard(
+            db,
+            getattr(world, spec.enterprise),
+            status=spec.status,
+            created_at=local(spec.created),
+            deadline=local(spec.deadline, 18) if spec.deadline else None,
+            closed_at=local(spec.closed, 15) if spec.closed else None,
+            reopen_count=spec.reopens,
+            level=spec.level,
+            supervised=spec.level is HazardLevel.MAJOR,
+        )
+    for enterprise, day in ((world.enterprise_a, "2026-10-05"), (world.enterprise_b, "2026-09-20")):
+        code = QrCode(token=new_token(), enterprise_id=enterprise.id)
+        db.add(code)
+        db.flush()
+        db.add(
+            Checkin(
+                qrcode_id=code.id,
+                enterprise_id=enterprise.id,
+                grid_id=enterprise.grid_id,
+                region_path=enterprise.region_path,
+                inspector_id=world.inspector.id,
+                lat=31.7,
+                lng=119.9,
+                flagged=False,
+                created_at=local(day),
+            )
+        )
+    db.commit()
+    return world
+
+
+def expected(specs, active: int, checked: int, first="2026-10-01", last="2026-10-31"):
+    """The figures by plain counting."""
+    chosen = [s for s in specs if first <= s.created <= last]
+    closed = [s for s in chosen if s.status is S.CLOSED]
+    rejected = sum(s.status is S.REJECTED for s in chosen)
+    valid = len(chosen) - rejected
+    open_ = [s for s in chosen if s.status in (S.REPORTED, S.RECTIFYING, S.VERIFYING)]
+    overdue = sum(1 for s in open_ if s.deadline and local(s.deadline, 18) < NOW)
+    on_time = sum(1 for s in closed if local(s.closed, 15) <= local(s.deadline, 18))
+    hours = sorted((local(s.closed, 15) - local(s.created)).total_seconds() / 3600 for s in closed)
+    p90 = next(h for i, h in enumerate(hours, 1) if i * 10 >= len(hours) * 9) if hours else None
+    return {
+        "reported": len(chosen),
+        "rejected": rejected,
+        "valid": valid,
+        "closed": len(closed),
+        "open": len(open_),
+        "overdue": overdue,
+        "closed_on_time": on_time,
+        "rectification_rate": round(len(closed) / valid, 4) if valid else None,
+        "on_time_rate": round(on_time / valid, 4) if valid else None,
+        "mean_hours_to_close": round(sum(hours) / len(hours), 2) if hours else None,
+        "p90_hours_to_close": round(p90, 2) if p90 is not None else None,
+        "reopen_count": sum(s.reopens for s in chosen),
+        "enterprises_checked": checked,
+        "enterprises_active": active,
+        "coverage": round(checked / active, 4) if active else None,
+    }
+
+
+STREET_A = [s for s in SPECS if s.enterprise != "enterprise_b"]
+STREET_B = [s for s in SPECS if s.enterprise == "enterprise_b"]
+
+
+def get(client, headers, path):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_district_summary_matches_plain_counting(client, data, auth_header):
+    body = get(client, auth_header(data.district_supervisor), f"/api/v1/stats/summary?{OCTOBER}")
+    assert body["scope"]["region_name"] == "测试区"
+    assert body["scope"]["from"] == "2026-10-01" and body["scope"]["to"] == "2026-10-31"
+    assert body["figures"] == expected(SPECS, active=3, checked=1)
+
+
+def test_a_street_supervisor_sees_their_street_only(client, data, auth_header):
+    headers = auth_header(data.street_supervisor)
+    own = get(client, headers, f"/api/v1/stats/summary?{OCTOBER}")
+    assert own["figures"] == expected(STREET_A, active=2, checked=1)
+    other = client.get(
+        f"/api/v1/stats/summary?region_id={data.street_b.id}&{OCTOBER}", headers=headers
+    )
+    assert_error(other, 404)
+    for path in ("ranking", "trend", "major-hazards", "export.csv", "export.xlsx"):
+        response = client.get(
+            f"/api/v1/stats/{path}?region_id={data.street_b.id}&{OCTOBER}", headers=headers
+        )
+        assert_error(response, 404)
+
+
+def test_an_inspector_and_an_officer_get_their_own_scope(client, data, auth_header):
+    inspector = get(client, auth_header(data.inspector), f"/api/v1/stats/summary?{OCTOBER}")
+    assert inspector["figures"]["reported"] == expected(STREET_A, 2, 1)["reported"]
+    officer = get(client, auth_header(data.officer), f"/api/v1/stats/summary?{OCTOBER}")
+    only_a = [s for s in SPECS if s.enterprise == "enterprise_a"]
+    assert officer["figures"]["reported"] == expected(only_a, 1, 1)["reported"]
+
+
+def test_reporters_get_no_statistics(client, data, auth_header):
+    assert_error(client.get("/api/v1/stats/summary", headers=auth_header(data.reporter)), 403)
+
+
+def test_filters_narrow_the_figures(client, data, auth_header):
+    headers = auth_header(data.district_supervisor)
+    major = get(client, headers, f"/api/v1/stats/summary?level=major&{OCTOBER}")["figures"]
+    assert (major["reported"], major["overdue"]) == (1, 1)
+    by_enterprise = get(
+        client, headers, f"/api/v1/stats/summary?enterprise_id={data.enterprise_b.id}&{OCTOBER}"
+    )["figures"]
+    assert by_enterprise == expected(STREET_B, active=1, checked=0)
+    by_grid = get(client, headers, f"/api/v1/stats/summary?grid_id={data.grid_a.id}&{OCTOBER}")
+    assert by_grid["figures"] == expected(STREET_A, active=2, checked=1)
+
+
+def test_ranking_of_a_district_ranks_its_streets(client, data, auth_header):
+    headers = auth_header(data.district_supervisor)
+    body = get(client, headers, f"/api/v1/stats/ranking?{OCTOBER}")
+    assert body["sort"] == "rectification_rate"
+    rows = {r["unit_name"]: r for r in body["rows"]}
+    assert set(rows) == {"甲街道", "乙街道"}
+    assert rows["甲街道"]["figures"] == expected(STREET_A, active=2, checked=1)
+    assert rows["乙街道"]["figures"] == expected(STREET_B, active=1, checked=0)
+    # 乙: 1 closed of 1 valid beats 甲: 2 of 5
+    assert [r["unit_name"] for r in body["rows"]] == ["乙街道", "甲街道"]
+    assert [r["rank"] for r in body["rows"]] == [1, 2]
+    by_overdue = get(client, headers, f"/api/v1/stats/ranking?sort=overdue&{OCTOBER}")
+    assert [r["unit_name"] for r in by_overdue["rows"]] == ["乙街道", "甲街道"]
+
+
+def test_ranking_of_a_community_ranks_its_grids(client, data, auth_header):
+    body = get(
+        client,
+        auth_header(data.district_supervisor),
+        f"/api/v1/stats/ranking?region_id={data.community_a.id}&{OCTOBER}",
+    )
+    assert [(r["unit_kind"], r["unit_name"]) for r in body["rows"]] == [("grid", "甲网格")]
+    assert body["rows"][0]["figures"]["reported"] == expected(STREET_A, 2, 1)["reported"]
+
+
+def test_monthly_trend(client, data, auth_header):
+    body = get(
+        client,
+        auth_header(data.district_supervisor),
+        "/api/v1/stats/trend?bucket=month&from=2026-09-01&to=2026-11-30",
+    )
+    points = {p["bucket"]: p["figures"] for p in body["points"]}
+    assert set(points) == {"2026-09", "2026-10", "2026-11"}
+    for month, last in (
+        ("2026-09", "2026-09-30"),
+        ("2026-10", "2026-10-31"),
+        ("2026-11", "2026-11-30"),
+    ):
+        want = expected(SPECS, 0, 0, first=f"{month}-01", last=last)
+        for name in ("reported", "rejected", "closed", "rectification_rate", "p90_hours_to_close"):
+            assert points[month][name] == want[name], (month, name)
+
+
+def test_weekly_trend_starts_on_mondays(client, data, auth_header):
+    body = get(client, auth_header(data.district_supervisor), f"/api/v1/stats/trend?{OCTOBER}")
+    buckets = [p["bucket"] for p in body["points"]]
+    assert buckets == sorted(buckets)
+    assert all(date.fromisoformat(b).weekday() == 0 for b in buckets)
+    assert buckets[0] == "2026-09-28"  # 2026-10-02 falls in the week of Monday 28 September
+    assert (
+        sum(p["figures"]["reported"] for p in body["points"]) == expected(SPECS, 0, 0)["reported"]
+    )
+
+
+def test_major_hazard_ledger(client, data, auth_header):
+    body = get(
+        client, auth_header(data.district_supervisor), f"/api/v1/stats/major-hazards?{OCTOBER}"
+    )
+    assert len(body["items"]) == 1
+    item = body["items"][0]
+    assert item["supervised"] is True and item["overdue"] is True
+    assert item["status"] == "rectifying" and item["enterprise_name"] == "甲企业"
+
+
+def test_the_period_is_checked(client, data, auth_header):
+    response = client.get(
+        "/api/v1/stats/summary?from=2026-10-31&to=2026-10-01",
+        headers=auth_header(data.district_supervisor),
+    )
+    assert "to" in assert_error(response, 422)["errors"]
+
+
+def test_default_period_is_this_month(client, data, auth_header):
+    body = get(client, auth_header(data.district_supervisor), "/api/v1/stats/summary")
+    assert body["scope"]["from"] == "2026-11-01" and body["scope"]["to"] == "2026-11-30"
+    assert body["figures"]["reported"] == 1
+
+
+def test_xlsx_export_has_the_three_sheets_in_chinese(client, data, auth_header, db):
+    response = client.get(
+        f"/api/v1/stats/export.xlsx?{OCTOBER}", headers=auth_header(data.district_supervisor)
+    )
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data), read_only=True)
+    assert workbook.sheetnames == ["汇总", "排名", "隐患清单"]
+    summary = {r[0]: r[1] for r in workbook["汇总"].iter_rows(min_row=2, values_only=True)}
+    want = expected(SPECS, active=3, checked=1)
+    assert summary["上报隐患数"] == want["reported"]
+    assert summary["整改率"] == f"{want['rectification_rate'] * 100:.2f}%"
+    ranking = list(workbook["排名"].iter_rows(values_only=True))
+    assert ranking[0][:3] == ("排名", "区域/网格代码", "名称")
+    assert [row[2] for row in ranking[1:]] == ["乙街道", "甲街道"]
+    hazards = list(workbook["隐患清单"].iter_rows(values_only=True))
+    assert hazards[0][0] == "隐患编号"
+    assert len(hazards) - 1 == want["reported"]
+    text = str(hazards)
+    assert data.reporter.display_name not in text and "举报人" not in str(hazards[0])
+    workbook.close()
+
+
+def test_csv_export_is_utf8_with_bom_and_three_sections(client, data, auth_header):
+    response = client.get(
+        f"/api/v1/stats/export.csv?{OCTOBER}", headers=auth_header(data.district_supervisor)
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    titles = [r[0] for r in rows if r and r[0].startswith("【")]
+    assert titles == ["【汇总】", "【排名】", "【隐患清单】"]
+    start = rows.index(["【隐患清单】"])
+    listed = rows[start + 2 :]
+    assert rows[start + 1][0] == "隐患编号"
+    assert len(listed) == expected(SPECS, 3, 1)["reported"]
+    assert {r[6] for r in listed} <= {"已上报", "整改中", "待验收", "已销号", "不属实"}
+    summary = {r[0]: r[1] for r in rows[2 : rows.index([])]}
+    assert summary["上报隐患数"] == str(expected(SPECS, 3, 1)["reported"])

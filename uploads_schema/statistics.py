@@ -1,0 +1,143 @@
+"""Schemas for supervisor statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, pre_dump
+
+from uploads_schema.common import enum_field
+from uploads_schema.hazards import STATUS_LABELS
+from uploads_schema.vocabulary import (
+    CATEGORY_LABELS,
+    Bucket,
+    Figure,
+    HazardCategory,
+    HazardLevel,
+    HazardStatus,
+    Industry,
+)
+
+
+class StatsArgsSchema(ma.Schema):
+    """Scope (a region subtree, grid, enterprise, industry, level) and period (local dates)."""
+
+    region_id = fields.Integer(metadata={"description": "Default: the supervisor's own region"})
+    grid_id = fields.Integer()
+    enterprise_id = fields.Integer()
+    industry = enum_field(Industry)
+    level = enum_field(HazardLevel)
+    date_from = fields.Date(data_key="from", metadata={"description": "Default: 1st of month"})
+    date_to = fields.Date(data_key="to", metadata={"description": "Inclusive; default month end"})
+
+
+class RankingArgsSchema(StatsArgsSchema):
+    sort = enum_field(Figure, load_default=Figure.RECTIFICATION_RATE)
+
+
+class TrendArgsSchema(StatsArgsSchema):
+    bucket = enum_field(Bucket, load_default=Bucket.WEEK)
+
+
+class FiguresSchema(ma.Schema):
+    reported = fields.Integer(required=True, metadata={"description": "上报数"})
+    rejected = fields.Integer(required=True, metadata={"description": "不属实"})
+    valid = fields.Integer(required=True, metadata={"description": "有效 = 上报 − 不属实"})
+    closed = fields.Integer(required=True, metadata={"description": "已销号"})
+    open = fields.Integer(required=True, metadata={"description": "未销号"})
+    overdue = fields.Integer(required=True, metadata={"description": "逾期（当前）"})
+    closed_on_time = fields.Integer(required=True, metadata={"description": "按期销号"})
+    rectification_rate = fields.Float(allow_none=True, metadata={"description": "整改率"})
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "按期整改率"})
+    mean_hours_to_close = fields.Float(allow_none=True)
+    p90_hours_to_close = fields.Float(allow_none=True)
+    reopen_count = fields.Integer(required=True)
+    enterprises_checked = fields.Integer(required=True)
+    enterprises_active = fields.Integer(required=True)
+    coverage = fields.Float(allow_none=True, metadata={"description": "检查覆盖率"})
+
+
+class ScopeSchema(ma.Schema):
+    region_id = fields.Integer(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    region_name = fields.String(required=True)
+    date_from = fields.Date(data_key="from", attribute="period.first_day", required=True)
+    date_to = fields.Date(data_key="to", attribute="period.last_day", required=True)
+
+
+class SummarySchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    figures = fields.Nested(FiguresSchema, required=True)
+    generated_at = fields.DateTime(required=True)
+
+
+class RankingRowSchema(ma.Schema):
+    rank = fields.Integer(required=True)
+    unit_id = fields.Integer(required=True)
+    unit_code = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    unit_kind = fields.String(required=True, metadata={"description": "region or grid"})
+    figures = fields.Nested(FiguresSchema, required=True)
+
+
+class RankingSchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    sort = enum_field(Figure, required=True)
+    rows = fields.List(fields.Nested(RankingRowSchema), required=True)
+
+
+class TrendPointSchema(ma.Schema):
+    bucket = fields.String(required=True, metadata={"description": "YYYY-MM, or the Monday"})
+    figures = fields.Nested(FiguresSchema, required=True)
+
+
+class TrendSchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    bucket = enum_field(Bucket, required=True)
+    points = fields.List(fields.Nested(TrendPointSchema), required=True)
+
+
+class MajorHazardSchema(ma.Schema):
+    """One line of the 一单四制 台账."""
+
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    enterprise_name = fields.String(required=True)
+    category = enum_field(HazardCategory, required=True)
+    category_label = fields.String(required=True)
+    description = fields.String(required=True)
+    status = enum_field(HazardStatus, required=True)
+    status_label = fields.String(required=True)
+    supervised = fields.Boolean(required=True, metadata={"description": "挂牌督办"})
+    overdue = fields.Boolean(required=True)
+    deadline = fields.DateTime(allow_none=True)
+    original_deadline = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(allow_none=True)
+    plan = fields.Dict(allow_none=True, metadata={"description": "五落实"})
+
+    @pre_dump
+    def _flatten(self, row: Any, **kwargs: Any) -> dict[str, Any]:
+        h = row.hazard
+        return {
+            "id": h.id,
+            "number": h.number,
+            "enterprise_name": row.enterprise_name,
+            "category": h.category,
+            "category_label": CATEGORY_LABELS[h.category],
+            "description": h.description,
+            "status": h.status,
+            "status_label": STATUS_LABELS[h.status],
+            "supervised": h.supervised,
+            "overdue": row.overdue,
+            "deadline": h.deadline,
+            "original_deadline": h.original_deadline,
+            "created_at": h.created_at,
+            "closed_at": h.closed_at,
+            "plan": h.plan,
+        }
+
+
+class MajorHazardListSchema(ma.Schema):
+    items = fields.List(fields.Nested(MajorHazardSchema), required=True)
