@@ -1,5 +1,9 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
 from miniprogram_api import create_app
+from miniprogram_api.observability import configure_logging
+from service.settings import Settings
 
-app = create_app()
+settings = Settings.from_env()
+configure_logging(settings)
+app = create_app(settings)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, abort, request
+from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
 from miniprogram_api.limits import init_limiter
+from miniprogram_api.observability import init_observability
 from service.context import Context
 from service.db import make_engine, make_session_factory
 from service.settings import Settings
@@ -51,6 +53,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     api = build_api(app)
     register_error_handlers(app)
     init_limiter(app, settings)
+    init_observability(app, settings)
+    _init_cors(app, settings)
+    _cap_json_bodies(app, settings)
 
     from miniprogram_api.views import BLUEPRINTS, PAGES
 
@@ -63,3 +68,26 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     register_cli(app)
     return app
+
+
+def _init_cors(app: Flask, settings: Settings) -> None:
+    """Cross-origin calls only from the configured origins (none by default)."""
+    if not settings.cors_origins:
+        return
+    CORS(
+        app,
+        origins=list(settings.cors_origins),
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+        expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+
+
+def _cap_json_bodies(app: Flask, settings: Settings) -> None:
+    """Only uploads may be large; any other body over MAX_JSON_BYTES is refused early."""
+
+    @app.before_request
+    def _check_size() -> None:
+        length = request.content_length or 0
+        if length > settings.max_json_bytes and request.mimetype != "multipart/form-data":
+            abort(413)

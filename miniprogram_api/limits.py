@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import hashlib
+
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -31,3 +33,35 @@ def login_limit() -> str:
     from miniprogram_api.auth import context
 
     return context().settings.ratelimit_login
+
+
+def upload_limit() -> str:
+    """Limit for photo uploads."""
+    from miniprogram_api.auth import context
+
+    return context().settings.ratelimit_upload
+
+
+def lockout_limit() -> str:
+    """Failed password logins allowed per username in the window."""
+    from miniprogram_api.auth import context
+
+    return context().settings.login_lockout
+
+
+def caller_key() -> str:
+    """Who to count: the bearer token (hashed), else the client address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "auth:" + hashlib.sha256(header.encode()).hexdigest()[:24]
+    return "ip:" + get_remote_address()
+
+
+def login_username_key() -> str:
+    """The username a password login is for, so lockout follows the account, not the IP."""
+    body = request.get_json(silent=True) or {}
+    name = body.get("username") if isinstance(body, dict) else None
+    return "login:" + (str(name).strip().lower()[:64] if name else get_remote_address())
+
+
+LOCKED_MARKER = "login_locked"

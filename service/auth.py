@@ -46,11 +46,20 @@ class TokenClaims:
 class LoginResult:
     access_token: str
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
     user: User
 
 
-def issue_token(ctx: Context, user: User) -> str:
-    """A signed access token for the user."""
+def _ttl(ctx: Context, kind: str) -> timedelta:
+    s = ctx.settings
+    if kind == "refresh":
+        return timedelta(days=s.jwt_refresh_ttl_days)
+    return timedelta(minutes=s.jwt_access_ttl_minutes)
+
+
+def issue_token(ctx: Context, user: User, kind: str = "access") -> str:
+    """A signed token for the user: short-lived `access`, or longer `refresh`."""
     now = ctx.now()
     s = ctx.settings
     claims: dict[str, Any] = {
@@ -59,14 +68,14 @@ def issue_token(ctx: Context, user: User) -> str:
         "ver": user.token_version,
         "iss": s.jwt_issuer,
         "iat": now,
-        "exp": now + timedelta(minutes=s.jwt_access_ttl_minutes),
-        "typ": "access",
+        "exp": now + _ttl(ctx, kind),
+        "typ": kind,
     }
     return jwt.encode(claims, s.secret_key, algorithm=s.jwt_algorithm)
 
 
-def decode_token(ctx: Context, token: str) -> TokenClaims:
-    """Verify signature, expiry and issuer of an access token."""
+def decode_token(ctx: Context, token: str, kind: str = "access") -> TokenClaims:
+    """Verify signature, expiry, issuer and kind of a token."""
     s = ctx.settings
     try:
         claims = jwt.decode(
@@ -80,7 +89,7 @@ def decode_token(ctx: Context, token: str) -> TokenClaims:
         raise TokenExpired() from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("登录凭证无效，请重新登录", "Invalid access token") from exc
-    if claims.get("typ") != "access":
+    if claims.get("typ") != kind:
         raise Unauthenticated("登录凭证无效，请重新登录", "Invalid access token")
     try:
         return TokenClaims(
@@ -93,9 +102,22 @@ def decode_token(ctx: Context, token: str) -> TokenClaims:
 def _result(ctx: Context, user: User) -> LoginResult:
     return LoginResult(
         access_token=issue_token(ctx, user),
-        expires_in=ctx.settings.jwt_access_ttl_minutes * 60,
+        expires_in=int(_ttl(ctx, "access").total_seconds()),
+        refresh_token=issue_token(ctx, user, "refresh"),
+        refresh_expires_in=int(_ttl(ctx, "refresh").total_seconds()),
         user=user,
     )
+
+
+def refresh(ctx: Context, refresh_token: str) -> LoginResult:
+    """A new token pair for a valid refresh token; a password change or deactivation
+    (token_version bump) revokes every refresh token issued before it."""
+    claims = decode_token(ctx, refresh_token, "refresh")
+    with ctx.uow() as uow:
+        user = uow.session.get(User, claims.user_id)
+        if user is None or not user.active or user.token_version != claims.token_version:
+            raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
+        return _result(ctx, user)
 
 
 def password_login(ctx: Context, username: str, password: str) -> LoginResult:

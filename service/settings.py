@@ -61,6 +61,12 @@ class Settings:
     # Rate limits (flask-limiter syntax), per client IP; shared through Redis when set.
     ratelimit_scan: str = "60/minute"
     ratelimit_login: str = "20/minute"
+    ratelimit_upload: str = "60/minute"
+    # Failed password logins per username before it is locked for the window.
+    login_lockout: str = "5/15 minutes"
+    jwt_refresh_ttl_days: int = 14
+    max_json_bytes: int = 1024 * 1024  # non-upload request bodies
+    log_format: str = "json"  # or "text"
     trust_proxy_hops: int = 0  # reverse proxies in front of us that set X-Forwarded-For
     qr_font_path: str = DEFAULT_FONT
     checkin_radius_m: float = 500.0

@@ -28,8 +28,16 @@ class DevLoginSchema(ma.Schema):
     role = enum_field(Role)
 
 
+class RefreshSchema(ma.Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+
+
 class LoginResultSchema(ma.Schema):
     access_token = fields.String(required=True)
     token_type = fields.Constant("Bearer")
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    refresh_token = fields.String(
+        required=True, metadata={"description": "POST /auth/refresh for a new pair"}
+    )
+    refresh_expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
     user = fields.Nested(UserSchema, required=True)

@@ -6,13 +6,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context
-from miniprogram_api.limits import limiter, login_limit
+from miniprogram_api.limits import (
+    LOCKED_MARKER,
+    limiter,
+    lockout_limit,
+    login_limit,
+    login_username_key,
+)
 from service import auth
 from service.wechat import WeChatClient
 from uploads_schema.auth import (
     DevLoginSchema,
     LoginResultSchema,
     PasswordLoginSchema,
+    RefreshSchema,
     WeChatLoginSchema,
 )
 from uploads_schema.common import ErrorSchema
@@ -49,7 +56,16 @@ class WeChatLogin(MethodView):
 
 @blp.route("/login")
 class PasswordLogin(MethodView):
-    decorators = (limiter.limit(login_limit),)
+    decorators = (
+        limiter.limit(login_limit),
+        # Lockout: only failed attempts count, per username, whatever the client address.
+        limiter.limit(
+            lockout_limit,
+            key_func=login_username_key,
+            deduct_when=lambda response: response.status_code == 401,
+            error_message=LOCKED_MARKER,
+        ),
+    )
 
     @blp.doc(security=[])
     @blp.arguments(PasswordLoginSchema)
@@ -59,6 +75,20 @@ class PasswordLogin(MethodView):
     def post(self, args):
         """Office staff log in with username and password."""
         return auth.password_login(context(), args["username"], args["password"])
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    decorators = (limiter.limit(login_limit),)
+
+    @blp.doc(security=[])
+    @blp.arguments(RefreshSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def post(self, args):
+        """Exchange a refresh token for a new access and refresh token."""
+        return auth.refresh(context(), args["refresh_token"])
 
 
 @blp.route("/dev-login")

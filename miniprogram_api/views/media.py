@@ -11,6 +11,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from miniprogram_api.auth import context, current_actor
+from miniprogram_api.limits import caller_key, limiter, upload_limit
 from service import media
 from uploads_schema.common import ErrorSchema
 from uploads_schema.media import MediaSchema, SignedLinkSchema, UploadSchema
@@ -52,12 +53,15 @@ def _redirect(url: str) -> Response:
 
 @blp.route("")
 class MediaUpload(MethodView):
+    decorators = (limiter.limit(upload_limit, key_func=caller_key),)
+
     @blp.arguments(UploadSchema, location="files")
     @blp.response(201, MediaSchema)
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(413, schema=ErrorSchema, description="file_too_large / image_too_large")
     @blp.alt_response(415, schema=ErrorSchema, description="unsupported_media_type")
     @blp.alt_response(422, schema=ErrorSchema, description="image_corrupt / validation_error")
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
     @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
     def post(self, args):
         """Upload one photo (multipart field `file`); retries answer the same row."""
