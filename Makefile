@@ -29,10 +29,13 @@ fonts:
 	  echo "warning: could not install fonts-wqy-microhei; set QR_FONT_PATH to a CJK font"; \
 	fi
 
+# The demo runs on the embedded default (SQLite + var/media), links pointing at its own port.
+DEMO_ENV := env -u DATABASE_URL PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
+
 demo: install
 	@mkdir -p var
-	env -u DATABASE_URL $(BIN)/flask db upgrade
-	env -u DATABASE_URL $(BIN)/flask demo seed
+	$(DEMO_ENV) $(BIN)/flask db upgrade
+	$(DEMO_ENV) $(BIN)/flask demo seed
 	@echo
 	@echo "Log in (POST /api/v1/auth/login) as admin, district, street, inspector, officer or worker, password demo12345. Try:"
 	@echo "  curl -s http://127.0.0.1:$(PORT)/api/v1/healthz"
@@ -40,7 +43,7 @@ demo: install
 	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" 'http://127.0.0.1:$(PORT)/api/v1/enterprises?page_size=5'"
 	@echo "API docs: http://127.0.0.1:$(PORT)/api/docs"
 	@echo
-	env -u DATABASE_URL $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
+	$(DEMO_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,8 +12,10 @@ worker_class = "gthread"
 timeout = 60  # a 1,000-poster PDF takes ~15 s; everything else answers in milliseconds
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
-# The path only: query strings carry signatures, and QR tokens are redacted below.
+# The app writes one JSON access line per request (with its request id); gunicorn's own
+# access log stays off. If enabled (--access-logfile -), it logs the path only: query
+# strings carry signatures, and QR tokens are redacted below.
+accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 

@@ -5,16 +5,33 @@ Run by `flask demo seed` only (never at app start). Idempotent: it adds what is 
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import credit_code
+import qr
+from service import credit_code, hazards, media
 from service.auth import hash_password
 from service.context import Context
-from service.models import Enterprise, Grid, Industry, Region, RegionLevel, RiskColor, Role, User
+from service.models import (
+    Enterprise,
+    Grid,
+    Hazard,
+    HazardCategory,
+    Industry,
+    QrCode,
+    Region,
+    RegionLevel,
+    RiskColor,
+    Role,
+    User,
+)
+from service.scoping import load_actor
 
 DEMO_PASSWORD = "demo12345"
 
@@ -153,13 +170,89 @@ def seed(ctx: Context) -> dict[str, int]:
             if account.role is Role.INSPECTOR:
                 user.grids = [grids[0]]
             s.add(user)
+        for enterprise in enterprises:
+            if s.scalar(select(QrCode.id).where(QrCode.enterprise_id == enterprise.id)) is None:
+                s.add(QrCode(token=qr.new_token(), enterprise_id=enterprise.id))
         uow.commit()
+    if ctx.storage is not None:
+        _seed_hazards(ctx, rng)
+    with ctx.uow() as uow:
+        s = uow.session
+        first_token = s.scalar(
+            select(QrCode.token).where(QrCode.enterprise_id == enterprises[0].id).limit(1)
+        )
         return {
             "regions": len(s.scalars(select(Region.id)).all()),
             "grids": len(grids),
             "enterprises": len(enterprises),
             "users": len(s.scalars(select(User.id)).all()),
+            "hazards": len(s.scalars(select(Hazard.id)).all()),
+            "first_token": first_token,
         }
+
+
+def _photo(rng: random.Random) -> io.BytesIO:
+    """A small distinct JPEG standing in for a phone photo."""
+    image = Image.new("RGB", (640, 480), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randrange(600), rng.randrange(440)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.rectangle((x, y, x + 40, y + 40), fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    out.seek(0)
+    return out
+
+
+def _seed_hazards(ctx: Context, rng: random.Random) -> None:
+    """A few hazards in every state on the first enterprise, reported through the use cases."""
+    with ctx.uow() as uow:
+        s = uow.session
+        if s.scalar(select(Hazard.id).limit(1)) is not None:
+            return  # seeded before
+        users = {u.username: u for u in s.scalars(select(User))}
+        token = s.scalar(select(QrCode.token).order_by(QrCode.id).limit(1))
+        actors = {
+            name: load_actor(s, users[name].id)
+            for name in ("worker", "inspector", "officer", "street")
+        }
+    officer_id = users["officer"].id
+    deadline = ctx.now() + timedelta(days=7)
+    stories = [
+        ("worker", HazardCategory.FIRE, "消防通道堆放纸箱，安全出口被堵", 0),
+        ("inspector", HazardCategory.ELECTRICAL, "配电箱门未关闭，线缆外皮破损", 1),
+        ("inspector", HazardCategory.MACHINERY, "冲床防护罩缺失", 2),
+        ("worker", HazardCategory.HOUSEKEEPING, "车间通道油污未清理，易滑倒", 3),
+        ("inspector", HazardCategory.HAZARDOUS_CHEMICALS, "危化品仓库未张贴安全标识", 4),
+    ]
+    for reporter, category, text, steps in stories:
+        photo = media.upload_photo(ctx, actors[reporter], _photo(rng))
+        result = hazards.report_hazard(
+            ctx,
+            actors[reporter],
+            category=category,
+            description=text,
+            media_ids=[photo.media.id],
+            qr_token=token,
+        )
+        hid = result.hazard.id
+        if steps == 4:
+            hazards.reject(ctx, actors["inspector"], hid, reason="现场核实不属实")
+            continue
+        if steps >= 1:
+            hazards.assign(
+                ctx,
+                actors["inspector"] if reporter == "inspector" else actors["officer"],
+                hid,
+                assignee_id=officer_id,
+                deadline=deadline,
+            )
+        if steps >= 2:
+            fix = media.upload_photo(ctx, actors["officer"], _photo(rng))
+            hazards.submit_fix(ctx, actors["officer"], hid, note="已整改", media_ids=[fix.media.id])
+        if steps >= 3:
+            hazards.verify(ctx, actors["inspector"], hid, passed=True, note="验收合格")
 
 
 def _demo_credit_code(rng: random.Random) -> str:

@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 
 from miniprogram_api import create_app
 from service.credit_code import check
-from service.models import Enterprise, Grid, Region, RegionLevel, User
+from service.hazards import verify_all_chains
+from service.models import Enterprise, Grid, Hazard, Media, QrCode, Region, RegionLevel, User
 
 
 def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):
@@ -12,20 +13,27 @@ def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
-    counts = {
-        "regions": db.scalar(select(func.count(Region.id))),
-        "grids": db.scalar(select(func.count(Grid.id))),
-        "enterprises": db.scalar(select(func.count(Enterprise.id))),
-        "users": db.scalar(select(func.count(User.id))),
-    }
+
+    def counts():
+        return {
+            model.__tablename__: db.scalar(select(func.count(model.id)))
+            for model in (Region, Grid, Enterprise, User, QrCode, Hazard, Media)
+        }
+
+    after_first = counts()
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0, second.output
-    assert counts == {
-        "regions": db.scalar(select(func.count(Region.id))),
-        "grids": db.scalar(select(func.count(Grid.id))),
-        "enterprises": db.scalar(select(func.count(Enterprise.id))),
-        "users": db.scalar(select(func.count(User.id))),
+    assert counts() == after_first
+    assert after_first["qr_codes"] == 20
+    statuses = set(db.scalars(select(Hazard.status)))
+    assert {s.value for s in statuses} == {
+        "reported",
+        "rectifying",
+        "verifying",
+        "closed",
+        "rejected",
     }
+    assert "scan it: curl" in first.output
     levels = db.execute(select(Region.level, func.count()).group_by(Region.level)).all()
     assert dict(levels) == {
         RegionLevel.CITY: 1,
@@ -33,7 +41,7 @@ def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):
         RegionLevel.STREET: 3,
         RegionLevel.COMMUNITY: 6,
     }
-    assert counts["grids"] == 12 and counts["enterprises"] == 20
+    assert after_first["grids"] == 12 and after_first["enterprises"] == 20
     enterprises = db.scalars(select(Enterprise)).all()
     assert all(check(e.credit_code).checksum_ok for e in enterprises)
     assert (
@@ -64,3 +72,8 @@ def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):
         "/api/v1/enterprises?page_size=100", headers={"Authorization": f"Bearer {token}"}
     ).json
     assert 0 < street_view["total"] < 20
+
+    summary = client.get("/api/v1/stats/summary", headers={"Authorization": f"Bearer {token}"}).json
+    assert summary["figures"]["reported"] == 5 and summary["figures"]["closed"] == 1
+    checked, breaks = verify_all_chains(ctx)
+    assert checked == 5 and breaks == []
