@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,23 +82,25 @@ class ReceiptNotFound(NotFound):
 
 
 def hazard_scope(actor: Actor) -> ColumnElement[bool]:
-    """Hazards the actor may see: like enterprises, and a reporter their own reports."""
+    """Hazards the actor may see: those they manage (like enterprises) and their own reports."""
+    own = Hazard.reporter_id == actor.user_id
     match actor.role:
         case Role.ADMIN:
             return true()
         case Role.SUPERVISOR:
             if not actor.region_path:
-                return false()
-            return Hazard.region_path.like(f"{actor.region_path}%")
+                return own
+            return or_(Hazard.region_path.like(f"{actor.region_path}%"), own)
         case Role.INSPECTOR:
-            return Hazard.grid_id.in_(actor.grid_ids) if actor.grid_ids else false()
+            if not actor.grid_ids:
+                return own
+            return or_(Hazard.grid_id.in_(actor.grid_ids), own)
         case Role.ENTERPRISE_OFFICER:
-            own = Hazard.reporter_id == actor.user_id
             if actor.enterprise_id is None:
                 return own
             return or_(Hazard.enterprise_id == actor.enterprise_id, own)
         case _:
-            return Hazard.reporter_id == actor.user_id
+            return own
 
 
 def _load(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False) -> Hazard:
@@ -285,6 +287,10 @@ def _source(actor: Actor | None, enterprise: Enterprise) -> HazardSource:
     if actor.role is Role.ENTERPRISE_OFFICER and actor.enterprise_id != enterprise.id:
         return HazardSource.PUBLIC_TIP
     if actor.role is Role.INSPECTOR and enterprise.grid_id not in actor.grid_ids:
+        return HazardSource.PUBLIC_TIP
+    if actor.role is Role.SUPERVISOR and not (
+        actor.region_path and enterprise.region_path.startswith(actor.region_path)
+    ):
         return HazardSource.PUBLIC_TIP
     return SOURCE_BY_ROLE[actor.role]
 

@@ -43,7 +43,7 @@ from service.models import (
     Role,
 )
 from service.regions import _visible_region
-from service.scoping import Actor, enterprise_scope
+from service.scoping import Actor, enterprise_scope, grid_scope, region_scope
 from uploads_schema.vocabulary import Bucket, Figure
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -348,15 +348,17 @@ def summary(ctx: Context, actor: Actor, query: StatsQuery) -> Summary:
 
 
 def _children(s: Session, actor: Actor, region: Region | None) -> tuple[str, list[Any]]:
-    """The units a region's figures break down into: child regions, or grids of a community."""
-    if region is not None and region.level is RegionLevel.COMMUNITY:
-        grids = s.scalars(select(Grid).where(Grid.region_id == region.id).order_by(Grid.code)).all()
-        return "grid", list(grids)
+    """The units a scope breaks down into, each visible to the actor: child regions, grids of
+    a community, or (no region given) the top regions for an admin, the inspector's grids."""
+    grids = select(Grid).where(grid_scope(actor)).order_by(Grid.code)
+    regions = select(Region).where(region_scope(actor)).order_by(Region.code)
     if region is None:
-        tops = s.scalars(select(Region).where(Region.parent_id.is_(None)).order_by(Region.code))
-        return "region", list(tops)
-    kids = s.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.code))
-    return "region", list(kids)
+        if actor.role is Role.ADMIN:
+            return "region", list(s.scalars(regions.where(Region.parent_id.is_(None))))
+        return "grid", list(s.scalars(grids)) if actor.role is Role.INSPECTOR else []
+    if region.level is RegionLevel.COMMUNITY:
+        return "grid", list(s.scalars(grids.where(Grid.region_id == region.id)))
+    return "region", list(s.scalars(regions.where(Region.parent_id == region.id)))
 
 
 def ranking(

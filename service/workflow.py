@@ -113,13 +113,28 @@ def role_actions(role: Role, source: HazardSource, level: HazardLevel) -> frozen
     return frozenset(granted)
 
 
+def manages(actor: Actor, hazard: Hazard) -> bool:
+    """Is the hazard in the actor's charge? Seeing one's own report elsewhere is not enough."""
+    match actor.role:
+        case Role.SUPERVISOR:
+            return bool(actor.region_path) and hazard.region_path.startswith(actor.region_path)
+        case Role.INSPECTOR:
+            return hazard.grid_id in actor.grid_ids
+        case Role.ENTERPRISE_OFFICER:
+            return actor.enterprise_id is not None and hazard.enterprise_id == actor.enterprise_id
+        case _:
+            return False
+
+
 def allowed(actor: Actor | None, hazard: Hazard, action: HazardAction) -> bool:
-    """Does the policy let this actor do this action to this hazard (scope checked elsewhere)?"""
+    """Does the policy let this actor do this action to this hazard?"""
     if actor is None:
         return action in SYSTEM_ACTIONS
     if action in ASSIGNEE_ACTIONS and hazard.assignee_id == actor.user_id:
         return True
-    return action in role_actions(actor.role, hazard.source, hazard.level)
+    return manages(actor, hazard) and action in role_actions(
+        actor.role, hazard.source, hazard.level
+    )
 
 
 def available_actions(actor: Actor, hazard: Hazard) -> list[str]:

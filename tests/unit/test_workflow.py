@@ -20,6 +20,7 @@ from service.workflow import (
 
 NOW = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 SUPERVISOR = Actor(user_id=1, role=Role.SUPERVISOR, region_path="/1/")
+ELSEWHERE = "/9/"
 
 
 class Sink:
@@ -38,6 +39,9 @@ def hazard(status=HazardStatus.REPORTED, source=HazardSource.INSPECTION, level=H
         status=status,
         source=source,
         level=level,
+        region_path="/1/2/3/4/",
+        grid_id=1,
+        enterprise_id=1,
         version=1,
         event_seq=0,
         last_event_hash=GENESIS_HASH,
@@ -196,3 +200,19 @@ def test_the_event_chain_detects_tampering():
         "missing event 2",
         "previous hash does not match",
     ]
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        Actor(user_id=2, role=Role.SUPERVISOR, region_path="/9/"),
+        Actor(user_id=3, role=Role.INSPECTOR, grid_ids=frozenset({2})),
+        Actor(user_id=4, role=Role.ENTERPRISE_OFFICER, enterprise_id=2),
+    ],
+)
+def test_roles_act_only_on_hazards_in_their_charge(actor):
+    h = hazard(HazardStatus.REPORTED, source=HazardSource.SELF_CHECK)
+    h.reporter_id = actor.user_id  # they may see it as its reporter, but not manage it
+    assert not any(allowed(actor, h, a) for a in HazardAction)
+    with pytest.raises(PermissionDenied):
+        apply(Sink(), h, HazardAction.REJECT, actor, at=NOW)
