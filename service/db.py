@@ -74,7 +74,14 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back anything uncommitted but, unlike rollback(), keeps loaded
         # attributes, so read-only use cases can return objects for serialization.
-        self.session.close()
+        try:
+            self.session.close()
+        except DBAPIError as close_error:
+            # The connection died after the block's last statement (its backend killed
+            # while idle in the transaction): the server has already discarded that
+            # transaction, so there is nothing left to roll back; keep the block's outcome.
+            if not _is_connection_problem(close_error):
+                raise
         if isinstance(exc, OperationalError | DBAPIError) and _is_connection_problem(exc):
             raise DatabaseUnavailable() from exc
 

@@ -153,3 +153,17 @@ def test_concurrent_reports_get_unique_numbers(live_ctx):
     numbers = sorted(number for _, number in results)
     assert len(set(numbers)) == 8
     assert [n[-4:] for n in numbers] == [f"{i:04d}" for i in range(1, 9)]
+
+
+def test_a_connection_killed_between_statements_is_not_an_error_on_leaving(live_ctx):
+    """The backend dies while the unit of work is idle: closing it must not raise (was a 500)."""
+    admin = create_engine(live_ctx.settings.database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with live_ctx.uow() as uow:
+            pid = uow.session.scalar(text("SELECT pg_backend_pid()"))
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with live_ctx.uow() as uow:  # the pool hands out a fresh connection
+            assert uow.session.scalar(select(func.count(Hazard.id))) == 0
+    finally:
+        admin.dispose()
