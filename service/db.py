@@ -31,6 +31,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_pragmas(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # psycopg prepares statements after a few runs and PostgreSQL then may switch to a
+        # generic plan, which ignores `region_path LIKE :prefix` and scans by date; plan
+        # each execution with its real parameters instead.
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
     return create_engine(url, **kwargs)
 
 

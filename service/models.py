@@ -428,10 +428,24 @@ class Hazard(Base):
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
 
     __table_args__ = (
+        # Statistics: a subtree (path prefix) and a period, covering what the aggregates
+        # read, so they are index-only scans on PostgreSQL; also serves plain scoping.
         Index(
-            "ix_hazards_region_path",
+            "ix_hazards_region_path_created",
             "region_path",
+            "created_at",
             postgresql_ops={"region_path": "text_pattern_ops"},
+            postgresql_include=[
+                "status",
+                "level",
+                "deadline",
+                "original_deadline",
+                "closed_at",
+                "reopen_count",
+                "grid_id",
+                "enterprise_id",
+                "id",
+            ],
         ),
         Index("ix_hazards_status_deadline", "status", "deadline"),
         Index("ix_hazards_created_at", "created_at"),

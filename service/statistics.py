@@ -20,7 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
+    exists,
     func,
     literal,
     select,
@@ -175,16 +175,34 @@ def _scope_region(s: Session, actor: Actor, query: StatsQuery) -> Region | None:
     return None
 
 
+def _scope_implied(actor: Actor, region: Region | None) -> bool:
+    # A supervisor's region inside their own subtree already is their scope; repeating the
+    # LIKE makes the planner square its selectivity and pick poor plans.
+    return (
+        region is not None
+        and actor.role is Role.SUPERVISOR
+        and bool(actor.region_path)
+        and region.path.startswith(actor.region_path or "")
+    )
+
+
 def _hazard_filter(
-    s: Session, actor: Actor, query: StatsQuery, region: Region | None, period: Period
+    s: Session,
+    actor: Actor,
+    query: StatsQuery,
+    region: Region | None,
+    period: Period | None,
 ) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        hazard_scope(actor),
-        Hazard.created_at >= period.start,
-        Hazard.created_at < period.end,
-    ]
+    conditions: list[ColumnElement[bool]] = []
+    if not _scope_implied(actor, region):
+        conditions.append(hazard_scope(actor))
+    if period is not None:
+        conditions += [Hazard.created_at >= period.start, Hazard.created_at < period.end]
     if region is not None:
-        conditions.append(Hazard.region_path.like(f"{region.path}%"))
+        # One index probe per region path of the subtree, each bounded by the period; a
+        # LIKE prefix cannot bound created_at, and generic plans ignore it altogether.
+        subtree = select(Region.path).where(Region.path.like(f"{region.path}%"))
+        conditions.append(Hazard.region_path.in_(subtree))
     if query.grid_id is not None:
         conditions.append(Hazard.grid_id == query.grid_id)
     if query.enterprise_id is not None:
@@ -203,7 +221,9 @@ def _hazard_filter(
 def _enterprise_filter(
     actor: Actor, query: StatsQuery, region: Region | None
 ) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [enterprise_scope(actor), Enterprise.active.is_(True)]
+    conditions: list[ColumnElement[bool]] = [Enterprise.active.is_(True)]
+    if not _scope_implied(actor, region):
+        conditions.append(enterprise_scope(actor))
     if region is not None:
         conditions.append(Enterprise.region_path.like(f"{region.path}%"))
     if query.grid_id is not None:
@@ -217,7 +237,8 @@ def _enterprise_filter(
 
 def _hours_to_close(s: Session) -> ColumnElement[float]:
     if s.get_bind().dialect.name == "postgresql":
-        seconds = func.extract("epoch", Hazard.closed_at - Hazard.created_at)
+        # date_part returns float; EXTRACT returns numeric since PostgreSQL 14 (slower).
+        seconds = func.date_part("epoch", Hazard.closed_at - Hazard.created_at)
     else:
         seconds = (func.julianday(Hazard.closed_at) - func.julianday(Hazard.created_at)) * 86400.0
     return cast(seconds, Float) / 3600.0
@@ -307,16 +328,15 @@ def _coverage(
     active = dict(
         s.execute(select(key, func.count(Enterprise.id)).where(*conditions).group_by(key)).all()
     )
-    checked_ids = (
-        select(Checkin.enterprise_id)
+    # One probe per enterprise into ix_checkins_enterprise_created.
+    visited = (
+        exists()
+        .where(Checkin.enterprise_id == Enterprise.id)
         .where(Checkin.created_at >= period.start, Checkin.created_at < period.end)
-        .distinct()
     )
     checked = dict(
         s.execute(
-            select(key, func.count(distinct(Enterprise.id)))
-            .where(*conditions, Enterprise.id.in_(checked_ids))
-            .group_by(key)
+            select(key, func.count(Enterprise.id)).where(*conditions, visited).group_by(key)
         ).all()
     )
     return checked, active
@@ -473,13 +493,12 @@ def major_hazards(ctx: Context, actor: Actor, query: StatsQuery) -> list[MajorHa
     with ctx.uow() as uow:
         s = uow.session
         region = _scope_region(s, actor, query)
-        conditions = _hazard_filter(s, actor, query, region, period)[3:]  # all but period
+        conditions = _hazard_filter(s, actor, query, region, None)
         in_period = and_(Hazard.created_at >= period.start, Hazard.created_at < period.end)
         rows = s.execute(
             select(Hazard, Enterprise.name)
             .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
             .where(
-                hazard_scope(actor),
                 Hazard.level == HazardLevel.MAJOR,
                 *conditions,
                 in_period | Hazard.status.in_(OPEN_STATUSES),
