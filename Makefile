@@ -7,7 +7,7 @@ PORT ?= 8000
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test lint install fonts serve clean
+.PHONY: demo test fuzz lint install fonts serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ test: install lint
 	run env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS); \
 	case "$$DATABASE_URL" in \
 	  postgresql*) echo "== tests on PostgreSQL =="; run $(BIN)/pytest $(PYTEST_ARGS);; \
+	  *) echo "(DATABASE_URL does not name PostgreSQL: PostgreSQL run skipped)";; \
+	esac
+
+# Longer property-based fuzzing (tests/fuzz) with a bigger per-operation budget.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	@set -e; \
+	echo "== fuzz on SQLite (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)) =="; \
+	env -u DATABASE_URL FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz $(PYTEST_ARGS); \
+	case "$$DATABASE_URL" in \
+	  postgresql*) echo "== fuzz on PostgreSQL =="; FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz $(PYTEST_ARGS);; \
 	  *) echo "(DATABASE_URL does not name PostgreSQL: PostgreSQL run skipped)";; \
 	esac
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import swagger_ui_bundle
+from apispec import BasePlugin
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -13,6 +14,26 @@ from miniprogram_api.errors import handle_http_exception
 from uploads_schema.common import ErrorSchema
 
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": "Error"}}}
+
+
+class CommonErrorsPlugin(BasePlugin):
+    """Documents the errors every operation of a kind can give, so no view can forget them:
+    401 wherever a bearer token is accepted (missing, expired or revoked), 400 wherever a
+    JSON body is read (not parseable as JSON). Views document their own errors on top."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):  # type: ignore[no-untyped-def]
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            security = operation.get("security")  # absent: the API-wide bearerAuth
+            if security is None or any("bearerAuth" in option for option in security):
+                responses.setdefault("401", _error_response("Not logged in, or the token expired"))
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                responses.setdefault("400", _error_response("The body is not valid JSON"))
 
 
 class MashangchaApi(Api):
@@ -43,6 +64,7 @@ def build_api(app: Flask) -> MashangchaApi:
     api = MashangchaApi(
         app,
         spec_kwargs={
+            "extra_plugins": [CommonErrorsPlugin()],
             "info": {"description": "码上查：二维码隐患排查治理 backend (SPEC §8)."},
             "components": {
                 "securitySchemes": {

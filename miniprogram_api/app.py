@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
+from miniprogram_api.inputs import init_inputs
 from miniprogram_api.limits import init_limiter
 from miniprogram_api.observability import init_observability
 from service.context import Context
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops
         )
 
+    init_inputs(app)  # before build_api: the id converter must precede every route
     api = build_api(app)
     register_error_handlers(app)
     init_limiter(app, settings)

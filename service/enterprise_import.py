@@ -108,7 +108,11 @@ def _read_rows(filename: str, data: bytes) -> Iterator[tuple[int, dict[str, Any]
                 raise UnsupportedImportFile("CSV 编码无法识别", "Unknown CSV encoding") from exc
         if "\x00" in text:
             raise UnsupportedImportFile()
-        rows = csv.reader(io.StringIO(text))
+        try:
+            # newline="": the csv module's own line handling, so old-Mac "\r" endings work.
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise UnsupportedImportFile("CSV 文件无法解析", "Unparseable CSV file") from exc
     header: list[str] | None = None
     for number, values in enumerate(rows, start=1):
         cells = ["" if v is None else str(v).strip() for v in values]

@@ -62,29 +62,32 @@ def get_user(ctx: Context, actor: Actor, user_id: int) -> User:
 
 def _bind(session: Session, user: User, values: dict[str, Any]) -> None:
     """Set role-dependent bindings and check they fit the role."""
+    # Look-ups must not flush the half-edited user: a taken username or a dangling id would
+    # fail in SQL (a 500) instead of being reported here or as a 409 by the caller's flush.
     errors: dict[str, list[str]] = {}
-    if "enterprise_id" in values:
-        enterprise_id = values["enterprise_id"]
-        if enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
-            errors["enterprise_id"] = ["企业不存在 / no such enterprise"]
-        user.enterprise_id = enterprise_id
-    if "region_id" in values:
-        region_id = values["region_id"]
-        if region_id is not None and session.get(Region, region_id) is None:
-            errors["region_id"] = ["区域不存在 / no such region"]
-        user.region_id = region_id
-    if "grid_ids" in values:
-        grid_ids = values["grid_ids"] or []
-        grids = list(session.scalars(select(Grid).where(Grid.id.in_(grid_ids))))
-        if len(grids) != len(set(grid_ids)):
-            errors["grid_ids"] = ["网格不存在 / no such grid"]
-        user.grids = grids
-    if user.role is Role.ENTERPRISE_OFFICER and user.enterprise_id is None:
-        errors.setdefault("enterprise_id", []).append("企业安全员必须绑定企业 / required")
-    if user.role is Role.SUPERVISOR and user.region_id is None:
-        errors.setdefault("region_id", []).append("监管人员必须绑定区域 / required")
-    if user.role is not Role.INSPECTOR and user.grids:
-        errors.setdefault("grid_ids", []).append("只有网格员可以绑定网格 / inspectors only")
+    with session.no_autoflush:
+        if "enterprise_id" in values:
+            enterprise_id = values["enterprise_id"]
+            if enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
+                errors["enterprise_id"] = ["企业不存在 / no such enterprise"]
+            user.enterprise_id = enterprise_id
+        if "region_id" in values:
+            region_id = values["region_id"]
+            if region_id is not None and session.get(Region, region_id) is None:
+                errors["region_id"] = ["区域不存在 / no such region"]
+            user.region_id = region_id
+        if "grid_ids" in values:
+            grid_ids = values["grid_ids"] or []
+            grids = list(session.scalars(select(Grid).where(Grid.id.in_(grid_ids))))
+            if len(grids) != len(set(grid_ids)):
+                errors["grid_ids"] = ["网格不存在 / no such grid"]
+            user.grids = grids
+        if user.role is Role.ENTERPRISE_OFFICER and user.enterprise_id is None:
+            errors.setdefault("enterprise_id", []).append("企业安全员必须绑定企业 / required")
+        if user.role is Role.SUPERVISOR and user.region_id is None:
+            errors.setdefault("region_id", []).append("监管人员必须绑定区域 / required")
+        if user.role is not Role.INSPECTOR and user.grids:
+            errors.setdefault("grid_ids", []).append("只有网格员可以绑定网格 / inspectors only")
     if errors:
         raise ValidationFailed(errors=errors)
 

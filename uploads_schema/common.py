@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -17,6 +18,39 @@ class ErrorSchema(ma.Schema):
     message = fields.String(required=True, metadata={"description": "Message (zh-CN)"})
     message_en = fields.String(required=True, metadata={"description": "Message (English)"})
     errors = fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+
+
+# Row ids are PostgreSQL INTEGER keys: a larger number names no row and would overflow in SQL.
+MAX_ID = 2**31 - 1
+
+
+class Id(fields.Integer):
+    """A row id in input: 1 … 2³¹−1, so an absurd number is a 422, never a database error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+# Years 1900–2999: wide enough for any filter or deadline, and far from the ends of Python's
+# calendar (years 1 and 9999), where shifting a time zone or adding a period overflows (a 500).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive
+
+
+class Day(fields.Date):
+    """A calendar date in input, 1900-01-01 … 2999-12-31."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        span = validate.Range(min=EARLIEST.date(), max=LATEST.date(), max_inclusive=False)
+        super().__init__(validate=span, **kwargs)
+
+
+class Moment(fields.AwareDateTime):
+    """A timestamp with its time zone in input, from 1900 up to (not including) 3000."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        span = validate.Range(min=EARLIEST, max=LATEST, max_inclusive=False)
+        super().__init__(validate=span, **kwargs)
 
 
 class PageArgsSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from uploads_schema.common import PageArgsSchema, enum_field, page_of
+from uploads_schema.common import Id, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import ImportMode, Industry, RegionLevel, RiskColor, Role
 
 _name = validate.Length(min=1, max=100)
@@ -16,7 +16,7 @@ class RegionSchema(ma.Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{12}$"))
     name = fields.String(required=True, validate=_name)
     level = enum_field(RegionLevel, required=True)
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = Id(allow_none=True, load_default=None)
     path = fields.String(dump_only=True)
 
 
@@ -25,7 +25,7 @@ class RegionPatchSchema(ma.Schema):
 
 
 class RegionQuerySchema(PageArgsSchema):
-    parent_id = fields.Integer()
+    parent_id = Id()
     level = enum_field(RegionLevel)
     q = fields.String(validate=validate.Length(max=100))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
@@ -35,23 +35,23 @@ class GridSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     name = fields.String(required=True, validate=_name)
-    region_id = fields.Integer(required=True)
+    region_id = Id(required=True)
     inspector_ids = fields.Method("_inspector_ids", deserialize="_load_ids")
 
     def _inspector_ids(self, grid: object) -> list[int]:
         return [u.id for u in grid.inspectors]  # type: ignore[attr-defined]
 
     def _load_ids(self, value: object) -> list[int]:
-        return fields.List(fields.Integer()).deserialize(value)
+        return fields.List(Id()).deserialize(value)
 
 
 class GridPatchSchema(ma.Schema):
     name = fields.String(validate=_name)
-    inspector_ids = fields.List(fields.Integer())
+    inspector_ids = fields.List(Id())
 
 
 class GridQuerySchema(PageArgsSchema):
-    region_id = fields.Integer()
+    region_id = Id()
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
@@ -71,7 +71,7 @@ class EnterpriseSchema(ma.Schema):
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     industry = enum_field(Industry, required=True)
     risk_color = enum_field(RiskColor, required=True)
-    grid_id = fields.Integer(required=True)
+    grid_id = Id(required=True)
     active = fields.Boolean(load_default=True)
 
 
@@ -91,8 +91,8 @@ class EnterpriseResultSchema(ma.Schema):
 
 
 class EnterpriseQuerySchema(PageArgsSchema):
-    region_id = fields.Integer()
-    grid_id = fields.Integer()
+    region_id = Id()
+    grid_id = Id()
     industry = enum_field(Industry)
     risk_color = enum_field(RiskColor)
     active = fields.Boolean()
@@ -139,8 +139,8 @@ class UserSchema(ma.Schema):
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
     phone = fields.String(load_default="", validate=validate.Length(max=32))
     role = enum_field(Role, required=True)
-    enterprise_id = fields.Integer(allow_none=True)
-    region_id = fields.Integer(allow_none=True)
+    enterprise_id = Id(allow_none=True)
+    region_id = Id(allow_none=True)
     grid_ids = fields.Method("_grid_ids", deserialize="_load_ids")
     active = fields.Boolean(dump_only=True)
 
@@ -148,7 +148,7 @@ class UserSchema(ma.Schema):
         return [g.id for g in user.grids]  # type: ignore[attr-defined]
 
     def _load_ids(self, value: object) -> list[int]:
-        return fields.List(fields.Integer()).deserialize(value)
+        return fields.List(Id()).deserialize(value)
 
 
 class UserPatchSchema(ma.Schema):
@@ -157,9 +157,9 @@ class UserPatchSchema(ma.Schema):
     display_name = fields.String(validate=validate.Length(max=100))
     phone = fields.String(validate=validate.Length(max=32))
     role = enum_field(Role)
-    enterprise_id = fields.Integer(allow_none=True)
-    region_id = fields.Integer(allow_none=True)
-    grid_ids = fields.List(fields.Integer())
+    enterprise_id = Id(allow_none=True)
+    region_id = Id(allow_none=True)
+    grid_ids = fields.List(Id())
     active = fields.Boolean()
 
 

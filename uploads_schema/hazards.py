@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, pre_dump, validate
 from webargs.fields import DelimitedList
 
-from uploads_schema.common import PageArgsSchema, enum_field, page_of
+from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     HazardAction,
@@ -28,7 +28,7 @@ STATUS_LABELS = {
 }
 
 _text = validate.Length(max=2000)
-_photos = fields.List(fields.Integer(), validate=validate.Length(min=1, max=9), required=True)
+_photos = fields.List(Id(), validate=validate.Length(min=1, max=9), required=True)
 _version = fields.Integer(
     load_default=None,
     allow_none=True,
@@ -40,8 +40,8 @@ class HazardReportSchema(ma.Schema):
     """Report from a scanned code (`qr_token`) or, for staff, an enterprise in scope."""
 
     qr_token = fields.String(load_default=None, validate=validate.Length(max=64))
-    enterprise_id = fields.Integer(load_default=None)
-    point_id = fields.Integer(load_default=None)
+    enterprise_id = Id(load_default=None)
+    point_id = Id(load_default=None)
     category = enum_field(HazardCategory, required=True)
     description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     media_ids = _photos
@@ -62,8 +62,8 @@ class ScanReportSchema(ma.Schema):
 
 
 class AssignSchema(ma.Schema):
-    assignee_id = fields.Integer(required=True)
-    deadline = fields.AwareDateTime(required=True, metadata={"description": "整改期限"})
+    assignee_id = Id(required=True)
+    deadline = Moment(required=True, metadata={"description": "整改期限"})
     level = enum_field(HazardLevel, load_default=HazardLevel.GENERAL)
     note = fields.String(load_default="", validate=_text)
     version = _version
@@ -89,7 +89,7 @@ class SubmitFixSchema(ma.Schema):
 class VerifySchema(ma.Schema):
     passed = fields.Boolean(required=True)
     note = fields.String(load_default="", validate=_text)
-    media_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    media_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=9))
     version = _version
 
 
@@ -101,14 +101,14 @@ class RejectSchema(ma.Schema):
 
 class ReopenSchema(ma.Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    deadline = fields.AwareDateTime(required=True)
+    deadline = Moment(required=True)
     version = _version
 
 
 class ExtendSchema(ma.Schema):
     """Ask with `deadline` + `reason` (assignee); decide with `approve` (inspector/supervisor)."""
 
-    deadline = fields.AwareDateTime(load_default=None)
+    deadline = Moment(load_default=None)
     reason = fields.String(load_default="", validate=_text)
     approve = fields.Boolean(load_default=None, allow_none=True)
     version = _version
@@ -119,13 +119,13 @@ class HazardQuerySchema(PageArgsSchema):
     level = enum_field(HazardLevel)
     category = enum_field(HazardCategory)
     source = enum_field(HazardSource)
-    enterprise_id = fields.Integer()
-    region_id = fields.Integer()
-    grid_id = fields.Integer()
+    enterprise_id = Id()
+    region_id = Id()
+    grid_id = Id()
     overdue = fields.Boolean()
     supervised = fields.Boolean()
-    date_from = fields.AwareDateTime(data_key="from")
-    date_to = fields.AwareDateTime(data_key="to")
+    date_from = Moment(data_key="from")
+    date_to = Moment(data_key="to")
     q = fields.String(validate=validate.Length(max=100))
 
 

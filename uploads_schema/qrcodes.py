@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from uploads_schema.common import PageArgsSchema, enum_field, page_of
+from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import INDUSTRY_LABELS, CheckinFlag, Industry, QrStatus, RiskColor
 
 
@@ -41,13 +41,13 @@ class QrCodeSchema(ma.Schema):
 
 
 class QrQuerySchema(PageArgsSchema):
-    enterprise_id = fields.Integer()
-    region_id = fields.Integer()
+    enterprise_id = Id()
+    region_id = Id()
     status = enum_field(QrStatus)
 
 
 class PosterBatchArgsSchema(ma.Schema):
-    region_id = fields.Integer(required=True)
+    region_id = Id(required=True)
 
 
 class PublicEnterpriseSchema(ma.Schema):
@@ -103,13 +103,13 @@ class CheckinSchema(ma.Schema):
 
 
 class CheckinQuerySchema(PageArgsSchema):
-    enterprise_id = fields.Integer()
-    grid_id = fields.Integer()
-    region_id = fields.Integer()
-    inspector_id = fields.Integer()
+    enterprise_id = Id()
+    grid_id = Id()
+    region_id = Id()
+    inspector_id = Id()
     flagged = fields.Boolean()
-    date_from = fields.AwareDateTime(data_key="from", default_timezone=None)
-    date_to = fields.AwareDateTime(data_key="to", default_timezone=None)
+    date_from = Moment(data_key="from", default_timezone=None)
+    date_to = Moment(data_key="to", default_timezone=None)
 
 
 QrCodePageSchema = page_of(QrCodeSchema, "QrCodePage")

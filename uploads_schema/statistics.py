@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, pre_dump
 
-from uploads_schema.common import enum_field
+from uploads_schema.common import Day, Id, enum_field
 from uploads_schema.hazards import STATUS_LABELS
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
@@ -23,13 +23,13 @@ from uploads_schema.vocabulary import (
 class StatsArgsSchema(ma.Schema):
     """Scope (a region subtree, grid, enterprise, industry, level) and period (local dates)."""
 
-    region_id = fields.Integer(metadata={"description": "Default: the supervisor's own region"})
-    grid_id = fields.Integer()
-    enterprise_id = fields.Integer()
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    grid_id = Id()
+    enterprise_id = Id()
     industry = enum_field(Industry)
     level = enum_field(HazardLevel)
-    date_from = fields.Date(data_key="from", metadata={"description": "Default: 1st of month"})
-    date_to = fields.Date(data_key="to", metadata={"description": "Inclusive; default month end"})
+    date_from = Day(data_key="from", metadata={"description": "Default: 1st of month"})
+    date_to = Day(data_key="to", metadata={"description": "Inclusive; default month end"})
 
 
 class RankingArgsSchema(StatsArgsSchema):

@@ -68,6 +68,7 @@ class ScanReport(MethodView):
     @blp.doc(security=[{}, {"bearerAuth": []}], **WRITE_HEADERS)
     @blp.arguments(ScanReportSchema)
     @blp.response(201, ReportResultSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Administrators do not report")
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(410, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)

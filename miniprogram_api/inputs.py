@@ -1,0 +1,60 @@
+"""Input the database cannot hold is refused at the door: ids past 32 bits, NUL characters.
+
+Found by fuzzing (tests/fuzz): such values reached SQL and failed there as 500s — ids over
+2³¹−1 overflow PostgreSQL INTEGER keys (over 2⁶³ the SQLite driver), and PostgreSQL text
+rejects U+0000. Here they become a 404 (no such row can exist) or a 422 on both databases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
+
+from service.errors import ValidationFailed
+from uploads_schema.common import MAX_ID
+
+NUL = "\x00"
+NUL_MESSAGE = "不能包含空字符（NUL） / must not contain NUL characters"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in our routes is a row id: 1 … 2³¹−1; anything else matches no route (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    """Where in a JSON-like value a NUL character occurs (keys included)."""
+    if isinstance(value, str):
+        return [path] if NUL in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name] if NUL in str(key) else _nul_paths(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _nul_paths(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
+def refuse_nul() -> None:
+    """Before any view: a NUL in the path, query, form or JSON body is a 422 naming the field."""
+    found = _nul_paths(request.view_args or {}, "")
+    for source in (request.args, request.form):
+        found += [str(name) for name, value in source.items(multi=True) if NUL in f"{name}{value}"]
+    if request.is_json:
+        found += _nul_paths(request.get_json(silent=True), "")
+    if found:
+        raise ValidationFailed(errors={name: [NUL_MESSAGE] for name in found})
+
+
+def init_inputs(app: Flask) -> None:
+    """Install the id converter (before any route is added) and the NUL guard."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul)
