@@ -15,7 +15,7 @@ from miniprogram_api.inputs import init_inputs
 from miniprogram_api.limits import init_limiter
 from miniprogram_api.observability import init_observability
 from service.context import Context
-from service.db import make_engine, make_session_factory
+from service.db import make_engine, make_lookup_factory, make_session_factory
 from service.settings import Settings
 from service.storage import build_storage
 
@@ -28,6 +28,7 @@ def build_context(settings: Settings) -> Context:
     return Context(
         settings=settings,
         session_factory=make_session_factory(engine),
+        lookup_factory=make_lookup_factory(engine),
         storage=build_storage(settings),
     )
 

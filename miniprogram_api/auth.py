@@ -34,7 +34,7 @@ def optional_actor() -> Actor | None:
     if token is not None:
         ctx = context()
         claims = decode_token(ctx, token)
-        with ctx.uow() as uow:
+        with ctx.lookup() as uow:
             actor = load_actor(uow.session, claims.user_id, claims.token_version)
     g.actor = actor
     return actor

@@ -20,6 +20,9 @@ class Context:
     settings: Settings
     session_factory: SessionFactory
     storage: ObjectStorage | None = None
+    # Sessions outside a transaction, for reads that need none (the caller, on every
+    # request): no BEGIN and ROLLBACK round trips. Without one, lookups use session_factory.
+    lookup_factory: SessionFactory | None = None
     clock: Callable[[], datetime] = utcnow
     # Adapters added by later slices (storage, senders) live here by name.
     adapters: dict[str, Any] = field(default_factory=dict)
@@ -27,6 +30,10 @@ class Context:
     def uow(self) -> UnitOfWork:
         """A fresh unit of work."""
         return UnitOfWork(self.session_factory)
+
+    def lookup(self) -> UnitOfWork:
+        """A unit of work for a read that needs no transaction (one statement)."""
+        return UnitOfWork(self.lookup_factory or self.session_factory)
 
     def now(self) -> datetime:
         """The current time (replaceable in tests)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import ServiceUnavailable
@@ -30,14 +31,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_pragmas(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql"):
         # psycopg prepares statements after a few runs and PostgreSQL then may switch to a
         # generic plan, which ignores `region_path LIKE :prefix` and scans by date; plan
         # each execution with its real parameters instead.
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use (the server may have
+# closed it meanwhile). One in steady use is not: `pool_pre_ping` would spend a round trip
+# on every checkout, two of a single read's nine. A connection that died unnoticed fails
+# its statement, which answers 503 and makes the pool replace every older connection.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _mark(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError() from exc  # the pool replaces it and checks out again
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -59,6 +85,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so results serialize afterwards."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_lookup_factory(engine: Engine) -> sessionmaker[Session] | None:
+    """Autocommit sessions for `Context.lookup` on PostgreSQL (psycopg switches without a
+    round trip); None elsewhere, where lookups use ordinary transactions."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 class UnitOfWork:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from service import idempotency, outbox, workflow
 from service.context import Context
@@ -746,6 +746,10 @@ def extend(
 # --- reading -----------------------------------------------------------------------------------
 
 
+# A reporter is shown by id and name: skip the extra query for the user's eager-loaded grids.
+_NO_GRIDS = lazyload(User.grids)
+
+
 @dataclass
 class Photo:
     id: int
@@ -770,7 +774,7 @@ class HazardView:
 
 def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[str, list[Photo]]]:
     rows = s.execute(
-        select(HazardMedia.hazard_id, HazardMedia.role, Media)
+        select(HazardMedia.hazard_id, HazardMedia.role, Media.id, Media.key, Media.thumb_key)
         .join(Media, Media.id == HazardMedia.media_id)
         .where(HazardMedia.hazard_id.in_(hazard_ids))
         .order_by(
@@ -782,18 +786,17 @@ def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[s
         hid: {r.value: [] for r in MediaRole} for hid in hazard_ids
     }
     storage = ctx.storage
-    for hazard_id, role, media in rows:
-        url = storage.presigned_get(media.key, ttl) if storage else ""
-        thumb = storage.presigned_get(media.thumb_key, ttl) if storage else ""
-        result[hazard_id][role.value].append(Photo(media.id, role, url, thumb))
+    for hazard_id, role, media_id, key, thumb_key in rows:
+        url = storage.presigned_get(key, ttl) if storage else ""
+        thumb = storage.presigned_get(thumb_key, ttl) if storage else ""
+        result[hazard_id][role.value].append(Photo(media_id, role, url, thumb))
     return result
 
 
-def _view(ctx: Context, s: Session, actor: Actor, hazard: Hazard, photos: dict) -> HazardView:
-    reporter = s.get(User, hazard.reporter_id) if shows_reporter(actor, hazard) else None
+def _view(actor: Actor, hazard: Hazard, reporter: User | None, photos: dict) -> HazardView:
     return HazardView(
         hazard=hazard,
-        reporter=reporter,
+        reporter=reporter if shows_reporter(actor, hazard) else None,
         photos=photos.get(hazard.id, {}),
         actions=workflow.available_actions(actor, hazard),
     )
@@ -803,8 +806,17 @@ def get_hazard(ctx: Context, actor: Actor, hazard_id: int) -> HazardView:
     """One hazard with photos, plan, deadlines, and what the caller may do next."""
     with ctx.uow() as uow:
         s = uow.session
-        hazard = _load(s, actor, hazard_id)
-        return _view(ctx, s, actor, hazard, _photos(ctx, s, [hazard.id]))
+        # The hazard and its reporter (shown or not, decided in `_view`) in one round trip.
+        found = s.execute(
+            select(Hazard, User)
+            .outerjoin(User, User.id == Hazard.reporter_id)
+            .options(_NO_GRIDS)
+            .where(Hazard.id == hazard_id, hazard_scope(actor))
+        ).first()
+        if found is None:
+            raise NotFound("隐患不存在", "Hazard not found")
+        hazard, reporter = found
+        return _view(actor, hazard, reporter, _photos(ctx, s, [hazard.id]))
 
 
 def public_view(hazard: Hazard) -> HazardView:
@@ -875,13 +887,19 @@ def list_hazards(
             region = _visible_region(s, actor, f.region_id)
             query = query.where(Hazard.region_path.like(f"{region.path}%"))
         result = paginate(
-            s, query.order_by(Hazard.created_at.desc(), Hazard.id.desc()), page, page_size
+            s,
+            query.order_by(Hazard.created_at.desc(), Hazard.id.desc()),
+            page,
+            page_size,
+            total_key=("hazards", actor, repr(f)),
         )
         photos = _photos(ctx, s, [h.id for h in result.items])
         reporters = {
             u.id: u
             for u in s.scalars(
-                select(User).where(
+                select(User)
+                .options(_NO_GRIDS)
+                .where(
                     User.id.in_([h.reporter_id for h in result.items if shows_reporter(actor, h)])
                 )
             )

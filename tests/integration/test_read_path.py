@@ -1,0 +1,92 @@
+"""What keeps reads cheap: pooled connections pinged only after idling, lookups outside a
+transaction, large list totals kept for a while; none of it may change an answer."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from service import db as db_module
+from service import pagination
+from service.db import UnitOfWork, make_engine, make_lookup_factory, make_session_factory
+from service.models import Region
+from tests.factories import make_region
+
+
+@pytest.fixture
+def pg_url(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("connection handling is checked on PostgreSQL (set DATABASE_URL)")
+    return database_url
+
+
+def test_a_pooled_connection_killed_while_idle_is_replaced_without_an_error(pg_url, monkeypatch):
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+    engine = make_engine(pg_url)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        time.sleep(0.1)  # idle past the threshold: the checkout pings, finds it dead, replaces it
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_lookups_run_outside_a_transaction_and_units_of_work_inside_one(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        lookups = make_lookup_factory(engine)
+        assert lookups is not None
+        for factory, status in (
+            (lookups, psycopg.pq.TransactionStatus.IDLE),
+            (make_session_factory(engine), psycopg.pq.TransactionStatus.INTRANS),
+        ):
+            with UnitOfWork(factory) as uow:
+                assert uow.session.scalar(text("SELECT 1")) == 1
+                raw = uow.session.connection().connection.dbapi_connection
+                assert raw.info.transaction_status == status
+        with engine.connect() as conn:  # back in the pool, the connection is transactional again
+            conn.scalar(text("SELECT 1"))
+            assert conn.in_transaction()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_has_no_lookup_sessions(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'lookup.db'}")
+    assert make_lookup_factory(engine) is None
+    engine.dispose()
+
+
+def test_large_list_totals_are_kept_for_a_while_and_small_ones_stay_exact(db, monkeypatch):
+    monkeypatch.setattr(pagination, "_totals", {})
+    query = select(Region).order_by(Region.id)
+    for _ in range(3):
+        make_region(db)
+    exact = pagination.paginate(db, query, 1, 2).total
+    monkeypatch.setattr(pagination, "LARGE_TOTAL", exact)
+
+    kept = pagination.paginate(db, query, 1, 2, total_key="regions").total
+    make_region(db)
+    assert pagination.paginate(db, query, 2, 2, total_key="regions").total == kept == exact
+    assert pagination.paginate(db, query, 2, 2).total == exact + 1  # no key: always counted
+    assert pagination.paginate(db, query, 2, 2, total_key="other filters").total == exact + 1
+
+    monkeypatch.setattr(pagination, "TOTAL_TTL_SECONDS", 0.0)  # kept totals expire at once
+    pagination.paginate(db, query, 1, 2, total_key="expiring")
+    make_region(db)
+    assert pagination.paginate(db, query, 1, 2, total_key="expiring").total == exact + 2
+
+    monkeypatch.setattr(pagination, "TOTAL_TTL_SECONDS", 30.0)
+    monkeypatch.setattr(pagination, "LARGE_TOTAL", exact + 10)  # now a small total: exact
+    small = pagination.paginate(db, query, 1, 2, total_key="small").total
+    make_region(db)
+    assert pagination.paginate(db, query, 1, 2, total_key="small").total == small + 1
