@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from miniprogram_api import create_app
-from service import migrations
 from service.auth import issue_token
 from service.context import Context
 from service.db import make_engine, make_session_factory
@@ -19,6 +16,7 @@ from service.models import Hazard, HazardAction, HazardEvent
 from service.storage import build_storage
 from tests.api.hazard_helpers import in_days, scan_token, upload
 from tests.factories import build_world
+from tests.livedb import throwaway_database
 
 
 @pytest.fixture
@@ -26,23 +24,17 @@ def live_ctx(database_url: str, settings) -> Iterator[Context]:
     """A throwaway PostgreSQL database whose commits are real, for true concurrency."""
     if not database_url.startswith("postgresql"):
         pytest.skip("concurrency is checked on PostgreSQL (set DATABASE_URL); SQLite serializes")
-    name = f"conc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    engine = make_engine(url, pool_size=10)
-    live = settings.with_overrides(database_url=url)
-    try:
-        yield Context(
-            settings=live, session_factory=make_session_factory(engine), storage=build_storage(live)
-        )
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(database_url, "conc") as url:
+        engine = make_engine(url, pool_size=10)
+        live = settings.with_overrides(database_url=url)
+        try:
+            yield Context(
+                settings=live,
+                session_factory=make_session_factory(engine),
+                storage=build_storage(live),
+            )
+        finally:
+            engine.dispose()
 
 
 def _race(calls):

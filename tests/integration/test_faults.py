@@ -29,7 +29,6 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from service import migrations
 from service.auth import issue_token
 from service.context import Context
 from service.db import make_engine, make_session_factory
@@ -41,6 +40,7 @@ from tests.factories import World, build_world
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fixtures_s3 import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.hostile import plain_jpeg
+from tests.livedb import throwaway_database
 
 REPORTS = 200
 CLIENTS = 16
@@ -69,28 +69,18 @@ def live_db(database_url: str, settings: Settings) -> Iterator[LiveDb]:
             "the fault test needs PostgreSQL (set DATABASE_URL=postgresql+psycopg://…): "
             "it kills database backends under gunicorn, which SQLite does not have"
         )
-    name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrations.upgrade(url)
+    with throwaway_database(database_url, "faults") as url:
         engine = make_engine(url)
-        ctx = Context(
-            settings=settings.with_overrides(database_url=url),
-            session_factory=make_session_factory(engine),
-        )
-        with ctx.session_factory() as session:
-            world = build_world(session)
-        yield LiveDb(url, name, ctx, world)
-    finally:
-        if engine is not None:
+        try:
+            ctx = Context(
+                settings=settings.with_overrides(database_url=url),
+                session_factory=make_session_factory(engine),
+            )
+            with ctx.session_factory() as session:
+                world = build_world(session)
+            yield LiveDb(url, make_url(url).database or "", ctx, world)
+        finally:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

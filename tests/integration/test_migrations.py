@@ -1,16 +1,14 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from service import migrations
 from service.db import make_engine
 from service.models import Base
+from tests.livedb import throwaway_database
 
 
 def _diff(engine):
@@ -29,14 +27,8 @@ def empty_database_url(database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    name = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database(database_url, "mig", migrate=False) as url:
+        yield url
 
 
 def test_migrations_apply_to_an_empty_database_and_roll_back(empty_database_url):

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import migrations, outbox
+from service import outbox
 from service.context import Context
 from service.db import make_engine, make_session_factory
 from service.models import (
@@ -47,6 +46,7 @@ from service.scoping import Actor
 from service.settings import SettingsError
 from service.workflow import apply, verify_chain
 from tests.factories import World, build_world, make_user
+from tests.livedb import throwaway_database
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 _numbers = itertools.count(1)
@@ -320,23 +320,15 @@ def live_ctx(database_url: str, settings) -> Iterator[Context]:
     """A throwaway PostgreSQL database whose commits are real, for true concurrency."""
     if not database_url.startswith("postgresql"):
         pytest.skip("row locks are checked on PostgreSQL (set DATABASE_URL); SQLite serializes")
-    name = f"sweep_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrations.upgrade(url)
+    with throwaway_database(database_url, "sweep") as url:
         engine = make_engine(url, pool_size=6)
         live = settings.with_overrides(database_url=url)
-        yield Context(settings=live, session_factory=make_session_factory(engine), clock=Clock(T0))
-    finally:
-        if engine is not None:
+        try:
+            yield Context(
+                settings=live, session_factory=make_session_factory(engine), clock=Clock(T0)
+            )
+        finally:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres_only

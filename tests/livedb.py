@@ -1,0 +1,33 @@
+"""Throwaway PostgreSQL databases for tests whose commits must be real (races, faults)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import migrations
+
+
+@contextmanager
+def throwaway_database(database_url: str, prefix: str, *, migrate: bool = True) -> Iterator[str]:
+    """Create a fresh database next to `database_url` (migrated unless asked not to), yield
+    its URL, and drop it afterwards; dispose engines on it before leaving the block."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+            if migrate:
+                migrations.upgrade(url)
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
