@@ -55,8 +55,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
+from benchdb import bench_database, drop_database, libpq
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
 from service import migrations, workflow
 from service.auth import issue_token
@@ -69,7 +69,6 @@ from service.storage import build_storage
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = "mashangcha_api_bench"
-PROTECTED = {"postgres", "template0", "template1", "test", "test_me"}
 PUBLIC_BASE_URL = "https://mashangcha.example.gov.cn"
 CHINA = ZoneInfo("Asia/Shanghai")
 NULL = "\\N"
@@ -146,26 +145,6 @@ end
 # ── the database ──────────────────────────────────────────────────────────────────
 
 
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as a libpq connection string for psycopg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def bench_database(server_url: str, name: str, keep: bool, hazards: int) -> tuple[str, bool]:
-    """The bench database URL, and whether an existing load of the same size is reused."""
-    if name in PROTECTED or name.startswith("test") or "bench" not in name:
-        raise SystemExit(f"refusing to use database {name!r}: the name must contain 'bench'")
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(libpq(server_url), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and keep and _generated_count(url) == hazards:
-            return url, True
-        if exists:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url, False
-
-
 def _generated_count(url: str) -> int | None:
     try:
         with psycopg.connect(libpq(url)) as conn:
@@ -173,11 +152,6 @@ def _generated_count(url: str) -> int | None:
             return int(found[0]) if found else None
     except psycopg.Error:
         return None
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(libpq(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def esc(value: str) -> str:
@@ -765,7 +739,9 @@ def main() -> None:
     wrk = ensure_wrk()
     threads = args.threads or int(os.environ.get("GUNICORN_THREADS", "4"))
 
-    url, reused = bench_database(server_url, args.database, args.keep, args.hazards)
+    url, reused = bench_database(
+        server_url, args.database, args.keep, lambda u: _generated_count(u) == args.hazards
+    )
     work = Path(tempfile.mkdtemp(prefix="api_bench_"))
     media_root = ROOT / "var" / "api_bench_media"
     secret = secrets.token_urlsafe(32)

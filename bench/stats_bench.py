@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
+from benchdb import bench_database, drop_database, libpq
 from sqlalchemy import Engine, event, text
-from sqlalchemy.engine import make_url
 
 from service import migrations
 from service.context import Context
@@ -48,7 +48,6 @@ from service.statistics import Bucket, StatsQuery, ranking, summary, trend
 
 TARGET_P95_MS = 50.0
 DEFAULT_DATABASE = "mashangcha_bench"
-PROTECTED = {"postgres", "template0", "template1", "test", "test_me", "test_helper5"}
 CHINA = ZoneInfo("Asia/Shanghai")
 
 CITY = ("320400000000", "常州市")
@@ -112,26 +111,6 @@ HEXES = [f"{random.Random(i).getrandbits(256):064x}" for i in range(1024)]
 # ── the database ──────────────────────────────────────────────────────────────────
 
 
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as a libpq connection string for psycopg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def bench_database(server_url: str, name: str, keep: bool, hazards: int) -> tuple[str, bool]:
-    """The bench database URL, and whether an existing load of the same size is reused."""
-    if name in PROTECTED or "bench" not in name:
-        raise SystemExit(f"refusing to use database {name!r}: the name must contain 'bench'")
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(libpq(server_url), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and keep and _loaded_count(url) == hazards:
-            return url, True
-        if exists:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url, False
-
-
 def _loaded_count(url: str) -> int | None:
     try:
         with psycopg.connect(libpq(url)) as conn:
@@ -139,11 +118,6 @@ def _loaded_count(url: str) -> int | None:
             return int(row[0]) if row else None
     except psycopg.Error:
         return None
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(libpq(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ── the data set ──────────────────────────────────────────────────────────────────
@@ -627,7 +601,9 @@ def main() -> None:
     if not server_url.startswith("postgresql"):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server (postgresql+psycopg://…)")
 
-    url, reused = bench_database(server_url, args.database, args.keep, args.hazards)
+    url, reused = bench_database(
+        server_url, args.database, args.keep, lambda u: _loaded_count(u) == args.hazards
+    )
     migrations.upgrade(url)  # with --keep, also brings an older load up to the newest indexes
     if reused:
         print(f"reusing {args.database} with {args.hazards:,} hazards (--keep)")
