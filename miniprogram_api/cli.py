@@ -1,4 +1,5 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media` and `outbox` groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox` and `stats`
+groups."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import demo, hazards, media, migrations, notifications, overdue, qrcodes, regions
+from service import (
+    demo,
+    hazards,
+    media,
+    migrations,
+    notifications,
+    overdue,
+    qrcodes,
+    regions,
+    rollup,
+)
 from service.models import Role
 from service.scoping import Actor
 from service.storage import StorageError
@@ -27,6 +38,7 @@ qr_cli = AppGroup("qr", help="QR codes and posters.")
 hazards_cli = AppGroup("hazards", help="Hazard workflow maintenance.")
 media_cli = AppGroup("media", help="Photos in object storage.")
 outbox_cli = AppGroup("outbox", help="Notification outbox delivery.")
+stats_cli = AppGroup("stats", help="Statistics upkeep.")
 
 
 @db_cli.command("upgrade")
@@ -137,6 +149,30 @@ def outbox_send(limit: int) -> None:
     )
 
 
+@stats_cli.command("rebuild-rollup")
+def stats_rebuild_rollup() -> None:
+    """Refill hazard_daily from the hazards in one transaction (after COPY or bulk edits)."""
+    with context().uow() as uow:
+        rows = rollup.rebuild(uow.session)
+        uow.commit()
+    click.echo(f"hazard_daily rebuilt: {rows} rows")
+
+
+@stats_cli.command("check-rollup")
+def stats_check_rollup() -> None:
+    """Compare hazard_daily with a recount of the hazards; list differences (exit code 1)."""
+    with context().uow() as uow:
+        found = rollup.differences(uow.session)
+    for d in found[:100]:
+        click.echo(
+            f"DIFFERENT {d.unit_path} {d.day} {d.level} {d.counter}: "
+            f"stored {d.stored:g}, recounted {d.recomputed:g}"
+        )
+    click.echo(f"{len(found)} differences" + (" (first 100 shown)" if len(found) > 100 else ""))
+    if found:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
@@ -145,3 +181,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(hazards_cli)
     app.cli.add_command(media_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(stats_cli)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import rollup
 from service.errors import ServiceUnavailable
 
 SessionFactory = Callable[[], Session]
@@ -24,6 +25,8 @@ class DatabaseUnavailable(ServiceUnavailable):
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout."""
+    # Every session on any engine, however it is made, keeps hazard_daily in step.
+    rollup.install()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -50,8 +52,11 @@ from uploads_schema.vocabulary import (
 )
 
 __all__ = [
+    "HOUR_BUCKETS",
+    "HOUR_EDGES",
     "INDUSTRY_LABELS",
     "LEVEL_ORDER",
+    "OPEN_STATUS_SQL",
     "RISK_LABELS",
     "Base",
     "Checkin",
@@ -87,6 +92,7 @@ __all__ = [
     "ScanLog",
     "User",
     "grid_inspectors",
+    "hazard_daily",
     "utcnow",
 ]
 
@@ -371,6 +377,10 @@ class Media(Base):
     __table_args__ = (Index("ix_media_status_created", "status", "created_at"),)
 
 
+# The open statuses (service.hazards.OPEN_STATUSES) as SQL, for the partial index.
+OPEN_STATUS_SQL = "status IN ('reported', 'rectifying', 'verifying')"
+
+
 class Hazard(Base):
     """隐患: one reported hazard and where it stands in rectify → verify → close.
 
@@ -386,16 +396,21 @@ class Hazard(Base):
     point_id: Mapped[int | None] = mapped_column(ForeignKey("points.id"))
     qrcode_id: Mapped[int | None] = mapped_column(ForeignKey("qr_codes.id"))
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
-    region_path: Mapped[str] = mapped_column(String(255))  # the enterprise's, at report time
+    # the enterprise's, at report time
+    region_path: Mapped[str] = mapped_column(String(255), active_history=True)
     source: Mapped[HazardSource] = mapped_column(enum_column(HazardSource, "hazard_source"))
     origin: Mapped[HazardOrigin] = mapped_column(enum_column(HazardOrigin, "hazard_origin"))
     category: Mapped[HazardCategory] = mapped_column(enum_column(HazardCategory, "hazard_category"))
     description: Mapped[str] = mapped_column(Text)
+    # active_history: the daily rollup (service.rollup) needs the old value of every column
+    # it counts, even when it was not loaded before being set.
     level: Mapped[HazardLevel] = mapped_column(
-        enum_column(HazardLevel, "hazard_level"), default=HazardLevel.GENERAL
+        enum_column(HazardLevel, "hazard_level"), default=HazardLevel.GENERAL, active_history=True
     )
     status: Mapped[HazardStatus] = mapped_column(
-        enum_column(HazardStatus, "hazard_status"), default=HazardStatus.REPORTED
+        enum_column(HazardStatus, "hazard_status"),
+        default=HazardStatus.REPORTED,
+        active_history=True,
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Head of the event chain, kept on the row so appending needs no extra query.
@@ -408,21 +423,22 @@ class Hazard(Base):
     lng: Mapped[float | None] = mapped_column(Float)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    original_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())  # for 按期整改率
+    # for 按期整改率
+    original_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # pending request
     extension_reason: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[dict | None] = mapped_column(JSON)  # 五落实: 责任人, 措施, 资金, 时限, 预案
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 挂牌督办
-    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     fix_note: Mapped[str | None] = mapped_column(Text)
     fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, active_history=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
@@ -449,7 +465,42 @@ class Hazard(Base):
         ),
         Index("ix_hazards_status_deadline", "status", "deadline"),
         Index("ix_hazards_created_at", "created_at"),
+        # "Overdue now" next to the daily rollup: open hazards only, a small slice of a year.
+        Index(
+            "ix_hazards_open_region_path_created",
+            "region_path",
+            "created_at",
+            postgresql_ops={"region_path": "text_pattern_ops"},
+            postgresql_include=["deadline", "level", "grid_id"],
+            postgresql_where=text(OPEN_STATUS_SQL),
+            sqlite_where=text(OPEN_STATUS_SQL),
+        ),
     )
+
+
+# Upper edges (hours) of the hours-to-close histogram in `hazard_daily`; the last bucket
+# is open-ended. p90_hours_to_close is reported as the edge of its bucket (README).
+HOUR_EDGES = (4, 8, 12, 24, 48, 72, 96, 120, 168, 240, 360, 480, 720, 1080, 1440, 2160, 4320, 8760)
+HOUR_BUCKETS = (*(f"h_le_{e}" for e in HOUR_EDGES), f"h_gt_{HOUR_EDGES[-1]}")
+
+# 隐患日汇总: per unit (the hazard's region path cut to street level), China day of report
+# and level, the counters the statistics add up. Kept by service.rollup in the same
+# transaction as every hazard write.
+hazard_daily = Table(
+    "hazard_daily",
+    Base.metadata,
+    Column("unit_path", String(255), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("level", enum_column(HazardLevel, "hazard_level"), primary_key=True),
+    Column("reported", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("closed", Integer, nullable=False),
+    Column("open", Integer, nullable=False),
+    Column("closed_on_time", Integer, nullable=False),
+    Column("reopens", Integer, nullable=False),
+    Column("close_seconds", Float, nullable=False),  # over closed hazards with a closed_at
+    *(Column(name, Integer, nullable=False) for name in HOUR_BUCKETS),
+)
 
 
 class HazardEvent(Base):

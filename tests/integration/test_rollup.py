@@ -1,0 +1,333 @@
+"""The daily rollup (`hazard_daily`) stays equal to a GROUP BY over the hazards: after every
+kind of write, on rollback, under concurrent writers, after the migration's backfill."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select, text, update
+
+from miniprogram_api import create_app
+from service import hazards, migrations, rollup
+from service.context import Context
+from service.db import make_engine, make_session_factory
+from service.models import (
+    HOUR_BUCKETS,
+    Hazard,
+    HazardAction,
+    HazardCategory,
+    HazardLevel,
+    HazardOrigin,
+    HazardSource,
+    HazardStatus,
+    Role,
+    hazard_daily,
+)
+from service.overdue import sweep
+from service.rollup import Facts, contribution, differences
+from service.scoping import Actor
+from service.storage import build_storage
+from service.workflow import apply
+from tests.factories import build_world, make_hazard
+from tests.livedb import throwaway_database
+
+T0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in China
+
+
+def stored(session) -> dict:
+    return {
+        (r.unit_path, r.day, r.level): r._asdict()
+        for r in session.execute(select(hazard_daily)).all()
+        if r.reported
+    }
+
+
+def supervisor(world) -> Actor:
+    return Actor(
+        user_id=world.district_supervisor.id,
+        role=Role.SUPERVISOR,
+        region_id=world.district.id,
+        region_path=world.district.path,
+    )
+
+
+# ── the pure contribution ─────────────────────────────────────────────────────────
+
+
+def facts(**overrides) -> Facts:
+    values = dict(
+        status=HazardStatus.CLOSED,
+        level=HazardLevel.GENERAL,
+        created_at=datetime(2026, 10, 1, 17, 0, tzinfo=UTC),  # 2 October 01:00 in China
+        region_path="/320400000000/320412000000/320412001000/320412001001/",
+        closed_at=datetime(2026, 10, 1, 23, 0, tzinfo=UTC),
+        original_deadline=datetime(2026, 10, 3, tzinfo=UTC),
+        reopen_count=2,
+    )
+    values.update(overrides)
+    return Facts(**values)
+
+
+def test_a_closed_hazard_counts_on_its_china_day_and_street_with_its_hours_bucket():
+    key, counters = contribution(facts())
+    assert key == ("/320400000000/320412000000/320412001000/", date(2026, 10, 2), "general")
+    assert counters["reported"] == counters["closed"] == counters["closed_on_time"] == 1
+    assert counters["reopens"] == 2 and counters["close_seconds"] == 6 * 3600
+    assert counters["h_le_8"] == 1 and sum(counters[b] for b in HOUR_BUCKETS) == 1
+
+
+def test_bucket_edges_are_inclusive_and_the_last_bucket_is_open():
+    on_edge = contribution(facts(closed_at=datetime(2026, 10, 1, 21, 0, tzinfo=UTC)))[1]
+    assert on_edge["h_le_4"] == 1
+    late = contribution(facts(closed_at=datetime(2027, 10, 5, tzinfo=UTC)))[1]
+    assert late["h_gt_8760"] == 1 and late["closed_on_time"] == 0
+    assert rollup.bucket_edge(len(HOUR_BUCKETS) - 1) == 8760.0
+
+
+def test_a_hazard_registered_at_district_level_is_its_own_unit():
+    key, counters = contribution(
+        facts(status=HazardStatus.RECTIFYING, closed_at=None, region_path="/3204/320412/")
+    )
+    assert key[0] == "/3204/320412/" and counters["open"] == 1 and counters["closed"] == 0
+
+
+# ── kept by the session ───────────────────────────────────────────────────────────
+
+
+def test_python_side_defaults_are_counted_when_the_hazard_is_first_flushed(db, world):
+    hazard = make_hazard(db, world.enterprise_a, created_at=T0)
+    assert hazard.level is HazardLevel.GENERAL and hazard.status is HazardStatus.REPORTED
+    rows = stored(db)
+    assert len(rows) == 1
+    (row,) = rows.values()
+    assert (row["reported"], row["open"], row["level"]) == (1, 1, HazardLevel.GENERAL)
+    assert differences(db) == []
+
+
+def test_changes_to_unloaded_columns_still_subtract_the_old_values(db, world):
+    hazard = make_hazard(db, world.enterprise_a, created_at=T0, status=HazardStatus.VERIFYING)
+    db.commit()
+    db.expire(hazard)  # nothing loaded: the old values must come from the database
+    hazard.status = HazardStatus.CLOSED
+    hazard.closed_at = T0 + timedelta(hours=30)
+    hazard.level = HazardLevel.MAJOR
+    db.flush()
+    assert differences(db) == []
+    db.expire(hazard)
+    hazard.created_at = T0 - timedelta(days=40)
+    hazard.region_path = world.enterprise_b.region_path
+    db.commit()
+    assert differences(db) == []
+    db.delete(hazard)
+    db.flush()
+    assert stored(db) == {} and differences(db) == []
+
+
+def test_a_write_rolled_back_after_its_flush_leaves_the_rollup_as_it_was(ctx, db, world):
+    hazard = make_hazard(
+        db, world.enterprise_a, created_at=T0, status=HazardStatus.VERIFYING, assignee_id=None
+    )
+    db.commit()
+    before = stored(db)
+    with pytest.raises(RuntimeError), ctx.uow() as uow:
+        h = uow.session.get(Hazard, hazard.id)
+        assert h is not None
+        h.status, h.closed_at = HazardStatus.CLOSED, T0 + timedelta(hours=5)
+        uow.flush()
+        assert stored(uow.session) != before  # the flush did count the close …
+        raise RuntimeError("a later step of the use case fails")
+    db.expire_all()
+    assert stored(db) == before  # … and the rollback took it back
+    assert differences(db) == []
+
+
+def test_the_overdue_sweep_keeps_the_rollup(ctx, db, world):
+    late = datetime.now(UTC) - timedelta(days=3)
+    for _ in range(3):
+        make_hazard(
+            db,
+            world.enterprise_a,
+            created_at=late - timedelta(days=5),
+            status=HazardStatus.RECTIFYING,
+            deadline=late,
+            assignee_id=world.officer.id,
+        )
+    db.commit()
+    assert sweep(ctx).marked_overdue == 3
+    db.expire_all()
+    assert differences(db) == []
+
+
+def test_check_and_rebuild_commands(app, db, world):
+    for status in (HazardStatus.CLOSED, HazardStatus.REJECTED, HazardStatus.REPORTED):
+        make_hazard(
+            db, world.enterprise_a, created_at=T0, status=status, closed_at=T0 + timedelta(1)
+        )
+    db.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["stats", "check-rollup"]).exit_code == 0
+    db.execute(update(hazard_daily).values(closed=hazard_daily.c.closed + 5))
+    db.execute(text("DELETE FROM hazard_daily WHERE level = 'major'"))
+    db.commit()
+    broken = runner.invoke(args=["stats", "check-rollup"])
+    assert broken.exit_code == 1 and "closed" in broken.output
+    rebuilt = runner.invoke(args=["stats", "rebuild-rollup"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    db.expire_all()
+    assert differences(db) == []
+    assert runner.invoke(args=["stats", "check-rollup"]).exit_code == 0
+
+
+# ── concurrent writers (PostgreSQL) ───────────────────────────────────────────────
+
+
+@pytest.fixture
+def live_ctx(database_url: str, settings) -> Iterator[Context]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent writers need PostgreSQL row locks (set DATABASE_URL)")
+    with throwaway_database(database_url, "rollup") as url:
+        engine = make_engine(url, pool_size=10)
+        live = settings.with_overrides(database_url=url)
+        try:
+            yield Context(
+                settings=live,
+                session_factory=make_session_factory(engine),
+                storage=build_storage(live),
+            )
+        finally:
+            engine.dispose()
+
+
+def test_concurrent_closes_and_reopens_of_one_key_lose_no_update(live_ctx):
+    session = live_ctx.session_factory()
+    world = build_world(session)
+    actor = supervisor(world)
+    now = datetime.now(UTC)
+    ids = [
+        make_hazard(
+            session,
+            world.enterprise_a,
+            created_at=now - timedelta(hours=3),  # all on one key: street, day, level
+            status=HazardStatus.VERIFYING,
+            deadline=now + timedelta(days=2),
+            assignee_id=world.officer.id,
+        ).id
+        for _ in range(8)
+    ]
+    session.commit()
+    session.close()
+    create_app(context=live_ctx)  # the listener is installed however sessions are made
+
+    def cycle(hazard_id: int) -> None:
+        for _ in range(3):
+            hazards.verify(live_ctx, actor, hazard_id, passed=True)
+            hazards.reopen(
+                live_ctx, actor, hazard_id, reason="复查不合格", deadline=now + timedelta(days=5)
+            )
+            _back_to_verifying(live_ctx, world.officer.id, hazard_id)
+        hazards.verify(live_ctx, actor, hazard_id, passed=True)
+
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def run(hazard_id: int) -> None:
+        try:
+            barrier.wait()
+            cycle(hazard_id)
+        except BaseException as exc:  # reported below, with the thread's cause
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with live_ctx.session_factory() as check:
+        assert differences(check) == []
+        (row,) = stored(check).values()
+        assert (row["reported"], row["closed"], row["reopens"]) == (8, 8, 8 * 3)
+
+
+def _back_to_verifying(ctx: Context, officer_id: int, hazard_id: int) -> None:
+    """The assignee's fix, without the photos the API asks for, through the workflow."""
+    officer = Actor(user_id=officer_id, role=Role.ENTERPRISE_OFFICER)
+    with ctx.uow() as uow:
+        hazard = uow.session.scalars(
+            select(Hazard).where(Hazard.id == hazard_id).with_for_update(of=Hazard)
+        ).one()
+        apply(uow.session, hazard, HazardAction.SUBMIT_FIX, officer, at=datetime.now(UTC))
+        uow.commit()
+
+
+# ── the migration's backfill ──────────────────────────────────────────────────────
+
+
+@pytest.fixture
+def empty_url(database_url, tmp_path) -> Iterator[str]:
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'backfill.db'}"
+        return
+    with throwaway_database(database_url, "backfill", migrate=False) as url:
+        yield url
+
+
+def test_the_migration_counts_hazards_stored_before_it(empty_url):
+    migrations.upgrade(empty_url, "0004")
+    engine = make_engine(empty_url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            world = build_world(session)
+            made = [
+                (HazardStatus.CLOSED, T0 + timedelta(hours=7)),
+                (HazardStatus.CLOSED, T0 + timedelta(days=20)),
+                (HazardStatus.REJECTED, None),
+                (HazardStatus.RECTIFYING, None),
+            ]
+            # Plain INSERTs, as rows stored before 0005 were: no table to keep yet.
+            for n, (status, closed) in enumerate(made):
+                session.execute(
+                    insert(Hazard.__table__).values(
+                        number=f"YHMIG-{n}",
+                        enterprise_id=world.enterprise_b.id,
+                        grid_id=world.enterprise_b.grid_id,
+                        region_path=world.enterprise_b.region_path,
+                        source=HazardSource.INSPECTION,
+                        origin=HazardOrigin.APP,
+                        category=HazardCategory.FIRE,
+                        description="x",
+                        level=HazardLevel.GENERAL,
+                        status=status,
+                        version=1,
+                        event_seq=0,
+                        last_event_hash="0" * 64,
+                        anonymous=False,
+                        supervised=False,
+                        overdue=False,
+                        escalation_level=0,
+                        reopen_count=1,
+                        deadline=T0 + timedelta(days=3),
+                        original_deadline=T0 + timedelta(days=3),
+                        closed_at=closed,
+                        created_at=T0,
+                        updated_at=T0,
+                    )
+                )
+            session.commit()
+        migrations.upgrade(empty_url)
+        with factory() as session:
+            rows = stored(session)
+            assert differences(session) == []
+            (row,) = rows.values()
+            assert row["unit_path"] == world.street_b.path
+            assert (row["reported"], row["closed"], row["rejected"], row["open"]) == (4, 2, 1, 1)
+            assert (row["closed_on_time"], row["reopens"]) == (1, 4)
+            assert (row["h_le_8"], row["h_le_480"]) == (1, 1)
+            total = session.scalar(select(func.count()).select_from(Hazard))
+            assert total == 4
+    finally:
+        engine.dispose()
