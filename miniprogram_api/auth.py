@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from service.auth import decode_token
+from service.auth import TokenClaims, decode_token
 from service.context import Context
 from service.errors import Unauthenticated
 from service.scoping import Actor, load_actor
@@ -23,6 +23,15 @@ def _bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def bearer_claims() -> TokenClaims:
+    """The verified claims of the bearer token (401 without a valid one); the caller row
+    itself is then checked by whoever loads it (`load_actor`, or a read that joins it)."""
+    token = _bearer_token()
+    if token is None:
+        raise Unauthenticated()
+    return decode_token(context(), token)
 
 
 def optional_actor() -> Actor | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -77,12 +79,25 @@ def issue_token(ctx: Context, user: User, kind: str = "access") -> str:
 def decode_token(ctx: Context, token: str, kind: str = "access") -> TokenClaims:
     """Verify signature, expiry, issuer and kind of a token."""
     s = ctx.settings
+    claims, expires = _verified(token, s.secret_key, s.jwt_algorithm, s.jwt_issuer, kind)
+    if expires <= time.time():  # as PyJWT judges `exp`, for a token verified earlier
+        raise TokenExpired()
+    return claims
+
+
+# A phone sends the same token with every call until it expires; verifying it costs more
+# than the rest of a simple read. Only good tokens are kept (a failure raises, and is
+# never cached), keyed by everything the verdict depends on; expiry is checked per call.
+@functools.lru_cache(maxsize=4096)
+def _verified(
+    token: str, secret: str, algorithm: str, issuer: str, kind: str
+) -> tuple[TokenClaims, float]:
     try:
         claims = jwt.decode(
             token,
-            s.secret_key,
-            algorithms=[s.jwt_algorithm],
-            issuer=s.jwt_issuer,
+            secret,
+            algorithms=[algorithm],
+            issuer=issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -92,10 +107,11 @@ def decode_token(ctx: Context, token: str, kind: str = "access") -> TokenClaims:
     if claims.get("typ") != kind:
         raise Unauthenticated("登录凭证无效，请重新登录", "Invalid access token")
     try:
-        return TokenClaims(
+        verified = TokenClaims(
             user_id=int(claims["sub"]), role=Role(claims["role"]), token_version=int(claims["ver"])
         )
-    except (KeyError, ValueError) as exc:
+        return verified, float(claims["exp"])
+    except (KeyError, ValueError, TypeError) as exc:
         raise Unauthenticated("登录凭证无效，请重新登录", "Invalid access token") from exc
 
 

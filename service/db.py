@@ -23,8 +23,11 @@ class DatabaseUnavailable(ServiceUnavailable):
     message, message_en = "数据库暂时不可用，请稍后重试", "Database temporarily unavailable"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout."""
+def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout.
+
+    On PostgreSQL, `custom_plans` plans every statement with its real parameters (see
+    below); without it, statements psycopg has prepared may reuse a generic plan."""
     # Every session on any engine, however it is made, keeps hazard_daily in step.
     rollup.install()
     if url.startswith("sqlite"):
@@ -34,7 +37,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_pragmas(engine)
         return engine
-    if url.startswith("postgresql"):
+    if url.startswith("postgresql") and custom_plans:
         # psycopg prepares statements after a few runs and PostgreSQL then may switch to a
         # generic plan, which ignores `region_path LIKE :prefix` and scans by date; plan
         # each execution with its real parameters instead.
@@ -91,11 +94,21 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def make_lookup_factory(engine: Engine) -> sessionmaker[Session] | None:
-    """Autocommit sessions for `Context.lookup` on PostgreSQL (psycopg switches without a
-    round trip); None elsewhere, where lookups use ordinary transactions."""
+    """Sessions for `Context.lookup` on PostgreSQL: outside a transaction (no BEGIN and
+    ROLLBACK round trips), from their own pool whose connections may keep generic plans;
+    None elsewhere, where lookups use ordinary transactions.
+
+    Lookups are key lookups (the caller, one hazard). Planning the hazard read costs more
+    than running it; a prepared statement's generic plan skips that, and key lookups have
+    no parameter a generic plan could misjudge (unlike the statistics' path prefixes)."""
     if engine.dialect.name != "postgresql":
         return None
-    return make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    lookups = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        custom_plans=False,
+        isolation_level="AUTOCOMMIT",
+    )
+    return make_session_factory(lookups)
 
 
 class UnitOfWork:

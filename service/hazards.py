@@ -44,7 +44,6 @@ from service.models import (
     User,
     grid_inspectors,
 )
-from service.pagination import Page, paginate
 from service.qrcodes import scanned_code
 from service.regions import _visible_region
 from service.scoping import Actor, enterprise_scope
@@ -825,8 +824,14 @@ def public_view(hazard: Hazard) -> HazardView:
 
 
 def view_after_write(ctx: Context, actor: Actor, hazard: Hazard) -> HazardView:
-    """The caller's view of a hazard just written."""
-    return get_hazard(ctx, actor, hazard.id)
+    """The caller's view of a hazard just written. An anonymous report is kept from its
+    reporter like from anyone (nothing links them): they get the public view back."""
+    try:
+        return get_hazard(ctx, actor, hazard.id)
+    except NotFound:
+        if hazard.anonymous:
+            return public_view(hazard)
+        raise
 
 
 @dataclass
@@ -845,14 +850,15 @@ class HazardFilters:
     q: str | None = None
 
 
-def list_hazards(
-    ctx: Context, actor: Actor, filters: HazardFilters, *, page: int = 1, page_size: int = 20
-) -> Page[HazardView]:
-    """Hazards in scope, newest first, with filters; stable across pages."""
-    query = select(Hazard).where(hazard_scope(actor))
+def list_conditions(
+    s: Session, actor: Actor, filters: HazardFilters, now: datetime
+) -> list[ColumnElement[bool]]:
+    """What a hazard list selects: the caller's scope and the filters (a region filter
+    outside the caller's scope is 404)."""
     f = filters
+    conditions = [hazard_scope(actor)]
     if f.status:
-        query = query.where(Hazard.status.in_(f.status))
+        conditions.append(Hazard.status.in_(f.status))
     for column, value in (
         (Hazard.level, f.level),
         (Hazard.category, f.category),
@@ -861,59 +867,29 @@ def list_hazards(
         (Hazard.grid_id, f.grid_id),
     ):
         if value is not None:
-            query = query.where(column == value)
+            conditions.append(column == value)
     if f.supervised is not None:
-        query = query.where(Hazard.supervised.is_(f.supervised))
-    now = ctx.now()
+        conditions.append(Hazard.supervised.is_(f.supervised))
     overdue = Hazard.status.in_(OPEN_STATUSES) & (Hazard.deadline < now)
     if f.overdue is True:
-        query = query.where(overdue)
+        conditions.append(overdue)
     elif f.overdue is False:
-        query = query.where(~overdue | Hazard.deadline.is_(None))
+        conditions.append(~overdue | Hazard.deadline.is_(None))
     if f.date_from is not None:
-        query = query.where(Hazard.created_at >= f.date_from)
+        conditions.append(Hazard.created_at >= f.date_from)
     if f.date_to is not None:
-        query = query.where(Hazard.created_at < f.date_to)
+        conditions.append(Hazard.created_at < f.date_to)
     if f.q:
-        query = query.where(
+        conditions.append(
             or_(
                 Hazard.number == f.q.strip().upper(),
                 Hazard.description.contains(f.q, autoescape=True),
             )
         )
-    with ctx.uow() as uow:
-        s = uow.session
-        if f.region_id is not None:
-            region = _visible_region(s, actor, f.region_id)
-            query = query.where(Hazard.region_path.like(f"{region.path}%"))
-        result = paginate(
-            s,
-            query.order_by(Hazard.created_at.desc(), Hazard.id.desc()),
-            page,
-            page_size,
-            total_key=("hazards", actor, repr(f)),
-        )
-        photos = _photos(ctx, s, [h.id for h in result.items])
-        reporters = {
-            u.id: u
-            for u in s.scalars(
-                select(User)
-                .options(_NO_GRIDS)
-                .where(
-                    User.id.in_([h.reporter_id for h in result.items if shows_reporter(actor, h)])
-                )
-            )
-        }
-        views = [
-            HazardView(
-                hazard=h,
-                reporter=reporters.get(h.reporter_id) if shows_reporter(actor, h) else None,
-                photos=photos.get(h.id, {}),
-                actions=workflow.available_actions(actor, h),
-            )
-            for h in result.items
-        ]
-    return Page(items=views, page=result.page, page_size=result.page_size, total=result.total)
+    if f.region_id is not None:
+        region = _visible_region(s, actor, f.region_id)
+        conditions.append(Hazard.region_path.like(f"{region.path}%"))
+    return conditions
 
 
 @dataclass

@@ -43,15 +43,23 @@ def paginate(
     `total_key` names what is counted (who asks, which filters): a list of a large table
     passes it so a large total is kept for a short while instead of recounted per page.
     """
-    page = max(page, 1)
-    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+    page, page_size = page_window(page, page_size)
     count = select(func.count()).select_from(query.order_by(None).subquery())
-    if total_key is None:
-        total = session.scalar(count) or 0
-    else:
-        total = _kept_total(session, count, total_key)
+    total = count_total(session, count, total_key)
     items = list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
     return Page(items=items, page=page, page_size=page_size, total=total)
+
+
+def page_window(page: int, page_size: int) -> tuple[int, int]:
+    """The page number and size actually served (at least 1, at most MAX_PAGE_SIZE)."""
+    return max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
+
+
+def count_total(session: Session, count: Select[Any], total_key: Hashable | None) -> int:
+    """Run a count statement; with a `total_key`, a large total is kept for a while."""
+    if total_key is None:
+        return session.scalar(count) or 0
+    return _kept_total(session, count, total_key)
 
 
 def _kept_total(session: Session, count: Select[Any], total_key: Hashable) -> int:

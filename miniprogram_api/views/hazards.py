@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from miniprogram_api.auth import context, current_actor
+from miniprogram_api.auth import bearer_claims, context, current_actor
+from miniprogram_api.responses import json_response
 from miniprogram_api.writes import expected_version, idempotency_key
-from service import hazards
+from service import hazards, reads
 from service.hazards import HazardFilters
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import (
@@ -24,6 +26,7 @@ from uploads_schema.hazards import (
     ReportResultSchema,
     SubmitFixSchema,
     VerifySchema,
+    hazard_json,
 )
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1/hazards", description="Hazards 隐患")
@@ -53,15 +56,23 @@ TRANSITION_HEADERS = {
 
 @blp.route("")
 class Hazards(MethodView):
-    @blp.arguments(HazardQuerySchema, location="query")
+    @blp.arguments(HazardQuerySchema(), location="query")  # one instance, not one per call
     @blp.response(200, HazardPageSchema)
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, args):
         """Hazards in the caller's scope, newest first, with filters."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        return hazards.list_hazards(
+        found = reads.list_page(
             context(), current_actor(), HazardFilters(**args), page=page, page_size=page_size
+        )
+        return json_response(
+            {
+                "items": [hazard_json(doc) for doc in found.items],
+                "page": found.page,
+                "page_size": found.page_size,
+                "total": found.total,
+            }
         )
 
     @blp.doc(**WRITE_HEADERS)
@@ -87,8 +98,9 @@ class HazardById(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, hazard_id):
         """One hazard: photos, plan, deadlines, history summary and the caller's next actions."""
-        view = hazards.get_hazard(context(), current_actor(), hazard_id)
-        return view, 200, {"ETag": f'"{view.hazard.version}"'}
+        actor, doc = reads.read_hazard(context(), bearer_claims(), hazard_id)
+        g.actor = actor  # for the access log, as `current_actor` would have set it
+        return json_response(hazard_json(doc), {"ETag": f'"{doc.hazard.version}"'})
 
 
 def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untyped-def]

@@ -1,10 +1,13 @@
 import logging
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
 from sqlalchemy import select
 
+from service import auth as service_auth
 from service.auth import issue_token
 from service.context import Context
 from service.models import Role, User, utcnow
@@ -130,6 +133,15 @@ def test_an_expired_token_is_401_token_expired(client, ctx, world):
     token = issue_token(past, world.admin)
     response = client.get("/api/v1/enterprises", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "token_expired")
+
+
+def test_a_token_accepted_before_is_refused_once_expired(client, world, auth_header, monkeypatch):
+    headers = auth_header(world.admin)
+    for _ in range(2):  # the second call is answered from the verified-token cache
+        assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    later = time.time() + 24 * 3600
+    monkeypatch.setattr(service_auth, "time", SimpleNamespace(time=lambda: later))
+    assert_error(client.get("/api/v1/users/me", headers=headers), 401, "token_expired")
 
 
 def test_a_token_signed_with_another_key_is_401(client, world):

@@ -60,6 +60,21 @@ def test_a_worker_reports_after_scanning_and_the_enterprise_never_sees_who(clien
     assert inspector_view["reporter"]["id"] == world.reporter.id
 
 
+def test_an_anonymous_report_through_the_list_endpoint_answers_with_its_receipt(
+    client, world, h, token, db
+):
+    response = report(client, h["reporter"], token, photos=1, anonymous=True)
+    assert response.status_code == 201, response.json
+    assert response.json["receipt_key"] and response.json["hazard"]["anonymous"] is True
+    assert response.json["hazard"]["reporter"] is None
+    stored = db.get(Hazard, response.json["hazard"]["id"])
+    assert stored.reporter_id is None
+    # the reporter cannot look it up by id (nothing links it to them), only by the receipt
+    assert_error(client.get(f"/api/v1/hazards/{stored.id}", headers=h["reporter"]), 404)
+    receipt = client.get(f"/api/v1/receipts/{response.json['receipt_key']}")
+    assert receipt.status_code == 200 and receipt.json["number"] == stored.number
+
+
 def test_anonymous_report_keeps_no_link_to_the_reporter_and_gives_a_receipt(
     client, world, h, token, db
 ):

@@ -53,9 +53,25 @@ def test_lookups_run_outside_a_transaction_and_units_of_work_inside_one(pg_url):
                 assert uow.session.scalar(text("SELECT 1")) == 1
                 raw = uow.session.connection().connection.dbapi_connection
                 assert raw.info.transaction_status == status
-        with engine.connect() as conn:  # back in the pool, the connection is transactional again
+        lookups.kw["bind"].dispose()
+        with engine.connect() as conn:  # the units of work's pool stays transactional
             conn.scalar(text("SELECT 1"))
             assert conn.in_transaction()
+    finally:
+        engine.dispose()
+
+
+def test_lookups_may_keep_generic_plans_and_units_of_work_plan_with_real_parameters(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        lookups = make_lookup_factory(engine)
+        assert lookups is not None
+        show = text("SHOW plan_cache_mode")
+        with UnitOfWork(lookups) as uow:
+            assert uow.session.scalar(show) == "auto"
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            assert uow.session.scalar(show) == "force_custom_plan"
+        lookups.kw["bind"].dispose()
     finally:
         engine.dispose()
 

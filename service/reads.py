@@ -1,0 +1,259 @@
+"""The hot reads: one hazard, and a page of hazards, as plain rows in few round trips.
+
+`GET /hazards/{id}` is what every phone calls most. It is answered by one statement —
+the caller (checked as `load_actor` checks), the hazard if in the caller's scope, its
+enterprise, reporter and photos — with no ORM objects and no marshmallow: building those
+cost several times what the database spends. Answers are the same as the ORM use cases
+(`hazards.get_hazard`), which the write endpoints still use; tests compare the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, or_, select
+
+from service import workflow
+from service.auth import TokenClaims
+from service.context import Context
+from service.errors import NotFound
+from service.hazards import HazardFilters, list_conditions, plan_complete, shows_reporter
+from service.models import Enterprise, Hazard, HazardMedia, Media, MediaRole, Region, Role, User
+from service.models import grid_inspectors as _gi
+from service.pagination import Page, count_total, page_window
+from service.scoping import Actor, checked_actor
+
+_h = Hazard.__table__
+_e = Enterprise.__table__
+_u = User.__table__
+_r = Region.__table__
+_hm = HazardMedia.__table__
+_m = Media.__table__
+_reporter = _u.alias("reporter")
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    id: int
+    url: str
+    thumbnail_url: str
+
+
+@dataclass(frozen=True)
+class HazardDoc:
+    """A hazard as one caller may see it: `hazard` has every stored column as attributes."""
+
+    hazard: Any
+    enterprise_name: str
+    reporter: tuple[int, str] | None  # (id, display name), only when the caller may see it
+    photos: dict[str, list[PhotoRef]]
+    actions: list[str]
+
+    @property
+    def plan_complete(self) -> bool:
+        return plan_complete(self.hazard.plan)
+
+
+# The caller: what `scoping.load_actor` reads, plus an inspector's grids in the same row.
+_caller = (
+    select(
+        _u.c.id,
+        _u.c.role,
+        _u.c.active,
+        _u.c.token_version,
+        _u.c.enterprise_id,
+        _u.c.region_id,
+        _r.c.path,
+        select(func.aggregate_strings(cast(_gi.c.grid_id, String), ","))
+        .where(_gi.c.user_id == _u.c.id)
+        .scalar_subquery()
+        .label("grid_ids"),
+    )
+    .outerjoin(_r, _r.c.id == _u.c.region_id)
+    .where(_u.c.id == bindparam("caller_id"))
+    .cte("caller")
+)
+_c = _caller.c
+
+
+def _visible_to_caller() -> ColumnElement[bool]:
+    """`hazards.hazard_scope` written against the caller's row instead of a loaded Actor
+    (the authorization matrix test holds both to the same answers)."""
+    return or_(
+        _h.c.reporter_id == _c.id,
+        _c.role == Role.ADMIN,
+        and_(
+            _c.role == Role.SUPERVISOR,
+            _c.path.is_not(None),
+            func.substr(_h.c.region_path, 1, func.length(_c.path)) == _c.path,
+        ),
+        and_(
+            _c.role == Role.INSPECTOR,
+            _h.c.grid_id.in_(select(_gi.c.grid_id).where(_gi.c.user_id == _c.id)),
+        ),
+        and_(_c.role == Role.ENTERPRISE_OFFICER, _h.c.enterprise_id == _c.enterprise_id),
+    )
+
+
+# Photos ride along in one column, so a hazard is one row (not one per photo, each
+# repeating every hazard column): role, event, position, id, key, thumbnail key per photo.
+# Keys are our own "a/b/c.jpg" paths, which never hold these separators.
+_FIELD, _PHOTO = "\x1f", "\x1e"
+_photos_packed = (
+    select(
+        func.aggregate_strings(
+            cast(_hm.c.role, String)
+            + _FIELD
+            + cast(_hm.c.event_seq, String)
+            + _FIELD
+            + cast(_hm.c.position, String)
+            + _FIELD
+            + cast(_m.c.id, String)
+            + _FIELD
+            + _m.c.key
+            + _FIELD
+            + _m.c.thumb_key,
+            _PHOTO,
+        )
+    )
+    .select_from(_hm.join(_m, _m.c.id == _hm.c.media_id))
+    .where(_hm.c.hazard_id == _h.c.id)
+    .scalar_subquery()
+    .label("photos")
+)
+# Every stored column a caller's document needs (not the chain head or the receipt hash).
+_UNSHOWN = {"qrcode_id", "event_seq", "last_event_hash", "receipt_key_hash", "escalation_level"}
+_DOCUMENT = (
+    *(c for c in _h.c if c.name not in _UNSHOWN),
+    _e.c.name.label("enterprise_name"),
+    _reporter.c.display_name.label("reporter_name"),
+    _photos_packed,
+)
+
+# One row: the caller's, with the hazard's columns empty when it is not found or not theirs.
+_ONE = (
+    select(*(c.label(f"caller_{c.name}") for c in _c), *_DOCUMENT)
+    .select_from(_caller)
+    .outerjoin(_h, and_(_h.c.id == bindparam("hazard_id"), _visible_to_caller()))
+    .outerjoin(_e, _e.c.id == _h.c.enterprise_id)
+    .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
+)
+
+
+def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Actor, HazardDoc]:
+    """The caller (401 if deactivated or revoked) and one hazard in their scope (else 404)."""
+    with ctx.lookup() as uow:
+        rows = (
+            uow.session.connection()
+            .execute(_ONE, {"caller_id": claims.user_id, "hazard_id": hazard_id})
+            .all()
+        )
+    row = rows[0] if rows else None
+    actor = checked_actor(_caller_row(row), _grid_ids(row), claims.token_version)
+    if row is None or row.id is None:
+        raise NotFound("隐患不存在", "Hazard not found")
+    return actor, _docs(ctx, actor, [row])[0]
+
+
+def list_page(
+    ctx: Context, actor: Actor, filters: HazardFilters, *, page: int = 1, page_size: int = 20
+) -> Page[HazardDoc]:
+    """A page of the caller's hazards, newest first, as `hazards.list_hazards` selects them:
+    the page with its enterprises, reporters and photos in one statement, and the total."""
+    page, page_size = page_window(page, page_size)
+    with ctx.lookup() as uow:
+        s = uow.session
+        conditions = list_conditions(s, actor, filters, ctx.now())
+        newest_first = (_h.c.created_at.desc(), _h.c.id.desc())
+        total = count_total(
+            s,
+            select(func.count()).select_from(_h).where(*conditions),
+            ("hazards", actor, repr(filters)),
+        )
+        window = (
+            select(_h.c.id)
+            .where(*conditions)
+            .order_by(*newest_first)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+            .subquery()
+        )
+        rows = (
+            s.connection()
+            .execute(
+                select(*_DOCUMENT)
+                .join(window, window.c.id == _h.c.id)
+                .join(_e, _e.c.id == _h.c.enterprise_id)
+                .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
+                .order_by(*newest_first)
+            )
+            .all()
+        )
+    return Page(items=_docs(ctx, actor, rows), page=page, page_size=page_size, total=total)
+
+
+def _caller_row(row: Any) -> Any:
+    if row is None or row.caller_id is None:
+        return None
+    return _CallerRow(
+        id=row.caller_id,
+        role=row.caller_role,
+        active=row.caller_active,
+        token_version=row.caller_token_version,
+        enterprise_id=row.caller_enterprise_id,
+        region_id=row.caller_region_id,
+        path=row.caller_path,
+    )
+
+
+@dataclass(frozen=True)
+class _CallerRow:
+    id: int
+    role: Role
+    active: bool
+    token_version: int
+    enterprise_id: int | None
+    region_id: int | None
+    path: str | None
+
+
+def _grid_ids(row: Any) -> frozenset[int]:
+    if row is None or row.caller_role is not Role.INSPECTOR or not row.caller_grid_ids:
+        return frozenset()
+    return frozenset(int(g) for g in row.caller_grid_ids.split(","))
+
+
+def _docs(ctx: Context, actor: Actor, rows: Sequence[Any]) -> list[HazardDoc]:
+    """One document per hazard row, for this caller."""
+    ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
+    storage = ctx.storage
+    docs = []
+    for row in rows:
+        photos: dict[str, list[PhotoRef]] = {r.value: [] for r in MediaRole}
+        packed = sorted(
+            (role, int(seq), int(position), int(media_id), key, thumb_key)
+            for role, seq, position, media_id, key, thumb_key in (
+                item.split(_FIELD) for item in (row.photos or "").split(_PHOTO) if item
+            )
+        )
+        for role, _seq, _position, media_id, key, thumb_key in packed:
+            url = storage.presigned_get(key, ttl) if storage else ""
+            thumb = storage.presigned_get(thumb_key, ttl) if storage else ""
+            photos[role].append(PhotoRef(media_id, url, thumb))
+        docs.append(
+            HazardDoc(
+                hazard=row,
+                enterprise_name=row.enterprise_name,
+                reporter=(
+                    (row.reporter_id, row.reporter_name or "")
+                    if shows_reporter(actor, row)
+                    else None
+                ),
+                photos=photos,
+                actions=workflow.available_actions(actor, row),
+            )
+        )
+    return docs
