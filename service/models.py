@@ -500,6 +500,14 @@ hazard_daily = Table(
     Column("reopens", Integer, nullable=False),
     Column("close_seconds", Float, nullable=False),  # over closed hazards with a closed_at
     *(Column(name, Integer, nullable=False) for name in HOUR_BUCKETS),
+    # A region's units by path prefix and a period (the primary key's collation cannot
+    # serve LIKE).
+    Index(
+        "ix_hazard_daily_unit_path_day",
+        "unit_path",
+        "day",
+        postgresql_ops={"unit_path": "text_pattern_ops"},
+    ),
 )
 
 

@@ -189,11 +189,8 @@ def install() -> None:
 # ── recomputed from the hazards ───────────────────────────────────────────────────
 
 
-def _hours(dialect: str) -> ColumnElement[float]:
-    return _seconds(dialect) / 3600.0
-
-
-def _seconds(dialect: str) -> ColumnElement[float]:
+def close_seconds(dialect: str) -> ColumnElement[float]:
+    """Seconds from report to close, in SQL (NULL unless closed_at is set)."""
     if dialect == "postgresql":
         return func.date_part("epoch", Hazard.closed_at - Hazard.created_at)
     # julianday keeps milliseconds; rounding drops its floating-point noise.
@@ -215,7 +212,7 @@ def grouped(dialect: str) -> Select[Any]:
 
     status = Hazard.status
     timed = (status == HazardStatus.CLOSED) & Hazard.closed_at.is_not(None)
-    hours = _hours(dialect)
+    hours = close_seconds(dialect) / 3600.0
     buckets = []
     for i, name in enumerate(HOUR_BUCKETS):
         condition = timed
@@ -226,21 +223,27 @@ def grouped(dialect: str) -> Select[Any]:
         buckets.append(count_if(condition).label(name))
     unit = func.substr(Hazard.region_path, 1, UNIT_LENGTH).label("unit_path")
     day = _local_day(dialect).label("day")
-    return select(
-        unit,
-        day,
-        Hazard.level.label("level"),
-        func.count(Hazard.id).label("reported"),
-        count_if(status == HazardStatus.REJECTED).label("rejected"),
-        count_if(status == HazardStatus.CLOSED).label("closed"),
-        count_if(status.in_(OPEN)).label("open"),
-        count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label("closed_on_time"),
-        func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
-        func.coalesce(func.sum(case((timed, _seconds(dialect)), else_=0.0)), 0.0).label(
-            "close_seconds"
-        ),
-        *buckets,
-    ).group_by(unit, day, Hazard.level)
+    return (
+        select(
+            unit,
+            day,
+            Hazard.level.label("level"),
+            func.count(Hazard.id).label("reported"),
+            count_if(status == HazardStatus.REJECTED).label("rejected"),
+            count_if(status == HazardStatus.CLOSED).label("closed"),
+            count_if(status.in_(OPEN)).label("open"),
+            count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label(
+                "closed_on_time"
+            ),
+            func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
+            func.coalesce(func.sum(case((timed, close_seconds(dialect)), else_=0.0)), 0.0).label(
+                "close_seconds"
+            ),
+            *buckets,
+        )
+        .group_by(unit, day, Hazard.level)
+        .order_by(unit, day, Hazard.level)  # a region's rows start out close together
+    )
 
 
 def rebuild(session: Session) -> int:
@@ -248,10 +251,10 @@ def rebuild(session: Session) -> int:
     dialect = session.get_bind().dialect.name
     connection = session.connection()
     connection.execute(delete(hazard_daily))
-    result = connection.execute(
+    connection.execute(
         hazard_daily.insert().from_select([*KEY_COLUMNS, *COUNTERS], grouped(dialect))
     )
-    return int(result.rowcount or 0)
+    return int(connection.execute(select(func.count()).select_from(hazard_daily)).scalar_one())
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """Supervisor statistics: closure rates, rankings, trends, the 重大隐患 台账.
 
-Every figure is aggregated in SQL (GROUP BY over the region path prefix and indexed
-columns); hazards are never loaded into Python to be counted. Definitions (README,
-"Statistics") are exactly these queries.
+Every figure is aggregated in SQL; hazards are never loaded into Python to be counted.
+Two paths give the same figures (README, "Statistics"): the daily rollup `hazard_daily`
+(service.rollup) serves whole regions down to streets for staff whose scope is the region
+itself; everything else (grids, enterprises, industries, communities, inspectors and
+officers) is a GROUP BY over the hazards. "Overdue now" and coverage are always live.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
+    DateTime,
     Select,
     and_,
     case,
@@ -27,10 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from service import rollup
 from service.context import Context
 from service.errors import PermissionDenied, ValidationFailed
 from service.hazards import OPEN_STATUSES, hazard_scope
 from service.models import (
+    HOUR_BUCKETS,
     Checkin,
     Enterprise,
     Grid,
@@ -41,6 +46,7 @@ from service.models import (
     Region,
     RegionLevel,
     Role,
+    hazard_daily,
 )
 from service.regions import _visible_region
 from service.scoping import Actor, enterprise_scope, grid_scope, region_scope
@@ -107,6 +113,7 @@ class Summary:
     scope: ScopeInfo
     figures: Figures
     generated_at: datetime
+    source: str = "live"  # which path answered: "rollup" or "live"
 
 
 @dataclass
@@ -124,6 +131,7 @@ class Ranking:
     scope: ScopeInfo
     sort: Figure
     rows: list[RankingRow] = field(default_factory=list)
+    source: str = "live"
 
 
 @dataclass
@@ -137,6 +145,7 @@ class Trend:
     scope: ScopeInfo
     bucket: Bucket
     points: list[TrendPoint] = field(default_factory=list)
+    source: str = "live"
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -159,11 +168,6 @@ def period_of(query: StatsQuery, now: datetime) -> Period:
     start = datetime.combine(first, time.min, CHINA)
     end = datetime.combine(last + timedelta(days=1), time.min, CHINA)
     return Period(start=start, end=end, first_day=first, last_day=last)
-
-
-def _require_staff(actor: Actor) -> None:
-    if actor.role is Role.REPORTER:
-        raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
 
 
 def _scope_region(s: Session, actor: Actor, query: StatsQuery) -> Region | None:
@@ -235,40 +239,125 @@ def _enterprise_filter(
     return conditions
 
 
-def _hours_to_close(s: Session) -> ColumnElement[float]:
-    if s.get_bind().dialect.name == "postgresql":
-        # date_part returns float; EXTRACT returns numeric since PostgreSQL 14 (slower).
-        seconds = func.date_part("epoch", Hazard.closed_at - Hazard.created_at)
-    else:
-        seconds = (func.julianday(Hazard.closed_at) - func.julianday(Hazard.created_at)) * 86400.0
-    return cast(seconds, Float) / 3600.0
+# Switched off by tests to check that both paths give the same figures.
+USE_ROLLUP = True
 
 
-def _aggregates(s: Session, now: datetime) -> list[Any]:
-    status = Hazard.status
+@dataclass
+class _Request:
+    """What every statistics use case starts from: the caller, their query, the period and
+    the region asked for (already checked to be in the caller's scope)."""
 
-    def count_if(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    s: Session
+    actor: Actor
+    query: StatsQuery
+    now: datetime
+    period: Period
+    region: Region | None
 
+    def hazards(self, *, in_period: bool = True) -> list[ColumnElement[bool]]:
+        """Conditions selecting the hazards of the scope (and period)."""
+        period = self.period if in_period else None
+        return _hazard_filter(self.s, self.actor, self.query, self.region, period)
+
+    def rollup_serves(self) -> bool:
+        """Whole units of hazard_daily, for a caller who sees all of them: an admin, or a
+        supervisor asking about (part of) their own region; filters it keeps (level) only."""
+        q, region = self.query, self.region
+        return (
+            USE_ROLLUP
+            and (self.actor.role is Role.ADMIN or _scope_implied(self.actor, region))
+            and (region is None or len(region.path) <= rollup.UNIT_LENGTH)
+            and q.grid_id is None
+            and q.enterprise_id is None
+            and q.industry is None
+        )
+
+
+@contextmanager
+def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request]:
+    """Staff only; the period; one read transaction; the scope region (404 outside scope)."""
+    if actor.role is Role.REPORTER:
+        raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
+    now = ctx.now()
+    period = period_of(query, now)
+    with ctx.uow() as uow:
+        s = uow.session
+        yield _Request(s, actor, query, now, period, _scope_region(s, actor, query))
+
+
+@dataclass
+class _Counts:
+    """The additive counts behind the figures of one group, from either path."""
+
+    reported: int = 0
+    rejected: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed_on_time: int = 0
+    reopens: int = 0
+    timed: int = 0  # closed hazards with a closed_at, over which hours are taken
+    close_seconds: float = 0.0
+    p90_hours: float | None = None
+
+
+def _dialect(s: Session) -> str:
+    return s.get_bind().dialect.name
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _live_counts(r: _Request, group: Any | None) -> dict[Any, _Counts]:
+    """Counts per group (or under "all") by a GROUP BY over the hazards."""
+    status, conditions = Hazard.status, r.hazards()
     closed = status == HazardStatus.CLOSED
-    return [
-        func.count(Hazard.id).label("reported"),
-        count_if(status == HazardStatus.REJECTED).label("rejected"),
-        count_if(closed).label("closed"),
-        count_if(status.in_(OPEN_STATUSES)).label("open"),
-        count_if(status.in_(OPEN_STATUSES) & (Hazard.deadline < now)).label("overdue"),
-        count_if(closed & (Hazard.closed_at <= Hazard.original_deadline)).label("on_time"),
-        func.avg(case((closed, _hours_to_close(s)))).label("mean_hours"),
-        func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
-    ]
-
-
-def _p90(s: Session, conditions: list[ColumnElement[bool]], group: Any | None) -> dict[Any, float]:
-    """Nearest-rank 90th percentile of hours to close, per group (or overall under None)."""
-    hours = _hours_to_close(s).label("h")
+    timed = closed & Hazard.closed_at.is_not(None)
     key = (group if group is not None else literal("all")).label("k")
-    closed = and_(*conditions, Hazard.status == HazardStatus.CLOSED)
-    if s.get_bind().dialect.name == "postgresql":
+    rows = r.s.execute(
+        select(
+            key,
+            func.count(Hazard.id).label("reported"),
+            _count_if(status == HazardStatus.REJECTED).label("rejected"),
+            _count_if(closed).label("closed"),
+            _count_if(status.in_(OPEN_STATUSES)).label("open"),
+            _count_if(status.in_(OPEN_STATUSES) & (Hazard.deadline < r.now)).label("overdue"),
+            _count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label("on_time"),
+            func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
+            _count_if(timed).label("timed"),
+            func.sum(case((timed, rollup.close_seconds(_dialect(r.s))))).label("seconds"),
+        )
+        .where(*conditions)
+        .group_by(key)
+    ).all()
+    p90 = _live_p90(r.s, conditions, group)
+    return {
+        row.k: _Counts(
+            reported=int(row.reported),
+            rejected=int(row.rejected),
+            closed=int(row.closed),
+            open=int(row.open),
+            overdue=int(row.overdue),
+            closed_on_time=int(row.on_time),
+            reopens=int(row.reopens),
+            timed=int(row.timed),
+            close_seconds=float(row.seconds or 0.0),
+            p90_hours=p90.get(row.k),
+        )
+        for row in rows
+    }
+
+
+def _live_p90(
+    s: Session, conditions: list[ColumnElement[bool]], group: Any | None
+) -> dict[Any, float]:
+    """The nearest-rank 90th percentile of hours to close per group, as its bucket's edge."""
+    hours = (rollup.close_seconds(_dialect(s)) / 3600.0).label("h")
+    key = (group if group is not None else literal("all")).label("k")
+    closed = and_(*conditions, Hazard.status == HazardStatus.CLOSED, Hazard.closed_at.is_not(None))
+    if _dialect(s) == "postgresql":
         rows = s.execute(
             select(key, func.percentile_disc(0.9).within_group(hours)).where(closed).group_by(key)
         ).all()
@@ -288,26 +377,96 @@ def _p90(s: Session, conditions: list[ColumnElement[bool]], group: Any | None) -
             .where(inner.c.rn * 10 >= inner.c.n * 9)
             .group_by(inner.c.k)
         ).all()
-    return {k: round(float(v), 2) for k, v in rows if v is not None}
+    # Bucketing is monotone: the edge of the percentile is the histogram's answer.
+    return {k: rollup.bucket_edge(rollup.hour_bucket(float(v))) for k, v in rows if v is not None}
 
 
-def _figures(row: Any, p90: float | None, checked: int, active: int) -> Figures:
-    reported, rejected = int(row.reported), int(row.rejected)
-    valid = reported - rejected
-    closed, on_time = int(row.closed), int(row.on_time)
+def _units(r: _Request) -> list[ColumnElement[bool]]:
+    """Conditions selecting the rollup rows of the scope and period."""
+    conditions: list[ColumnElement[bool]] = [
+        hazard_daily.c.day >= r.period.first_day,
+        hazard_daily.c.day <= r.period.last_day,
+    ]
+    if r.region is not None:
+        # Units are region paths down to streets, so the subtree is a path prefix.
+        conditions.append(hazard_daily.c.unit_path.like(f"{r.region.path}%"))
+    if r.query.level is not None:
+        conditions.append(hazard_daily.c.level == r.query.level)
+    return conditions
+
+
+def _histogram_p90(buckets: list[int]) -> float | None:
+    """The edge of the bucket holding the nearest-rank 90th percentile."""
+    n = sum(buckets)
+    rank = (9 * n + 9) // 10  # the smallest rank with at least 90 % at or below it
+    seen = 0
+    for i, count in enumerate(buckets):
+        seen += count
+        if n and seen >= rank:
+            return rollup.bucket_edge(i)
+    return None
+
+
+def _rollup_counts(r: _Request, group: Any | None, live_group: Any | None) -> dict[Any, _Counts]:
+    """Counts per group from hazard_daily; "overdue now" from the open hazards (live)."""
+    key = (group if group is not None else literal("all")).label("k")
+    sums = [func.coalesce(func.sum(hazard_daily.c[c]), 0).label(c) for c in rollup.COUNTERS]
+    rows = r.s.execute(
+        select(key, *sums)
+        .where(*_units(r))
+        .group_by(key)
+        .having(func.sum(hazard_daily.c.reported) > 0)  # rows emptied by moves count as none
+    ).all()
+    live_key = (live_group if live_group is not None else literal("all")).label("k")
+    overdue = dict(
+        r.s.execute(
+            select(live_key, func.count())
+            .where(*r.hazards(), Hazard.status.in_(OPEN_STATUSES), Hazard.deadline < r.now)
+            .group_by(live_key)
+        ).all()
+    )
+    out = {}
+    for row in rows:
+        buckets = [int(getattr(row, b)) for b in HOUR_BUCKETS]
+        out[row.k] = _Counts(
+            reported=int(row.reported),
+            rejected=int(row.rejected),
+            closed=int(row.closed),
+            open=int(row.open),
+            overdue=int(overdue.get(row.k, 0)),
+            closed_on_time=int(row.closed_on_time),
+            reopens=int(row.reopens),
+            timed=sum(buckets),
+            close_seconds=float(row.close_seconds),
+            p90_hours=_histogram_p90(buckets),
+        )
+    return out
+
+
+def _counts(
+    r: _Request, use_rollup: bool, group: Any | None, rollup_group: Any | None = None
+) -> dict[Any, _Counts]:
+    if use_rollup:
+        return _rollup_counts(r, rollup_group, group)
+    return _live_counts(r, group)
+
+
+def _figures(c: _Counts, checked: int, active: int) -> Figures:
+    valid = c.reported - c.rejected
+    mean = round(c.close_seconds / c.timed / 3600.0, 2) if c.timed else None
     return Figures(
-        reported=reported,
-        rejected=rejected,
+        reported=c.reported,
+        rejected=c.rejected,
         valid=valid,
-        closed=closed,
-        open=int(row.open),
-        overdue=int(row.overdue),
-        closed_on_time=on_time,
-        rectification_rate=_rate(closed, valid),
-        on_time_rate=_rate(on_time, valid),
-        mean_hours_to_close=round(float(row.mean_hours), 2) if row.mean_hours is not None else None,
-        p90_hours_to_close=p90,
-        reopen_count=int(row.reopens),
+        closed=c.closed,
+        open=c.open,
+        overdue=c.overdue,
+        closed_on_time=c.closed_on_time,
+        rectification_rate=_rate(c.closed, valid),
+        on_time_rate=_rate(c.closed_on_time, valid),
+        mean_hours_to_close=mean,
+        p90_hours_to_close=c.p90_hours,
+        reopen_count=c.reopens,
         enterprises_checked=checked,
         enterprises_active=active,
         coverage=_rate(checked, active),
@@ -315,27 +474,22 @@ def _figures(row: Any, p90: float | None, checked: int, active: int) -> Figures:
 
 
 def _coverage(
-    s: Session,
-    actor: Actor,
-    query: StatsQuery,
-    region: Region | None,
-    period: Period,
-    group_enterprise: Any | None = None,
+    r: _Request, group_enterprise: Any | None = None
 ) -> tuple[dict[Any, int], dict[Any, int]]:
     """(enterprises with ≥1 check-in in the period, active enterprises) per group key."""
-    conditions = _enterprise_filter(actor, query, region)
+    conditions = _enterprise_filter(r.actor, r.query, r.region)
     key = (group_enterprise if group_enterprise is not None else literal("all")).label("k")
     active = dict(
-        s.execute(select(key, func.count(Enterprise.id)).where(*conditions).group_by(key)).all()
+        r.s.execute(select(key, func.count(Enterprise.id)).where(*conditions).group_by(key)).all()
     )
     # One probe per enterprise into ix_checkins_enterprise_created.
     visited = (
         exists()
         .where(Checkin.enterprise_id == Enterprise.id)
-        .where(Checkin.created_at >= period.start, Checkin.created_at < period.end)
+        .where(Checkin.created_at >= r.period.start, Checkin.created_at < r.period.end)
     )
     checked = dict(
-        s.execute(
+        r.s.execute(
             select(key, func.count(Enterprise.id)).where(*conditions, visited).group_by(key)
         ).all()
     )
@@ -351,20 +505,18 @@ def _scope_info(region: Region | None, period: Period) -> ScopeInfo:
     )
 
 
+def _source(use_rollup: bool) -> str:
+    return "rollup" if use_rollup else "live"
+
+
 def summary(ctx: Context, actor: Actor, query: StatsQuery) -> Summary:
     """The figures for a scope and period."""
-    _require_staff(actor)
-    now = ctx.now()
-    period = period_of(query, now)
-    with ctx.uow() as uow:
-        s = uow.session
-        region = _scope_region(s, actor, query)
-        conditions = _hazard_filter(s, actor, query, region, period)
-        row = s.execute(select(*_aggregates(s, now)).where(*conditions)).one()
-        p90 = _p90(s, conditions, None).get("all")
-        checked, active = _coverage(s, actor, query, region, period)
-        figures = _figures(row, p90, checked.get("all", 0), active.get("all", 0))
-        return Summary(_scope_info(region, period), figures, now)
+    with _request(ctx, actor, query) as r:
+        use_rollup = r.rollup_serves()
+        counts = _counts(r, use_rollup, None).get("all", _Counts())
+        checked, active = _coverage(r)
+        figures = _figures(counts, checked.get("all", 0), active.get("all", 0))
+        return Summary(_scope_info(r.region, r.period), figures, r.now, _source(use_rollup))
 
 
 def _children(s: Session, actor: Actor, region: Region | None) -> tuple[str, list[Any]]:
@@ -385,14 +537,11 @@ def ranking(
     ctx: Context, actor: Actor, query: StatsQuery, sort: Figure = Figure.RECTIFICATION_RATE
 ) -> Ranking:
     """The figures of every child region (or grid) of the scope, ranked by one figure."""
-    _require_staff(actor)
-    now = ctx.now()
-    period = period_of(query, now)
-    with ctx.uow() as uow:
-        s = uow.session
-        region = _scope_region(s, actor, query)
-        kind, units = _children(s, actor, region)
-        conditions = _hazard_filter(s, actor, query, region, period)
+    with _request(ctx, actor, query) as r:
+        region = r.region
+        kind, units = _children(r.s, actor, region)
+        use_rollup = False
+        rollup_key: Any = None
         if kind == "grid":
             hazard_key: Any = Hazard.grid_id
             enterprise_key: Any = Enterprise.grid_id
@@ -402,19 +551,15 @@ def ranking(
             hazard_key = func.substr(Hazard.region_path, 1, depth)
             enterprise_key = func.substr(Enterprise.region_path, 1, depth)
             unit_key = {u.id: u.path for u in units}
-        rows = {
-            r.k: r
-            for r in s.execute(
-                select(hazard_key.label("k"), *_aggregates(s, now)).where(*conditions).group_by("k")
-            )
-        }
-        p90 = _p90(s, conditions, hazard_key)
-        checked, active = _coverage(s, actor, query, region, period, enterprise_key)
-        empty = s.execute(select(*_aggregates(s, now)).where(literal(False))).one()
+            # Child regions down to streets are whole units of the rollup.
+            use_rollup = depth <= rollup.UNIT_LENGTH and r.rollup_serves()
+            rollup_key = func.substr(hazard_daily.c.unit_path, 1, depth)
+        counts = _counts(r, use_rollup, hazard_key, rollup_key)
+        checked, active = _coverage(r, enterprise_key)
         result = []
         for unit in units:
             k = unit_key[unit.id]
-            figures = _figures(rows.get(k, empty), p90.get(k), checked.get(k, 0), active.get(k, 0))
+            figures = _figures(counts.get(k, _Counts()), checked.get(k, 0), active.get(k, 0))
             result.append((unit, figures))
     result.sort(key=lambda pair: _sort_key(pair[1], sort, pair[0].code))
     ranked = [
@@ -428,7 +573,7 @@ def ranking(
         )
         for i, (unit, figures) in enumerate(result, start=1)
     ]
-    return Ranking(_scope_info(region, period), sort, ranked)
+    return Ranking(_scope_info(region, r.period), sort, ranked, _source(use_rollup))
 
 
 # Figures where less is better rank ascending; None (no data) always ranks last.
@@ -443,7 +588,7 @@ def _sort_key(figures: Figures, sort: Figure, code: str) -> tuple[int, float, st
 
 
 def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
-    if s.get_bind().dialect.name == "postgresql":
+    if _dialect(s) == "postgresql":
         local = func.timezone("Asia/Shanghai", Hazard.created_at)
         if bucket is Bucket.MONTH:
             return func.to_char(local, "YYYY-MM")
@@ -454,28 +599,26 @@ def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
     return func.date(Hazard.created_at, "+8 hours", "weekday 0", "-6 days")
 
 
+def _day_bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
+    """The same bucket names from hazard_daily's China day."""
+    day = hazard_daily.c.day
+    if _dialect(s) == "postgresql":
+        if bucket is Bucket.MONTH:
+            return func.to_char(day, "YYYY-MM")
+        return func.to_char(func.date_trunc("week", cast(day, DateTime)), "YYYY-MM-DD")
+    if bucket is Bucket.MONTH:
+        return func.strftime("%Y-%m", day)
+    return func.date(day, "weekday 0", "-6 days")
+
+
 def trend(ctx: Context, actor: Actor, query: StatsQuery, bucket: Bucket = Bucket.WEEK) -> Trend:
     """Reported / closed / rates per week or per month of the period."""
-    _require_staff(actor)
-    now = ctx.now()
-    period = period_of(query, now)
-    with ctx.uow() as uow:
-        s = uow.session
-        region = _scope_region(s, actor, query)
-        conditions = _hazard_filter(s, actor, query, region, period)
-        key = _bucket_expr(s, bucket)
-        rows = s.execute(
-            select(key.label("k"), *_aggregates(s, now))
-            .where(*conditions)
-            .group_by("k")
-            .order_by("k")
-        ).all()
-        p90 = _p90(s, conditions, key)
-    points = [TrendPoint(str(r.k), _figures(r, p90.get(r.k), 0, 0)) for r in rows]
-    for point in points:  # coverage is a per-period figure, not per bucket
-        point.figures.enterprises_active = 0
-        point.figures.coverage = None
-    return Trend(_scope_info(region, period), bucket, points)
+    with _request(ctx, actor, query) as r:
+        use_rollup = r.rollup_serves()
+        counts = _counts(r, use_rollup, _bucket_expr(r.s, bucket), _day_bucket_expr(r.s, bucket))
+    # coverage is a per-period figure, not per bucket
+    points = [TrendPoint(str(k), _figures(counts[k], 0, 0)) for k in sorted(counts)]
+    return Trend(_scope_info(r.region, r.period), bucket, points, _source(use_rollup))
 
 
 @dataclass
@@ -487,20 +630,15 @@ class MajorHazardRow:
 
 def major_hazards(ctx: Context, actor: Actor, query: StatsQuery) -> list[MajorHazardRow]:
     """一单四制 台账: 重大隐患 reported in the period or still open, with plan and deadline."""
-    _require_staff(actor)
-    now = ctx.now()
-    period = period_of(query, now)
-    with ctx.uow() as uow:
-        s = uow.session
-        region = _scope_region(s, actor, query)
-        conditions = _hazard_filter(s, actor, query, region, None)
+    with _request(ctx, actor, query) as r:
+        period, now = r.period, r.now
         in_period = and_(Hazard.created_at >= period.start, Hazard.created_at < period.end)
-        rows = s.execute(
+        rows = r.s.execute(
             select(Hazard, Enterprise.name)
             .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
             .where(
                 Hazard.level == HazardLevel.MAJOR,
-                *conditions,
+                *r.hazards(in_period=False),
                 in_period | Hazard.status.in_(OPEN_STATUSES),
             )
             .order_by(Hazard.created_at, Hazard.id)
@@ -520,20 +658,14 @@ def hazard_rows(
     ctx: Context, actor: Actor, query: StatsQuery, batch: int = 1000
 ) -> Iterator[tuple[Hazard, str, str]]:
     """Every hazard of the scope and period for export (no reporter), streamed in batches."""
-    _require_staff(actor)
-    now = ctx.now()
-    period = period_of(query, now)
-    with ctx.uow() as uow:
-        s = uow.session
-        region = _scope_region(s, actor, query)
-        conditions = _hazard_filter(s, actor, query, region, period)
+    with _request(ctx, actor, query) as r:
         statement: Select[Any] = (
             select(Hazard, Enterprise.name, Grid.name)
             .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
             .join(Grid, Grid.id == Hazard.grid_id)
-            .where(*conditions)
+            .where(*r.hazards())
             .order_by(Hazard.created_at, Hazard.id)
             .execution_options(yield_per=batch)
         )
-        for row in s.execute(statement):
+        for row in r.s.execute(statement):
             yield row[0], row[1], row[2]

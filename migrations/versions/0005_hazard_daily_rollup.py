@@ -67,6 +67,7 @@ def _backfill_sql(dialect: str) -> str:
             {", ".join(buckets)}
         FROM hazards
         GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3
     """
 
 
@@ -92,6 +93,14 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Integer(), nullable=False) for name in HOUR_BUCKETS),
         sa.PrimaryKeyConstraint("unit_path", "day", "level", name=op.f("pk_hazard_daily")),
     )
+    with op.batch_alter_table("hazard_daily", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_hazard_daily_unit_path_day",
+            ["unit_path", "day"],
+            unique=False,
+            postgresql_ops={"unit_path": "text_pattern_ops"},
+        )
+    # In key order: a region's rows start out close together.
     op.execute(_backfill_sql(op.get_bind().dialect.name))
     with op.batch_alter_table("hazards", schema=None) as batch_op:
         batch_op.create_index(
