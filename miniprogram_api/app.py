@@ -39,8 +39,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         context = build_context(settings or Settings.from_env())
     settings = context.settings
     app = Flask(__name__)
+    # No SECRET_KEY: the API keeps no cookie session (callers send bearer tokens), so Flask
+    # need not open and sign one on every request.
     app.config.update(
-        SECRET_KEY=settings.secret_key,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024,  # file + form overhead
     )

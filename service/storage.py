@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import json
@@ -134,6 +135,7 @@ class LocalStorage:
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self._secret = secret.encode()
+        self._mac = hmac.new(self._secret, digestmod=hashlib.sha256)
 
     def path_for(self, key: str) -> Path:
         """Return the file path that holds key's bytes."""
@@ -215,8 +217,12 @@ class LocalStorage:
             raise StorageUnavailable(f"cannot delete {key}: {exc}") from exc
 
     def _signature(self, key: str, expires: int) -> str:
-        # One-shot digest: a list page signs dozens of links.
-        return hmac.digest(self._secret, f"{key}\n{expires}".encode(), "sha256").hex()
+        # A copy of the keyed HMAC, not hmac.digest/hmac.new: those release the GIL on every
+        # call, and under gunicorn's threads each release can wait a whole switch interval
+        # (5 ms) to get it back — dozens of times for a list page of photo links.
+        mac = self._mac.copy()
+        mac.update(f"{key}\n{expires}".encode())
+        return mac.hexdigest()
 
     def presigned_get(self, key: str, expires: timedelta) -> str:
         """Return an HMAC-signed URL served by the app's /media-files/ route."""

@@ -97,6 +97,7 @@ def test_security_headers_on_every_answer(client):
         assert headers["Referrer-Policy"] == "no-referrer"
         assert "default-src 'none'" in headers["Content-Security-Policy"]
         assert headers["Cache-Control"] == "no-store"
+        assert "Set-Cookie" not in headers  # stateless: bearer tokens, no cookie session
 
 
 def test_request_ids_are_returned_and_kept_when_sane(client):
