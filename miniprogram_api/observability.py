@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import copy
 import json
 import logging
 import re
 import time
 import uuid
+from logging.handlers import QueueHandler, QueueListener
+from queue import SimpleQueue
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -53,19 +57,40 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Process-wide log setup for servers (wsgi.py); tests keep pytest's own."""
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
+class _QueueFront(QueueHandler):
+    """Hands records to the writer thread as they are: the message resolved now (its args
+    may change later), the exception kept for the JSON formatter."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+
+def configure_logging(settings: Settings) -> QueueListener:
+    """Process-wide log setup for servers (wsgi.py); tests keep pytest's own.
+
+    Request threads only queue their records; one thread per process formats and writes
+    them. A write to stderr gives up the GIL, and taking it back can wait a whole switch
+    interval while other requests run: on the request path that cost a simple read a
+    quarter of its throughput and doubled its p99."""
+    writer = logging.StreamHandler()
     if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        writer.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
+        writer.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
+    records: SimpleQueue[logging.LogRecord] = SimpleQueue()
+    front = _QueueFront(records)
+    front.addFilter(RequestIdFilter())  # here, in the request's thread, where `g` is
+    listener = QueueListener(records, writer)
+    listener.start()
+    atexit.register(listener.stop)  # flush what is queued when the worker exits
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [front]
     root.setLevel(logging.INFO)
+    return listener
 
 
 def init_observability(app: Flask, settings: Settings) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from service.db import SessionFactory, UnitOfWork
+from sqlalchemy import Connection
+
+from service.db import SessionFactory, UnitOfWork, read_connection
 from service.models import utcnow
 from service.settings import Settings
 from service.storage import ObjectStorage
@@ -34,6 +37,10 @@ class Context:
     def lookup(self) -> UnitOfWork:
         """A unit of work for a read that needs no transaction (one statement)."""
         return UnitOfWork(self.lookup_factory or self.session_factory)
+
+    def read_connection(self) -> AbstractContextManager[Connection]:
+        """A bare connection for a read that needs no transaction and no session."""
+        return read_connection(self.lookup_factory or self.session_factory)
 
     def now(self) -> datetime:
         """The current time (replaceable in tests)."""

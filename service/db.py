@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,6 +110,26 @@ def make_lookup_factory(engine: Engine) -> sessionmaker[Session] | None:
         isolation_level="AUTOCOMMIT",
     )
     return make_session_factory(lookups)
+
+
+@contextmanager
+def read_connection(factory: SessionFactory) -> Iterator[Connection]:
+    """A connection for a read of one statement, taken from the factory's engine without
+    a session (building and closing one costs as much as a key lookup); a lost database
+    is a clean 503, as in a unit of work. Sessions bound to something else than an engine
+    (tests bind them to one outer connection) read through a unit of work instead."""
+    bind = getattr(factory, "kw", {}).get("bind")
+    if not isinstance(bind, Engine):
+        with UnitOfWork(factory) as uow:
+            yield uow.session.connection()
+        return
+    try:
+        with bind.connect() as connection:
+            yield connection
+    except DBAPIError as exc:
+        if _is_connection_problem(exc):
+            raise DatabaseUnavailable() from exc
+        raise
 
 
 class UnitOfWork:

@@ -9,16 +9,31 @@ cost several times what the database spends. Answers are the same as the ORM use
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, or_, select
+import psycopg
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+)
 
 from service import workflow
 from service.auth import TokenClaims
 from service.context import Context
+from service.db import DatabaseUnavailable
 from service.errors import NotFound
 from service.hazards import HazardFilters, list_conditions, plan_complete, shows_reporter
 from service.models import Enterprise, Hazard, HazardMedia, Media, MediaRole, Region, Role, User
@@ -143,15 +158,66 @@ _ONE = (
 )
 
 
+class _DirectStatement:
+    """A read statement compiled once and, on PostgreSQL, run on the psycopg cursor of the
+    session's connection, each value processed by its column's own SQLAlchemy type (enums,
+    UTC datetimes), so rows read as SQLAlchemy's would.
+
+    SQLAlchemy's execution of a ready statement costs a key lookup more than the database
+    does — mostly result metadata rebuilt from psycopg's column descriptions on every call.
+    Elsewhere (SQLite) the statement runs through SQLAlchemy as usual."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self._statement = statement
+        self._sql: tuple[str, dict[str, Any]] | None = None
+        self._rows: tuple[list[Any], Any] | None = None  # value processors, row type
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> Any | None:
+        """The first row for these parameters, or None."""
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self._statement, params).first()
+        dialect = connection.dialect
+        if self._sql is None:
+            expanded = self._statement.compile(dialect=dialect).construct_expanded_state(params)
+            constants = {k: v for k, v in expanded.parameters.items() if k not in params}
+            self._sql = (expanded.statement, constants)
+        sql, constants = self._sql
+        try:
+            with connection.connection.driver_connection.cursor() as cursor:
+                cursor.execute(sql, {**constants, **params}, prepare=True)
+                values = cursor.fetchone()
+                if self._rows is None:  # the result types, as psycopg reports them, once
+                    self._rows = self._row_reader(
+                        dialect, [d.type_code for d in cursor.description]
+                    )
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            # What SQLAlchemy does for a lost connection: drop it from the pool; then 503.
+            connection.invalidate(exc)
+            raise DatabaseUnavailable() from exc
+        if values is None:
+            return None
+        processors, row_type = self._rows
+        return row_type._make(
+            value if process is None else process(value)
+            for process, value in zip(processors, values, strict=True)
+        )
+
+    def _row_reader(self, dialect: Dialect, type_codes: list[int]) -> tuple[list[Any], Any]:
+        columns = list(self._statement.selected_columns)
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, code)
+            for column, code in zip(columns, type_codes, strict=True)
+        ]
+        return processors, namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+
+
+_ONE_DIRECT = _DirectStatement(_ONE)
+
+
 def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Actor, HazardDoc]:
     """The caller (401 if deactivated or revoked) and one hazard in their scope (else 404)."""
-    with ctx.lookup() as uow:
-        rows = (
-            uow.session.connection()
-            .execute(_ONE, {"caller_id": claims.user_id, "hazard_id": hazard_id})
-            .all()
-        )
-    row = rows[0] if rows else None
+    with ctx.read_connection() as connection:
+        row = _ONE_DIRECT.first(connection, {"caller_id": claims.user_id, "hazard_id": hazard_id})
     actor = checked_actor(_caller_row(row), _grid_ids(row), claims.token_version)
     if row is None or row.id is None:
         raise NotFound("隐患不存在", "Hazard not found")

@@ -1,11 +1,12 @@
 """Abuse at the edges: lockout, refresh, limits, headers, CORS, body caps, request ids, logs."""
 
+import atexit
 import io
 import json
 import logging
 
 from miniprogram_api import create_app
-from miniprogram_api.observability import JsonFormatter, RequestIdFilter
+from miniprogram_api.observability import JsonFormatter, RequestIdFilter, configure_logging
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
@@ -134,6 +135,33 @@ def test_json_log_lines_carry_extra_fields_and_the_request_id(app):
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "hello 世界" and line["status"] == 201
     assert line["request_id"] == "rid-12345678" and line["level"] == "INFO"
+
+
+def test_server_logging_writes_json_lines_from_its_own_thread(app, ctx, capsys):
+    root = logging.getLogger()
+    kept = root.handlers[:], root.level
+    try:
+        listener = configure_logging(ctx.settings.with_overrides(log_format="json"))
+        with app.test_request_context("/"):
+            from flask import g
+
+            g.request_id = "rid-87654321"
+            args = ["世界"]
+            logging.getLogger("mashangcha.test").info("hello %s", *args, extra={"status": 201})
+            args[0] = "changed"  # the message is taken when logged, not when written
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logging.getLogger("mashangcha.test").exception("failed")
+        atexit.unregister(listener.stop)
+        listener.stop()  # waits until every queued record is written
+    finally:
+        root.handlers[:], level = kept
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert lines[0]["message"] == "hello 世界" and lines[0]["status"] == 201
+    assert lines[0]["request_id"] == "rid-87654321" and lines[0]["logger"] == "mashangcha.test"
+    assert lines[1]["level"] == "ERROR" and "ValueError: boom" in lines[1]["exception"]
 
 
 def test_cors_is_closed_unless_origins_are_configured(ctx, client):

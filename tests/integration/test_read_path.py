@@ -10,10 +10,20 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from service import db as db_module
-from service import pagination
-from service.db import UnitOfWork, make_engine, make_lookup_factory, make_session_factory
-from service.models import Region
-from tests.factories import make_region
+from service import pagination, reads
+from service.auth import TokenClaims
+from service.context import Context
+from service.db import (
+    DatabaseUnavailable,
+    UnitOfWork,
+    make_engine,
+    make_lookup_factory,
+    make_session_factory,
+)
+from service.models import Region, Role, utcnow
+from service.settings import Settings
+from tests.factories import build_world, make_hazard, make_region
+from tests.livedb import throwaway_database
 
 
 @pytest.fixture
@@ -74,6 +84,37 @@ def test_lookups_may_keep_generic_plans_and_units_of_work_plan_with_real_paramet
         lookups.kw["bind"].dispose()
     finally:
         engine.dispose()
+
+
+def test_a_hazard_read_on_a_dead_connection_is_a_503_and_the_next_one_works(pg_url, monkeypatch):
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping to save it
+    with throwaway_database(pg_url, "deadread") as url:
+        engine = make_engine(url)
+        lookups = make_lookup_factory(engine)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            ctx = Context(Settings(database_url=url), make_session_factory(engine))
+            ctx.lookup_factory = lookups
+            with ctx.uow() as uow:
+                world = build_world(uow.session)
+                hazard = make_hazard(uow.session, world.enterprise_a, created_at=utcnow())
+                uow.commit()
+                claims = TokenClaims(world.admin.id, Role.ADMIN, world.admin.token_version)
+            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
+            with admin.connect() as conn:  # kill the lookup pool's connection while in use
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            with pytest.raises(DatabaseUnavailable):
+                reads.read_hazard(ctx, claims, hazard.id)
+            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
+        finally:
+            lookups.kw["bind"].dispose()
+            engine.dispose()
+            admin.dispose()
 
 
 def test_sqlite_has_no_lookup_sessions(tmp_path):
