@@ -132,6 +132,20 @@ def read_connection(factory: SessionFactory) -> Iterator[Connection]:
         raise
 
 
+@contextmanager
+def snapshot_session(factory: SessionFactory) -> Iterator[Session]:
+    """A read-only session whose statements all see one snapshot (REPEATABLE READ on
+    PostgreSQL), for checks that compare two reads of a live database. Sessions bound to
+    something else than an engine (tests) read in their own transaction."""
+    bind = getattr(factory, "kw", {}).get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with Session(bind.execution_options(isolation_level="REPEATABLE READ")) as session:
+            yield session
+        return
+    with UnitOfWork(factory) as uow:
+        yield uow.session
+
+
 class UnitOfWork:
     """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back."""
 

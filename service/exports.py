@@ -35,7 +35,7 @@ LEVEL_LABELS = {HazardLevel.GENERAL: "一般隐患", HazardLevel.MAJOR: "重大�
 RANKING_HEADER = [
     "排名", "区域/网格代码", "名称", "上报数", "不属实", "有效隐患", "已销号", "未销号",
     "逾期", "按期销号", "整改率", "按期整改率", "平均销号时长（小时）",
-    "90%销号时长（小时）", "重新整改次数", "检查覆盖率",
+    "90%销号时长上限（小时）", "重新整改次数", "检查覆盖率",
 ]  # fmt: skip
 HAZARD_HEADER = [
     "隐患编号", "企业名称", "网格", "来源", "类别", "等级", "状态", "上报时间",
@@ -72,7 +72,7 @@ def summary_rows(summary: Summary) -> list[list[Any]]:
         ["整改率", _percent(f.rectification_rate)],
         ["按期整改率", _percent(f.on_time_rate)],
         ["平均销号时长（小时）", _number(f.mean_hours_to_close)],
-        ["90%销号时长（小时）", _number(f.p90_hours_to_close)],
+        ["90%销号时长上限（小时）", _number(f.p90_hours_to_close)],
         ["重新整改次数", f.reopen_count],
         ["已检查企业数", f.enterprises_checked],
         ["在册企业数", f.enterprises_active],

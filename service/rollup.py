@@ -95,11 +95,12 @@ def bucket_edge(index: int) -> float:
 def contribution(facts: Facts) -> tuple[Key, Counters]:
     """The key and counters one hazard adds to `hazard_daily`."""
     counters: Counters = dict.fromkeys(COUNTERS, 0)
+    status = HazardStatus(facts.status)  # the column also takes plain strings
     counters["reported"] = 1
-    counters["rejected"] = int(facts.status is HazardStatus.REJECTED)
-    counters["open"] = int(facts.status in OPEN)
+    counters["rejected"] = int(status is HazardStatus.REJECTED)
+    counters["open"] = int(status in OPEN)
     counters["reopens"] = facts.reopen_count or 0
-    if facts.status is HazardStatus.CLOSED:
+    if status is HazardStatus.CLOSED:
         counters["closed"] = 1
         if facts.closed_at is not None:
             deadline = facts.original_deadline
@@ -153,6 +154,9 @@ def after_flush(session: Session, _context: UOWTransaction) -> None:
     apply_deltas(session, deltas)
 
 
+UPSERT_ROWS = 500
+
+
 def apply_deltas(session: Session, deltas: dict[Key, Counters]) -> None:
     """Add counters to their rows (creating them) in one upsert; keys in order, so
     concurrent writers lock shared rows in the same order and cannot deadlock."""
@@ -166,13 +170,16 @@ def apply_deltas(session: Session, deltas: dict[Key, Counters]) -> None:
     # The connection, not session.execute: an ORM statement would try to flush again.
     connection = session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(hazard_daily).values(rows)
-    connection.execute(
-        insert.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS),
-            set_={name: hazard_daily.c[name] + insert.excluded[name] for name in COUNTERS},
+    # In slices, still in key order: one statement has at most 32,767 (SQLite) or 65,535
+    # (PostgreSQL) parameters, and each row takes some thirty.
+    for start in range(0, len(rows), UPSERT_ROWS):
+        insert = dialect.insert(hazard_daily).values(rows[start : start + UPSERT_ROWS])
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=list(KEY_COLUMNS),
+                set_={name: hazard_daily.c[name] + insert.excluded[name] for name in COUNTERS},
+            )
         )
-    )
 
 
 _installed = False
@@ -250,6 +257,10 @@ def rebuild(session: Session) -> int:
     """Refill `hazard_daily` from the hazards in the session's transaction; returns rows."""
     dialect = session.get_bind().dialect.name
     connection = session.connection()
+    if dialect == "postgresql":
+        # Writers' upserts wait until the refill commits, then add their changes on top;
+        # without the lock one could insert a key between the DELETE and the INSERT.
+        connection.exec_driver_sql("LOCK TABLE hazard_daily IN SHARE ROW EXCLUSIVE MODE")
     connection.execute(delete(hazard_daily))
     connection.execute(
         hazard_daily.insert().from_select([*KEY_COLUMNS, *COUNTERS], grouped(dialect))
@@ -297,3 +308,4 @@ def differences(session: Session) -> list[Difference]:
             if abs(a[name] - b[name]) > tolerance:
                 found.append(Difference(*key, name, a[name], b[name]))
     return found
+

@@ -50,8 +50,16 @@ class FiguresSchema(ma.Schema):
     closed_on_time = fields.Integer(required=True, metadata={"description": "按期销号"})
     rectification_rate = fields.Float(allow_none=True, metadata={"description": "整改率"})
     on_time_rate = fields.Float(allow_none=True, metadata={"description": "按期整改率"})
-    mean_hours_to_close = fields.Float(allow_none=True)
-    p90_hours_to_close = fields.Float(allow_none=True)
+    mean_hours_to_close = fields.Float(
+        allow_none=True, metadata={"description": "平均销号时长（小时）"}
+    )
+    p90_hours_to_close = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "90% 的已销号隐患在此时长内销号（小时，取所在分档上限）/ hours "
+            "within which 90 % were closed, rounded up to a bucket edge (README)"
+        },
+    )
     reopen_count = fields.Integer(required=True)
     enterprises_checked = fields.Integer(required=True)
     enterprises_active = fields.Integer(required=True)

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text, update
 from miniprogram_api import create_app
 from service import hazards, migrations, rollup
 from service.context import Context
-from service.db import make_engine, make_session_factory
+from service.db import make_engine, make_session_factory, snapshot_session
 from service.models import (
     HOUR_BUCKETS,
     Hazard,
@@ -97,14 +97,48 @@ def test_a_hazard_registered_at_district_level_is_its_own_unit():
 # ── kept by the session ───────────────────────────────────────────────────────────
 
 
+def unflushed(enterprise, number: str, **kw) -> Hazard:
+    """A new hazard with only what has no default (status, level, created_at... default)."""
+    return Hazard(
+        number=number,
+        enterprise_id=enterprise.id,
+        grid_id=enterprise.grid_id,
+        region_path=enterprise.region_path,
+        source=HazardSource.INSPECTION,
+        origin=HazardOrigin.APP,
+        category=HazardCategory.FIRE,
+        description="新隐患",
+        **kw,
+    )
+
+
 def test_python_side_defaults_are_counted_when_the_hazard_is_first_flushed(db, world):
-    hazard = make_hazard(db, world.enterprise_a, created_at=T0)
+    hazard = unflushed(world.enterprise_a, "YHTEST-DEFAULTS")
+    db.add(hazard)
+    db.flush()
     assert hazard.level is HazardLevel.GENERAL and hazard.status is HazardStatus.REPORTED
     rows = stored(db)
     assert len(rows) == 1
     (row,) = rows.values()
     assert (row["reported"], row["open"], row["level"]) == (1, 1, HazardLevel.GENERAL)
+    assert row["day"] == hazard.created_at.astimezone(rollup.CHINA).date()
     assert differences(db) == []
+
+
+def test_a_status_set_as_a_plain_string_counts_like_the_enum():
+    as_text = contribution(facts(status="rejected", closed_at=None))[1]
+    assert as_text == contribution(facts(status=HazardStatus.REJECTED, closed_at=None))[1]
+    assert as_text["rejected"] == 1
+
+
+def test_a_flush_touching_more_keys_than_one_statement_takes_is_sent_in_slices(
+    db, world, monkeypatch
+):
+    monkeypatch.setattr(rollup, "UPSERT_ROWS", 2)
+    for day in range(5):  # five keys in one flush: three statements
+        db.add(unflushed(world.enterprise_a, f"YHTEST-S{day}", created_at=T0 + timedelta(days=day)))
+    db.flush()
+    assert len(stored(db)) == 5 and differences(db) == []
 
 
 def test_changes_to_unloaded_columns_still_subtract_the_old_values(db, world):
@@ -199,6 +233,23 @@ def live_ctx(database_url: str, settings) -> Iterator[Context]:
             )
         finally:
             engine.dispose()
+
+
+def test_the_check_reads_table_and_recount_from_one_snapshot(live_ctx):
+    with live_ctx.uow() as uow:
+        world = build_world(uow.session)
+        make_hazard(uow.session, world.enterprise_a, created_at=T0)
+        uow.commit()
+    with snapshot_session(live_ctx.session_factory) as session:
+        level = session.execute(text("SHOW transaction_isolation")).scalar_one()
+        assert level == "repeatable read"
+        assert differences(session) == []
+        with live_ctx.uow() as uow:  # a write landing while the check reads
+            make_hazard(uow.session, world.enterprise_b, created_at=T0)
+            uow.commit()
+        # still the first snapshot: the hazards and the table it recounts do not move
+        assert session.scalar(select(func.count()).select_from(Hazard)) == 1
+        assert sum(r.reported for r in session.execute(select(hazard_daily))) == 1
 
 
 def test_concurrent_closes_and_reopens_of_one_key_lose_no_update(live_ctx):
