@@ -3,7 +3,7 @@
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,9 +24,12 @@ S = HazardStatus
 HOUR_EDGES = (4, 8, 12, 24, 48, 72, 96, 120, 168, 240, 360, 480, 720, 1080, 1440, 2160, 4320, 8760)
 
 
-def local(day: str, hour: int = 9) -> datetime:
+def local(moment: str, hour: int = 9) -> datetime:
+    """China time: "2026-10-02" at `hour`, or an exact "2026-10-02 00:30"."""
+    day, _, clock = moment.partition(" ")
     y, m, d = (int(x) for x in day.split("-"))
-    return datetime(y, m, d, hour, tzinfo=CHINA).astimezone(UTC)
+    h, minute = (int(x) for x in clock.split(":")) if clock else (hour, 0)
+    return datetime(y, m, d, h, minute, tzinfo=CHINA).astimezone(UTC)
 
 
 @dataclass
@@ -52,6 +55,14 @@ SPECS = [
     Spec("enterprise_b", S.CLOSED, "2026-10-10", "2026-10-20", "2026-10-11"),
     Spec("enterprise_b", S.REJECTED, "2026-10-11"),
     Spec("enterprise_b", S.CLOSED, "2026-11-02", "2026-11-05", "2026-11-03"),
+    # Edges: 31 October in UTC but 1 November in China; Sunday in UTC but Monday in China;
+    # closed exactly on a bucket edge (24 h, 4 h) and just past one (24 h 1 min).
+    Spec("enterprise_a", S.REPORTED, "2026-11-01 00:30"),
+    Spec("enterprise_a", S.REPORTED, "2026-10-11 23:30"),
+    Spec("enterprise_a", S.RECTIFYING, "2026-10-12 00:30", "2026-10-13"),
+    Spec("enterprise_a", S.CLOSED, "2026-10-13 09:00", "2026-10-20", "2026-10-14 09:00"),
+    Spec("enterprise_a", S.CLOSED, "2026-10-20 10:00", "2026-10-21", "2026-10-20 14:00"),
+    Spec("enterprise_a", S.CLOSED, "2026-10-21 08:00", "2026-10-22", "2026-10-22 08:01"),
 ]
 
 
@@ -93,7 +104,7 @@ def data(db, world, ctx):
 
 def expected(specs, active: int, checked: int, first="2026-10-01", last="2026-10-31"):
     """The figures by plain counting."""
-    chosen = [s for s in specs if first <= s.created <= last]
+    chosen = [s for s in specs if first <= s.created[:10] <= last]
     closed = [s for s in chosen if s.status is S.CLOSED]
     rejected = sum(s.status is S.REJECTED for s in chosen)
     valid = len(chosen) - rejected
@@ -228,9 +239,14 @@ def test_weekly_trend_starts_on_mondays(client, data, auth_header):
     assert buckets == sorted(buckets)
     assert all(date.fromisoformat(b).weekday() == 0 for b in buckets)
     assert buckets[0] == "2026-09-28"  # 2026-10-02 falls in the week of Monday 28 September
-    assert (
-        sum(p["figures"]["reported"] for p in body["points"]) == expected(SPECS, 0, 0)["reported"]
-    )
+    by_week: dict[str, int] = {}
+    for spec in SPECS:
+        day = date.fromisoformat(spec.created[:10])  # the China date
+        if "2026-10-01" <= spec.created[:10] <= "2026-10-31":
+            monday = str(day - timedelta(days=day.weekday()))
+            by_week[monday] = by_week.get(monday, 0) + 1
+    assert {p["bucket"]: p["figures"]["reported"] for p in body["points"]} == by_week
+    assert by_week["2026-10-05"] >= 1 and by_week["2026-10-12"] >= 2  # Sunday 23:30, Monday 00:30
 
 
 def test_major_hazard_ledger(client, data, auth_header):
@@ -254,7 +270,8 @@ def test_the_period_is_checked(client, data, auth_header):
 def test_default_period_is_this_month(client, data, auth_header):
     body = get(client, auth_header(data.district_supervisor), "/api/v1/stats/summary")
     assert body["scope"]["from"] == "2026-11-01" and body["scope"]["to"] == "2026-11-30"
-    assert body["figures"]["reported"] == 1
+    november = expected(SPECS, 0, 0, first="2026-11-01", last="2026-11-30")
+    assert body["figures"]["reported"] == november["reported"] == 2
 
 
 def test_xlsx_export_has_the_three_sheets_in_chinese(client, data, auth_header, db):
