@@ -116,7 +116,8 @@ HEXES = [f"{random.Random(i).getrandbits(256):064x}" for i in range(1024)]
 
 
 def refresh_rollup(engine: Engine, *, force: bool) -> str:
-    """Rebuild hazard_daily when forced (after COPY) or when it disagrees with the hazards."""
+    """Rebuild the rollup tables when forced (after COPY) or when they disagree with the
+    hazards."""
     factory = make_session_factory(engine)
     started = time.perf_counter()
     if not force:
@@ -129,7 +130,7 @@ def refresh_rollup(engine: Engine, *, force: bool) -> str:
         rows = rollup.rebuild(session)
         session.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM (ANALYZE) hazard_daily"))
+        conn.execute(text("VACUUM (ANALYZE) hazard_daily, hazard_monthly"))
     why = "after COPY" if force else f"stale ({len(found)} differences)"
     return f"rollup rebuilt {why}: {rows:,} rows in {time.perf_counter() - started:.1f} s"
 

@@ -1,4 +1,5 @@
-"""隐患日汇总: `hazard_daily`, the statistics' counters per unit, China day of report and level.
+"""隐患日汇总: `hazard_daily`, the statistics' counters per unit, China day of report and level,
+and `hazard_monthly`, the same per calendar month (its rows are sums of the daily ones).
 
 A unit is the hazard's region path cut to street level (region trees start at a city and
 every level is one code deeper), so any city, district or street is a set of whole units.
@@ -38,6 +39,7 @@ from service.models import (
     HazardLevel,
     HazardStatus,
     hazard_daily,
+    hazard_monthly,
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -158,26 +160,35 @@ UPSERT_ROWS = 500
 
 
 def apply_deltas(session: Session, deltas: dict[Key, Counters]) -> None:
-    """Add counters to their rows (creating them) in one upsert; keys in order, so
-    concurrent writers lock shared rows in the same order and cannot deadlock."""
+    """Add counters to their daily rows and to their months' rows (creating them); keys in
+    order, so concurrent writers lock shared rows in the same order and cannot deadlock."""
+    monthly: dict[Key, Counters] = {}
+    for (unit, day, level), counters in deltas.items():
+        total = monthly.setdefault((unit, day.replace(day=1), level), dict.fromkeys(COUNTERS, 0))
+        for name, value in counters.items():
+            total[name] += value
+    # The connection, not session.execute: an ORM statement would try to flush again.
+    connection = session.connection()
+    _upsert(connection, hazard_daily, deltas)
+    _upsert(connection, hazard_monthly, monthly)
+
+
+def _upsert(connection: Any, table: Any, deltas: dict[Key, Counters]) -> None:
+    unit, period, level = (c.name for c in table.primary_key.columns)
     rows = [
-        {"unit_path": key[0], "day": key[1], "level": key[2], **counters}
+        {unit: key[0], period: key[1], level: key[2], **counters}
         for key, counters in sorted(deltas.items())
         if any(counters.values())
     ]
-    if not rows:
-        return
-    # The connection, not session.execute: an ORM statement would try to flush again.
-    connection = session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     # In slices, still in key order: one statement has at most 32,767 (SQLite) or 65,535
     # (PostgreSQL) parameters, and each row takes some thirty.
     for start in range(0, len(rows), UPSERT_ROWS):
-        insert = dialect.insert(hazard_daily).values(rows[start : start + UPSERT_ROWS])
+        insert = dialect.insert(table).values(rows[start : start + UPSERT_ROWS])
         connection.execute(
             insert.on_conflict_do_update(
-                index_elements=list(KEY_COLUMNS),
-                set_={name: hazard_daily.c[name] + insert.excluded[name] for name in COUNTERS},
+                index_elements=[unit, period, level],
+                set_={name: table.c[name] + insert.excluded[name] for name in COUNTERS},
             )
         )
 
@@ -262,10 +273,37 @@ def rebuild(session: Session) -> int:
         # without the lock one could insert a key between the DELETE and the INSERT.
         connection.exec_driver_sql("LOCK TABLE hazard_daily IN SHARE ROW EXCLUSIVE MODE")
     connection.execute(delete(hazard_daily))
+    connection.execute(delete(hazard_monthly))
     connection.execute(
         hazard_daily.insert().from_select([*KEY_COLUMNS, *COUNTERS], grouped(dialect))
     )
+    connection.execute(
+        hazard_monthly.insert().from_select(
+            ["unit_path", "month", "level", *COUNTERS], months_of_days(dialect)
+        )
+    )
     return int(connection.execute(select(func.count()).select_from(hazard_daily)).scalar_one())
+
+
+def _month(dialect: str, day: Any) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
+def months_of_days(dialect: str) -> Select[Any]:
+    """`hazard_monthly` as a GROUP BY over `hazard_daily` (key columns, then COUNTERS)."""
+    month = _month(dialect, hazard_daily.c.day).label("month")
+    return (
+        select(
+            hazard_daily.c.unit_path,
+            month,
+            hazard_daily.c.level,
+            *(func.sum(hazard_daily.c[name]).label(name) for name in COUNTERS),
+        )
+        .group_by(hazard_daily.c.unit_path, month, hazard_daily.c.level)
+        .order_by(hazard_daily.c.unit_path, month, hazard_daily.c.level)
+    )
 
 
 @dataclass(frozen=True)
@@ -285,20 +323,27 @@ def _as_date(value: Any) -> date:
 
 
 def differences(session: Session) -> list[Difference]:
-    """Every counter where the table and a GROUP BY over the hazards disagree (rows of
-    zeros count as absent); close_seconds within a millisecond per closed hazard."""
+    """Every counter where hazard_daily and a GROUP BY over the hazards disagree, or
+    hazard_monthly and the sums of the daily rows (rows of zeros count as absent);
+    close_seconds within a millisecond per closed hazard."""
     dialect = session.get_bind().dialect.name
     connection = session.connection()
 
-    def rows(statement: Select[Any]) -> dict[tuple[str, date, str], dict[str, float]]:
+    def rows(statement: Select[Any], period: str) -> dict[tuple[str, date, str], dict[str, float]]:
         out = {}
         for row in connection.execute(statement).mappings():
-            key = (row["unit_path"], _as_date(row["day"]), str(HazardLevel(row["level"]).value))
-            out[key] = {name: float(row[name]) for name in COUNTERS}
+            level = str(HazardLevel(row["level"]).value)
+            out[(row["unit_path"], _as_date(row[period]), level)] = {
+                name: float(row[name]) for name in COUNTERS
+            }
         return out
 
-    stored = rows(select(hazard_daily))
-    recomputed = rows(grouped(dialect))
+    days = _compare(rows(select(hazard_daily), "day"), rows(grouped(dialect), "day"), "")
+    months = rows(select(hazard_monthly), "month")
+    return days + _compare(months, rows(months_of_days(dialect), "month"), "monthly ")
+
+
+def _compare(stored: dict[Any, Any], recomputed: dict[Any, Any], table: str) -> list[Difference]:
     zero = dict.fromkeys(COUNTERS, 0.0)
     found = []
     for key in sorted(stored.keys() | recomputed.keys()):
@@ -306,6 +351,5 @@ def differences(session: Session) -> list[Difference]:
         for name in COUNTERS:
             tolerance = 0.001 * max(1.0, b["closed"]) if name == "close_seconds" else 0.0
             if abs(a[name] - b[name]) > tolerance:
-                found.append(Difference(*key, name, a[name], b[name]))
+                found.append(Difference(*key, table + name, a[name], b[name]))
     return found
-

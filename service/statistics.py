@@ -9,10 +9,11 @@ officers) is a GROUP BY over the hazards. "Overdue now" and coverage are always 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -47,6 +50,7 @@ from service.models import (
     RegionLevel,
     Role,
     hazard_daily,
+    hazard_monthly,
 )
 from service.regions import _visible_region
 from service.scoping import Actor, enterprise_scope, grid_scope, region_scope
@@ -283,6 +287,10 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
     period = period_of(query, now)
     with ctx.uow() as uow:
         s = uow.session
+        if _dialect(s) == "postgresql":
+            # These statements take milliseconds: starting parallel workers for them costs
+            # more than it saves and, on a small server, lengthens the tail.
+            s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         yield _Request(s, actor, query, now, period, _scope_region(s, actor, query))
 
 
@@ -381,18 +389,41 @@ def _live_p90(
     return {k: rollup.bucket_edge(rollup.hour_bucket(float(v))) for k, v in rows if v is not None}
 
 
-def _units(r: _Request) -> list[ColumnElement[bool]]:
-    """Conditions selecting the rollup rows of the scope and period."""
-    conditions: list[ColumnElement[bool]] = [
-        hazard_daily.c.day >= r.period.first_day,
-        hazard_daily.c.day <= r.period.last_day,
-    ]
-    if r.region is not None:
-        # Units are region paths down to streets, so the subtree is a path prefix.
-        conditions.append(hazard_daily.c.unit_path.like(f"{r.region.path}%"))
-    if r.query.level is not None:
-        conditions.append(hazard_daily.c.level == r.query.level)
-    return conditions
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _rollup_rows(r: _Request, whole_months: bool) -> Any:
+    """The rollup rows of the scope and period as (unit_path, day, level, counters): the
+    period's whole calendar months from hazard_monthly (`day` their first day) and the
+    days around them from hazard_daily; only daily rows unless `whole_months`."""
+
+    def rows(table: Any, period: Any, first: date, last: date) -> Select[Any]:
+        conditions = [period >= first, period <= last]
+        if r.region is not None:
+            # Units are region paths down to streets, so the subtree is a path prefix.
+            conditions.append(table.c.unit_path.like(f"{r.region.path}%"))
+        if r.query.level is not None:
+            conditions.append(table.c.level == r.query.level)
+        return select(
+            table.c.unit_path,
+            period.label("day"),
+            table.c.level,
+            *(table.c[name] for name in rollup.COUNTERS),
+        ).where(*conditions)
+
+    first, last = r.period.first_day, r.period.last_day
+    months_from = first if first.day == 1 else _next_month(first)
+    after = last + timedelta(days=1)
+    months_until = after if after.day == 1 else last.replace(day=1)  # after the whole months
+    if not whole_months or months_from >= months_until:
+        return rows(hazard_daily, hazard_daily.c.day, first, last).subquery("units")
+    parts = [rows(hazard_monthly, hazard_monthly.c.month, months_from, months_until - timedelta(1))]
+    if first < months_from:
+        parts.append(rows(hazard_daily, hazard_daily.c.day, first, months_from - timedelta(1)))
+    if months_until <= last:
+        parts.append(rows(hazard_daily, hazard_daily.c.day, months_until, last))
+    return union_all(*parts).subquery("units")
 
 
 def _histogram_p90(buckets: list[int]) -> float | None:
@@ -407,15 +438,21 @@ def _histogram_p90(buckets: list[int]) -> float | None:
     return None
 
 
-def _rollup_counts(r: _Request, group: Any | None, live_group: Any | None) -> dict[Any, _Counts]:
-    """Counts per group from hazard_daily; "overdue now" from the open hazards (live)."""
-    key = (group if group is not None else literal("all")).label("k")
-    sums = [func.coalesce(func.sum(hazard_daily.c[c]), 0).label(c) for c in rollup.COUNTERS]
+def _rollup_counts(
+    r: _Request,
+    group_of: Callable[[Any], Any] | None,
+    live_group: Any | None,
+    whole_months: bool,
+) -> dict[Any, _Counts]:
+    """Counts per group from the rollup (`group_of` builds the group from its row's
+    columns); "overdue now" from the open hazards (live)."""
+    units = _rollup_rows(r, whole_months)
+    key = (group_of(units.c) if group_of is not None else literal("all")).label("k")
+    sums = [func.coalesce(func.sum(units.c[c]), 0).label(c) for c in rollup.COUNTERS]
     rows = r.s.execute(
         select(key, *sums)
-        .where(*_units(r))
         .group_by(key)
-        .having(func.sum(hazard_daily.c.reported) > 0)  # rows emptied by moves count as none
+        .having(func.sum(units.c.reported) > 0)  # rows emptied by moves count as none
     ).all()
     live_key = (live_group if live_group is not None else literal("all")).label("k")
     overdue = dict(
@@ -444,10 +481,17 @@ def _rollup_counts(r: _Request, group: Any | None, live_group: Any | None) -> di
 
 
 def _counts(
-    r: _Request, use_rollup: bool, group: Any | None, rollup_group: Any | None = None
+    r: _Request,
+    use_rollup: bool,
+    group: Any | None,
+    rollup_group: Callable[[Any], Any] | None = None,
+    *,
+    by_day: bool = False,
 ) -> dict[Any, _Counts]:
+    """Counts per group, from the rollup (whole months from the monthly rows unless the
+    groups need days) or from the hazards."""
     if use_rollup:
-        return _rollup_counts(r, rollup_group, group)
+        return _rollup_counts(r, rollup_group, group, whole_months=not by_day)
     return _live_counts(r, group)
 
 
@@ -533,6 +577,11 @@ def _children(s: Session, actor: Actor, region: Region | None) -> tuple[str, lis
     return "region", list(s.scalars(regions.where(Region.parent_id == region.id)))
 
 
+def _unit_prefix(columns: Any, depth: int) -> Any:
+    """A rollup row's child region: its unit path cut to the child's depth."""
+    return func.substr(columns.unit_path, 1, depth)
+
+
 def ranking(
     ctx: Context, actor: Actor, query: StatsQuery, sort: Figure = Figure.RECTIFICATION_RATE
 ) -> Ranking:
@@ -541,7 +590,7 @@ def ranking(
         region = r.region
         kind, units = _children(r.s, actor, region)
         use_rollup = False
-        rollup_key: Any = None
+        rollup_key: Callable[[Any], Any] | None = None
         if kind == "grid":
             hazard_key: Any = Hazard.grid_id
             enterprise_key: Any = Enterprise.grid_id
@@ -553,7 +602,7 @@ def ranking(
             unit_key = {u.id: u.path for u in units}
             # Child regions down to streets are whole units of the rollup.
             use_rollup = depth <= rollup.UNIT_LENGTH and r.rollup_serves()
-            rollup_key = func.substr(hazard_daily.c.unit_path, 1, depth)
+            rollup_key = partial(_unit_prefix, depth=depth)
         counts = _counts(r, use_rollup, hazard_key, rollup_key)
         checked, active = _coverage(r, enterprise_key)
         result = []
@@ -599,9 +648,8 @@ def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
     return func.date(Hazard.created_at, "+8 hours", "weekday 0", "-6 days")
 
 
-def _day_bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
-    """The same bucket names from hazard_daily's China day."""
-    day = hazard_daily.c.day
+def _day_bucket_expr(s: Session, bucket: Bucket, day: Any) -> ColumnElement[str]:
+    """The same bucket names from a rollup row's China day (a month's: its first day)."""
     if _dialect(s) == "postgresql":
         if bucket is Bucket.MONTH:
             return func.to_char(day, "YYYY-MM")
@@ -615,7 +663,13 @@ def trend(ctx: Context, actor: Actor, query: StatsQuery, bucket: Bucket = Bucket
     """Reported / closed / rates per week or per month of the period."""
     with _request(ctx, actor, query) as r:
         use_rollup = r.rollup_serves()
-        counts = _counts(r, use_rollup, _bucket_expr(r.s, bucket), _day_bucket_expr(r.s, bucket))
+        counts = _counts(
+            r,
+            use_rollup,
+            _bucket_expr(r.s, bucket),
+            lambda c: _day_bucket_expr(r.s, bucket, c.day),
+            by_day=bucket is Bucket.WEEK,
+        )
     # coverage is a per-period figure, not per bucket
     points = [TrendPoint(str(k), _figures(counts[k], 0, 0)) for k in sorted(counts)]
     return Trend(_scope_info(r.region, r.period), bucket, points, _source(use_rollup))

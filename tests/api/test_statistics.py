@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select, update
 
 from qr import new_token
-from service import statistics
-from service.models import Checkin, HazardLevel, HazardStatus, QrCode, Role
+from service import rollup, statistics
+from service.models import Checkin, HazardLevel, HazardStatus, QrCode, Role, hazard_monthly
 from service.scoping import Actor
 from service.statistics import StatsQuery
 from tests.api.helpers import assert_error
@@ -317,6 +318,8 @@ def test_csv_export_is_utf8_with_bom_and_three_sections(client, data, auth_heade
 QUERIES = [
     OCTOBER,
     "from=2026-09-01&to=2026-11-30",
+    "from=2026-09-15&to=2026-11-10",  # days, a whole month, days
+    "from=2026-10-02&to=2026-10-30",  # inside one month: days only
     f"level=major&{OCTOBER}",
     "",  # the current month
 ]
@@ -382,3 +385,27 @@ def test_whole_regions_are_served_by_the_rollup_and_the_rest_live(ctx, data):
     assert statistics.summary(ctx, inspector, october).source == "live"
     admin = Actor(user_id=data.admin.id, role=Role.ADMIN)
     assert statistics.summary(ctx, admin, october).source == "rollup"
+
+
+def test_whole_months_are_read_from_the_monthly_rows_and_other_days_from_the_daily(ctx, db, data):
+    admin = Actor(user_id=data.admin.id, role=Role.ADMIN)
+    october = StatsQuery(date_from=date(2026, 10, 1), date_to=date(2026, 10, 31))
+    inside = StatsQuery(date_from=date(2026, 10, 2), date_to=date(2026, 10, 30))
+    spanning = StatsQuery(date_from=date(2026, 9, 30), date_to=date(2026, 11, 1))
+    before = {q: statistics.summary(ctx, admin, q).figures.reported for q in (october, inside)}
+    before[spanning] = statistics.summary(ctx, admin, spanning).figures.reported
+    # Mark October's monthly rows (the tables agree, so any change shows which was read).
+    in_october = hazard_monthly.c.month == date(2026, 10, 1)
+    rows = db.scalar(select(func.count()).select_from(hazard_monthly).where(in_october))
+    db.execute(
+        update(hazard_monthly).where(in_october).values(reported=hazard_monthly.c.reported + 100)
+    )
+    db.commit()
+    marked = 100 * rows
+    assert rows >= 2
+    assert statistics.summary(ctx, admin, october).figures.reported == before[october] + marked
+    assert statistics.summary(ctx, admin, inside).figures.reported == before[inside]
+    # 30 September and 1 November from the days, October from its monthly rows
+    assert statistics.summary(ctx, admin, spanning).figures.reported == before[spanning] + marked
+    rollup.rebuild(db)  # leave the tables as the workflow keeps them
+    db.commit()

@@ -25,6 +25,7 @@ from service.models import (
     HazardStatus,
     Role,
     hazard_daily,
+    hazard_monthly,
 )
 from service.overdue import sweep
 from service.rollup import Facts, contribution, differences
@@ -206,8 +207,11 @@ def test_check_and_rebuild_commands(app, db, world):
     db.execute(update(hazard_daily).values(closed=hazard_daily.c.closed + 5))
     db.execute(text("DELETE FROM hazard_daily WHERE level = 'major'"))
     db.commit()
+    db.execute(update(hazard_monthly).values(reported=hazard_monthly.c.reported + 1))
+    db.commit()
     broken = runner.invoke(args=["stats", "check-rollup"])
     assert broken.exit_code == 1 and "closed" in broken.output
+    assert "monthly reported" in broken.output
     rebuilt = runner.invoke(args=["stats", "rebuild-rollup"])
     assert rebuilt.exit_code == 0, rebuilt.output
     db.expire_all()
@@ -378,6 +382,8 @@ def test_the_migration_counts_hazards_stored_before_it(empty_url):
             assert (row["reported"], row["closed"], row["rejected"], row["open"]) == (4, 2, 1, 1)
             assert (row["closed_on_time"], row["reopens"]) == (1, 4)
             assert (row["h_le_8"], row["h_le_480"]) == (1, 1)
+            (month,) = session.execute(select(hazard_monthly)).mappings().all()  # 0006's fill
+            assert month["month"] == date(2026, 10, 1) and month["reported"] == 4
             total = session.scalar(select(func.count()).select_from(Hazard))
             assert total == 4
     finally:
