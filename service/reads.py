@@ -159,8 +159,8 @@ _ONE = (
 
 
 class _DirectStatement:
-    """A read statement compiled once and, on PostgreSQL, run on the psycopg cursor of the
-    session's connection, each value processed by its column's own SQLAlchemy type (enums,
+    """A read statement compiled once and, on PostgreSQL, run on the psycopg cursor under a
+    SQLAlchemy connection, each value processed by its column's own SQLAlchemy type (enums,
     UTC datetimes), so rows read as SQLAlchemy's would.
 
     SQLAlchemy's execution of a ready statement costs a key lookup more than the database
@@ -227,8 +227,9 @@ def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Acto
 def list_page(
     ctx: Context, actor: Actor, filters: HazardFilters, *, page: int = 1, page_size: int = 20
 ) -> Page[HazardDoc]:
-    """A page of the caller's hazards, newest first, as `hazards.list_hazards` selects them:
-    the page with its enterprises, reporters and photos in one statement, and the total."""
+    """A page of the caller's hazards (`hazards.list_conditions`), newest first and stable
+    across pages: the page with its enterprises, reporters and photos in one statement,
+    and the total."""
     page, page_size = page_window(page, page_size)
     with ctx.lookup() as uow:
         s = uow.session
