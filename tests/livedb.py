@@ -5,11 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service import migrations
+from service.context import Context
+from service.db import make_engine, make_session_factory
+from service.settings import Settings
+from service.storage import build_storage
 
 
 @contextmanager
@@ -31,3 +36,22 @@ def throwaway_database(database_url: str, prefix: str, *, migrate: bool = True) 
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def live_context(
+    database_url: str, settings: Settings, prefix: str, *, pool_size: int = 10, **extra: Any
+) -> Iterator[Context]:
+    """A service context on a throwaway database (see above), its engine disposed after."""
+    with throwaway_database(database_url, prefix) as url:
+        engine = make_engine(url, pool_size=pool_size)
+        live = settings.with_overrides(database_url=url)
+        try:
+            yield Context(
+                settings=live,
+                session_factory=make_session_factory(engine),
+                storage=build_storage(live),
+                **extra,
+            )
+        finally:
+            engine.dispose()

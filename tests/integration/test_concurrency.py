@@ -11,12 +11,10 @@ from sqlalchemy import create_engine, func, select, text
 from miniprogram_api import create_app
 from service.auth import issue_token
 from service.context import Context
-from service.db import make_engine, make_session_factory
 from service.models import Hazard, HazardAction, HazardEvent
-from service.storage import build_storage
 from tests.api.hazard_helpers import in_days, scan_token, upload
 from tests.factories import build_world
-from tests.livedb import throwaway_database
+from tests.livedb import live_context
 
 
 @pytest.fixture
@@ -24,17 +22,8 @@ def live_ctx(database_url: str, settings) -> Iterator[Context]:
     """A throwaway PostgreSQL database whose commits are real, for true concurrency."""
     if not database_url.startswith("postgresql"):
         pytest.skip("concurrency is checked on PostgreSQL (set DATABASE_URL); SQLite serializes")
-    with throwaway_database(database_url, "conc") as url:
-        engine = make_engine(url, pool_size=10)
-        live = settings.with_overrides(database_url=url)
-        try:
-            yield Context(
-                settings=live,
-                session_factory=make_session_factory(engine),
-                storage=build_storage(live),
-            )
-        finally:
-            engine.dispose()
+    with live_context(database_url, settings, "conc") as live:
+        yield live
 
 
 def _race(calls):

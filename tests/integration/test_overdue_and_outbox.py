@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from service import outbox
 from service.context import Context
-from service.db import make_engine, make_session_factory
 from service.models import (
     Hazard,
     HazardAction,
@@ -46,7 +45,7 @@ from service.scoping import Actor
 from service.settings import SettingsError
 from service.workflow import apply, verify_chain
 from tests.factories import World, build_world, make_user
-from tests.livedb import throwaway_database
+from tests.livedb import live_context
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 _numbers = itertools.count(1)
@@ -320,15 +319,8 @@ def live_ctx(database_url: str, settings) -> Iterator[Context]:
     """A throwaway PostgreSQL database whose commits are real, for true concurrency."""
     if not database_url.startswith("postgresql"):
         pytest.skip("row locks are checked on PostgreSQL (set DATABASE_URL); SQLite serializes")
-    with throwaway_database(database_url, "sweep") as url:
-        engine = make_engine(url, pool_size=6)
-        live = settings.with_overrides(database_url=url)
-        try:
-            yield Context(
-                settings=live, session_factory=make_session_factory(engine), clock=Clock(T0)
-            )
-        finally:
-            engine.dispose()
+    with live_context(database_url, settings, "sweep", pool_size=6, clock=Clock(T0)) as live:
+        yield live
 
 
 @pytest.mark.postgres_only

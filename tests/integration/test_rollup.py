@@ -30,10 +30,9 @@ from service.models import (
 from service.overdue import sweep
 from service.rollup import Facts, contribution, differences
 from service.scoping import Actor
-from service.storage import build_storage
 from service.workflow import apply
 from tests.factories import build_world, make_hazard
-from tests.livedb import throwaway_database
+from tests.livedb import live_context, throwaway_database
 
 T0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in China
 
@@ -226,17 +225,8 @@ def test_check_and_rebuild_commands(app, db, world):
 def live_ctx(database_url: str, settings) -> Iterator[Context]:
     if not database_url.startswith("postgresql"):
         pytest.skip("concurrent writers need PostgreSQL row locks (set DATABASE_URL)")
-    with throwaway_database(database_url, "rollup") as url:
-        engine = make_engine(url, pool_size=10)
-        live = settings.with_overrides(database_url=url)
-        try:
-            yield Context(
-                settings=live,
-                session_factory=make_session_factory(engine),
-                storage=build_storage(live),
-            )
-        finally:
-            engine.dispose()
+    with live_context(database_url, settings, "rollup") as live:
+        yield live
 
 
 def test_the_check_reads_table_and_recount_from_one_snapshot(live_ctx):
