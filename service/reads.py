@@ -194,6 +194,12 @@ class _DirectStatement:
             # What SQLAlchemy does for a lost connection: drop it from the pool; then 503.
             connection.invalidate(exc)
             raise DatabaseUnavailable() from exc
+        except psycopg.errors.FeatureNotSupported as exc:
+            # "cached plan must not change result type": a migration changed a column this
+            # connection's prepared statement returns. Drop the connection (the next one
+            # prepares afresh) and let the caller retry.
+            connection.invalidate(exc)
+            raise DatabaseUnavailable() from exc
         if values is None:
             return None
         processors, row_type = self._rows

@@ -117,6 +117,31 @@ def test_a_hazard_read_on_a_dead_connection_is_a_503_and_the_next_one_works(pg_u
             admin.dispose()
 
 
+def test_a_hazard_read_after_a_migration_changed_its_columns_recovers(pg_url):
+    with throwaway_database(pg_url, "ddlread") as url:
+        engine = make_engine(url)
+        lookups = make_lookup_factory(engine)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            ctx = Context(Settings(database_url=url), make_session_factory(engine))
+            ctx.lookup_factory = lookups
+            with ctx.uow() as uow:
+                world = build_world(uow.session)
+                hazard = make_hazard(uow.session, world.enterprise_a, created_at=utcnow())
+                uow.commit()
+                claims = TokenClaims(world.admin.id, Role.ADMIN, world.admin.token_version)
+            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
+            with admin.connect() as conn:  # a column the prepared read returns changes type
+                conn.execute(text("ALTER TABLE hazards ALTER COLUMN fix_note TYPE varchar(4000)"))
+            with pytest.raises(DatabaseUnavailable):
+                reads.read_hazard(ctx, claims, hazard.id)
+            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
+        finally:
+            lookups.kw["bind"].dispose()
+            engine.dispose()
+            admin.dispose()
+
+
 def test_sqlite_has_no_lookup_sessions(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'lookup.db'}")
     assert make_lookup_factory(engine) is None
