@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
-from benchdb import bench_database, drop_database, libpq
+from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, libpq
 from sqlalchemy import select, text
 
 from service import migrations, workflow
@@ -79,30 +79,6 @@ LIST_P99_TARGET_MS = 40.0
 
 STATUS_MIX = {"closed": 55, "rectifying": 15, "verifying": 8, "reported": 12, "rejected": 10}
 SOURCE_MIX = {"inspection": 40, "self_check": 35, "public_tip": 25}
-CATEGORIES = [
-    "fire",
-    "electrical",
-    "special_equipment",
-    "hazardous_chemicals",
-    "confined_space",
-    "dust",
-    "machinery",
-    "work_at_height",
-    "housekeeping",
-    "other",
-]
-DESCRIPTIONS = [
-    "消防通道被货物堵塞，疏散指示标志损坏",
-    "配电箱未上锁，电线私拉乱接",
-    "叉车未按期检验，操作人员无证上岗",
-    "危化品仓库通风设施失效，未设防泄漏围堰",
-    "有限空间作业未审批，无气体检测记录",
-    "除尘系统积尘严重，未定期清扫",
-    "冲床防护罩缺失，急停按钮失灵",
-    "高处作业未系安全带，脚手架无防护栏",
-    "车间物料堆放杂乱，安全出口被占用",
-    "灭火器过期未更换",
-]
 PHOTO_ATTRS = ("key", "thumb_key", "sha256", "size_bytes", "width", "height", "thumb_width")
 PHOTO_ATTRS += ("thumb_height",)
 PLAN = {

@@ -1,4 +1,5 @@
-"""The benchmarks' own PostgreSQL databases: created, reused with --keep, dropped."""
+"""The benchmarks' own PostgreSQL databases (created, reused with --keep, dropped) and the
+sample texts their generated hazards share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,22 @@ from collections.abc import Callable
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+from service.models import HazardCategory
+
+CATEGORIES = [c.value for c in HazardCategory]
+DESCRIPTIONS = [
+    "消防通道被货物堵塞，疏散指示标志损坏",
+    "配电箱未上锁，电线私拉乱接",
+    "叉车未按期检验，操作人员无证上岗",
+    "危化品仓库通风设施失效，未设防泄漏围堰",
+    "有限空间作业未审批，无气体检测记录",
+    "除尘系统积尘严重，未定期清扫",
+    "冲床防护罩缺失，急停按钮失灵",
+    "高处作业未系安全带，脚手架无防护栏",
+    "车间物料堆放杂乱，安全出口被占用",
+    "灭火器过期未更换",
+]
 
 
 def libpq(url: str) -> str:

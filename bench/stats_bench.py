@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
-from benchdb import bench_database, drop_database, libpq
+from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, libpq
 from sqlalchemy import Engine, event, text
 
 from service import migrations, rollup
@@ -79,30 +79,6 @@ INDUSTRIES = [
     "construction",
     "fire_key_unit",
     "other",
-]
-CATEGORIES = [
-    "fire",
-    "electrical",
-    "special_equipment",
-    "hazardous_chemicals",
-    "confined_space",
-    "dust",
-    "machinery",
-    "work_at_height",
-    "housekeeping",
-    "other",
-]
-DESCRIPTIONS = [
-    "消防通道被货物堵塞，疏散指示标志损坏",
-    "配电箱未上锁，电线私拉乱接",
-    "叉车未按期检验，操作人员无证上岗",
-    "危化品仓库通风设施失效，未设防泄漏围堰",
-    "有限空间作业未审批，无气体检测记录",
-    "除尘系统积尘严重，未定期清扫",
-    "冲床防护罩缺失，急停按钮失灵",
-    "高处作业未系安全带，脚手架无防护栏",
-    "车间物料堆放杂乱，安全出口被占用",
-    "灭火器过期未更换",
 ]
 PLAN_JSON = (
     '{"责任人": "厂长", "措施": "停产整改", "资金": 50000, "时限": "30天", "预案": "已制定"}'
@@ -452,7 +428,8 @@ def _hazard_lines(
         yield (
             f"{hazard_id}\tYH{district6}-{day}-{seq:04d}\t{e_id}\t{e_id}\t{grid_id}\t{path}\t"
             f"{source}\t{'scan' if hazard_id % 10 < 7 else 'app'}\t"
-            f"{CATEGORIES[hazard_id % len(CATEGORIES)]}\t{DESCRIPTIONS[hazard_id % 10]}\t"
+            f"{CATEGORIES[hazard_id % len(CATEGORIES)]}\t"
+            f"{DESCRIPTIONS[hazard_id % len(DESCRIPTIONS)]}\t"
             f"{'major' if major else 'general'}\t{status}\t{events + 1}\t{events}\t"
             f"{HEXES[(hazard_id * 8 + events) % 1024]}\t"
             f"{inspector if source == 'inspection' else NULL}\t"
