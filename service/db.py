@@ -112,14 +112,20 @@ def make_lookup_factory(engine: Engine) -> sessionmaker[Session] | None:
     return make_session_factory(lookups)
 
 
+def _engine_of(factory: SessionFactory) -> Engine | None:
+    """The engine a sessionmaker binds to; None for sessions bound to one connection."""
+    bind = getattr(factory, "kw", {}).get("bind")
+    return bind if isinstance(bind, Engine) else None
+
+
 @contextmanager
 def read_connection(factory: SessionFactory) -> Iterator[Connection]:
     """A connection for a read of one statement, taken from the factory's engine without
     a session (building and closing one costs as much as a key lookup); a lost database
     is a clean 503, as in a unit of work. Sessions bound to something else than an engine
     (tests bind them to one outer connection) read through a unit of work instead."""
-    bind = getattr(factory, "kw", {}).get("bind")
-    if not isinstance(bind, Engine):
+    bind = _engine_of(factory)
+    if bind is None:
         with UnitOfWork(factory) as uow:
             yield uow.session.connection()
         return
@@ -137,8 +143,8 @@ def snapshot_session(factory: SessionFactory) -> Iterator[Session]:
     """A read-only session whose statements all see one snapshot (REPEATABLE READ on
     PostgreSQL), for checks that compare two reads of a live database. Sessions bound to
     something else than an engine (tests) read in their own transaction."""
-    bind = getattr(factory, "kw", {}).get("bind")
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+    bind = _engine_of(factory)
+    if bind is not None and bind.dialect.name == "postgresql":
         with Session(bind.execution_options(isolation_level="REPEATABLE READ")) as session:
             yield session
         return

@@ -4,10 +4,12 @@ transaction, large list totals kept for a while; none of it may change an answer
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from service import db as db_module
 from service import pagination, reads
@@ -86,60 +88,61 @@ def test_lookups_may_keep_generic_plans_and_units_of_work_plan_with_real_paramet
         engine.dispose()
 
 
-def test_a_hazard_read_on_a_dead_connection_is_a_503_and_the_next_one_works(pg_url, monkeypatch):
+@dataclass
+class LiveRead:
+    ctx: Context
+    claims: TokenClaims
+    hazard_id: int
+    admin: Engine  # outside the app's pools, to kill and alter
+
+    def read(self) -> int:
+        return reads.read_hazard(self.ctx, self.claims, self.hazard_id)[1].hazard.id
+
+
+@pytest.fixture
+def live_read(pg_url) -> Iterator[LiveRead]:
+    """A throwaway database with one hazard, read once through the app's lookup pool."""
+    with throwaway_database(pg_url, "liveread") as url:
+        engine = make_engine(url)
+        lookups = make_lookup_factory(engine)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            ctx = Context(Settings(database_url=url), make_session_factory(engine))
+            ctx.lookup_factory = lookups
+            with ctx.uow() as uow:
+                world = build_world(uow.session)
+                hazard = make_hazard(uow.session, world.enterprise_a, created_at=utcnow())
+                uow.commit()
+                claims = TokenClaims(world.admin.id, Role.ADMIN, world.admin.token_version)
+            live = LiveRead(ctx, claims, hazard.id, admin)
+            assert live.read() == hazard.id
+            yield live
+        finally:
+            lookups.kw["bind"].dispose()
+            engine.dispose()
+            admin.dispose()
+
+
+def test_a_hazard_read_on_a_dead_connection_is_a_503_and_the_next_one_works(live_read, monkeypatch):
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping to save it
-    with throwaway_database(pg_url, "deadread") as url:
-        engine = make_engine(url)
-        lookups = make_lookup_factory(engine)
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            ctx = Context(Settings(database_url=url), make_session_factory(engine))
-            ctx.lookup_factory = lookups
-            with ctx.uow() as uow:
-                world = build_world(uow.session)
-                hazard = make_hazard(uow.session, world.enterprise_a, created_at=utcnow())
-                uow.commit()
-                claims = TokenClaims(world.admin.id, Role.ADMIN, world.admin.token_version)
-            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
-            with admin.connect() as conn:  # kill the lookup pool's connection while in use
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            with pytest.raises(DatabaseUnavailable):
-                reads.read_hazard(ctx, claims, hazard.id)
-            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
-        finally:
-            lookups.kw["bind"].dispose()
-            engine.dispose()
-            admin.dispose()
+    with live_read.admin.connect() as conn:  # kill the lookup pool's connection while in use
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    with pytest.raises(DatabaseUnavailable):
+        live_read.read()
+    assert live_read.read() == live_read.hazard_id
 
 
-def test_a_hazard_read_after_a_migration_changed_its_columns_recovers(pg_url):
-    with throwaway_database(pg_url, "ddlread") as url:
-        engine = make_engine(url)
-        lookups = make_lookup_factory(engine)
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            ctx = Context(Settings(database_url=url), make_session_factory(engine))
-            ctx.lookup_factory = lookups
-            with ctx.uow() as uow:
-                world = build_world(uow.session)
-                hazard = make_hazard(uow.session, world.enterprise_a, created_at=utcnow())
-                uow.commit()
-                claims = TokenClaims(world.admin.id, Role.ADMIN, world.admin.token_version)
-            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
-            with admin.connect() as conn:  # a column the prepared read returns changes type
-                conn.execute(text("ALTER TABLE hazards ALTER COLUMN fix_note TYPE varchar(4000)"))
-            with pytest.raises(DatabaseUnavailable):
-                reads.read_hazard(ctx, claims, hazard.id)
-            assert reads.read_hazard(ctx, claims, hazard.id)[1].hazard.id == hazard.id
-        finally:
-            lookups.kw["bind"].dispose()
-            engine.dispose()
-            admin.dispose()
+def test_a_hazard_read_after_a_migration_changed_its_columns_recovers(live_read):
+    with live_read.admin.connect() as conn:  # a column the prepared read returns changes type
+        conn.execute(text("ALTER TABLE hazards ALTER COLUMN fix_note TYPE varchar(4000)"))
+    with pytest.raises(DatabaseUnavailable):
+        live_read.read()
+    assert live_read.read() == live_read.hazard_id
 
 
 def test_sqlite_has_no_lookup_sessions(tmp_path):
