@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
-from miniprogram_api.inputs import init_inputs
-from miniprogram_api.limits import init_limiter
-from miniprogram_api.observability import init_observability
+from miniprogram_api.inputs import init_inputs, refuse_nul
+from miniprogram_api.limits import LimitHooks, init_limiter
+from miniprogram_api.observability import finish_response, security_headers, start_request
 from service.context import Context
 from service.db import make_engine, make_lookup_factory, make_session_factory
 from service.settings import Settings
@@ -56,10 +56,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     init_inputs(app)  # before build_api: the id converter must precede every route
     api = build_api(app)
     register_error_handlers(app)
-    init_limiter(app, settings)
-    init_observability(app, settings)
+    _install_request_hooks(app, settings, init_limiter(app, settings))
     _init_cors(app, settings)
-    _cap_json_bodies(app, settings)
 
     from miniprogram_api.views import BLUEPRINTS, PAGES
 
@@ -87,11 +85,23 @@ def _init_cors(app: Flask, settings: Settings) -> None:
     )
 
 
-def _cap_json_bodies(app: Flask, settings: Settings) -> None:
-    """Only uploads may be large; any other body over MAX_JSON_BYTES is refused early."""
+def _install_request_hooks(app: Flask, settings: Settings, limits: LimitHooks) -> None:
+    """One hook before and one after every request, calling each step in turn: Flask wraps
+    every hook it runs, which costs more than several of these steps do."""
+    defaults = security_headers(settings)
+    max_json_bytes = settings.max_json_bytes
 
     @app.before_request
-    def _check_size() -> None:
+    def _before() -> None:
+        start_request()  # first: even a refused request answers with its id
+        # Only uploads may be large; any other body over MAX_JSON_BYTES is refused early.
         length = request.content_length or 0
-        if length > settings.max_json_bytes and request.mimetype != "multipart/form-data":
+        if length > max_json_bytes and request.mimetype != "multipart/form-data":
             abort(413)
+        refuse_nul()
+
+    @app.after_request
+    def _after(response: Response) -> Response:
+        return finish_response(limits.after(response), defaults)
+
+    app.teardown_request(limits.teardown)

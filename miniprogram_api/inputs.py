@@ -46,15 +46,24 @@ def _nul_paths(value: Any, path: str) -> list[str]:
 def refuse_nul() -> None:
     """Before any view: a NUL in the path, query, form or JSON body is a 422 naming the field."""
     found = _nul_paths(request.view_args or {}, "")
-    for source in (request.args, request.form):
-        found += [str(name) for name, value in source.items(multi=True) if NUL in f"{name}{value}"]
+    if request.query_string:
+        found += _nul_fields(request.args)
+    if request.mimetype in _FORMS:  # reading `request.form` of any other body parses nothing
+        found += _nul_fields(request.form)
     if request.is_json:
         found += _nul_paths(request.get_json(silent=True), "")
     if found:
         raise ValidationFailed(errors={name: [NUL_MESSAGE] for name in found})
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _nul_fields(source: Any) -> list[str]:
+    return [str(name) for name, value in source.items(multi=True) if NUL in f"{name}{value}"]
+
+
 def init_inputs(app: Flask) -> None:
-    """Install the id converter (before any route is added) and the NUL guard."""
+    """Install the id converter (before any route is added); `refuse_nul` runs in the
+    app's one before-request hook."""
     app.url_map.converters["int"] = IdConverter
-    app.before_request(refuse_nul)

@@ -13,7 +13,7 @@ from logging.handlers import QueueHandler, QueueListener
 from queue import SimpleQueue
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Response, g, has_request_context, request
 
 from miniprogram_api.logs import redact_path
 from service.settings import Settings
@@ -62,6 +62,8 @@ class _QueueFront(QueueHandler):
     may change later), the exception kept for the JSON formatter."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not record.args and isinstance(record.msg, str):
+            return record  # nothing left to resolve (access lines): no copy needed
         record = copy.copy(record)
         record.msg, record.args = record.getMessage(), None
         return record
@@ -93,39 +95,65 @@ def configure_logging(settings: Settings) -> QueueListener:
     return listener
 
 
-def init_observability(app: Flask, settings: Settings) -> None:
-    """Install the request-id, access-log and security-header hooks."""
+def start_request() -> None:
+    """Before every request: its id (the caller's, when sane) and its clock."""
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
 
-    @app.before_request
-    def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        g.started = time.perf_counter()
 
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        docs = request.path.startswith("/api/docs")
-        headers.setdefault("Content-Security-Policy", _DOCS_CSP if docs else _API_CSP)
-        if settings.is_production:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.path.startswith("/api/v1") and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"  # answers are per user
-        actor = g.get("actor")
-        access_log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": redact_path(request.path),  # never the query: signatures live there
-                "status": response.status_code,
-                "ms": round(
-                    (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1
-                ),
-                "user_id": actor.user_id if actor else None,
-            },
-        )
-        return response
+def security_headers(settings: Settings) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The headers every answer carries unless its view set them: (API, docs page)."""
+    common = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+    if settings.is_production:
+        common.append(("Strict-Transport-Security", "max-age=31536000"))
+    api = (*common, ("Content-Security-Policy", _API_CSP))
+    docs = (*common, ("Content-Security-Policy", _DOCS_CSP))
+    return api, docs
+
+
+def finish_response(
+    response: Response, defaults: tuple[tuple[tuple[str, str], ...], ...]
+) -> Response:
+    """After every request: the request id, the security headers (`security_headers`) a
+    view did not set, and one access line."""
+    path = request.path
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}  # one pass, not one per header
+    for name, value in defaults[1] if path.startswith("/api/docs") else defaults[0]:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if path.startswith("/api/v1") and "cache-control" not in present:
+        headers.add("Cache-Control", "no-store")  # answers are per user
+    headers["X-Request-ID"] = g.get("request_id", "")
+    if access_log.isEnabledFor(logging.INFO):
+        _log_access(request.method, path, response.status_code)
+    return response
+
+
+def _log_access(method: str, path: str, status: int) -> None:
+    # A record made here, not through `Logger.info`: that walks the stack to find the
+    # caller's line, which no access line needs.
+    actor = g.get("actor")
+    started = g.get("started")
+    record = access_log.makeRecord(
+        access_log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "request",
+        None,
+        None,
+        extra={
+            "method": method,
+            "path": redact_path(path),  # never the query: signatures live there
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started else 0.0,
+            "user_id": actor.user_id if actor else None,
+        },
+    )
+    access_log.handle(record)

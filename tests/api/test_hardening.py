@@ -110,6 +110,20 @@ def test_request_ids_are_returned_and_kept_when_sane(client):
     assert junk.headers["X-Request-ID"] != "bad id with spaces"
 
 
+def test_refused_requests_carry_their_request_id_and_security_headers(client):
+    nul = client.get("/api/v1/healthz?x=%00", headers={"X-Request-ID": "req-nul00001"})
+    big = client.post(
+        "/api/v1/auth/login",
+        data=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+        headers={"X-Request-ID": "req-big00001", "Content-Type": "application/json"},
+    )
+    assert_error(nul, 422, "validation_error")
+    assert_error(big, 413, "payload_too_large")
+    for response, rid in ((nul, "req-nul00001"), (big, "req-big00001")):
+        assert response.headers["X-Request-ID"] == rid
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_the_access_log_has_the_request_id_and_no_token(client, world, auth_header, caplog):
     code = client.post(
         f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes",

@@ -192,6 +192,17 @@ def test_scan_rate_limit_answers_429_with_retry_after(ctx, world, auth_header):
     assert int(limited.headers["Retry-After"]) > 0
 
 
+def test_limited_answers_say_how_much_is_left_and_others_do_not(ctx, world, auth_header):
+    ctx.settings = ctx.settings.with_overrides(ratelimit_scan="3/minute")
+    client = create_app(context=ctx).test_client()
+    code = issue(client, auth_header(world.admin), world.enterprise_a.id)
+    first = client.get(f"/api/v1/scan/{code['token']}")
+    assert first.headers["X-RateLimit-Limit"] == "3"
+    assert first.headers["X-RateLimit-Remaining"] == "2"
+    unlimited = client.get("/api/v1/healthz")
+    assert not [name for name in unlimited.headers.keys() if name.startswith("X-RateLimit")]
+
+
 def test_camera_apps_get_a_chinese_landing_page(client, world, admin):
     code = issue(client, admin, world.enterprise_a.id)
     page = client.get(f"/q/{code['token']}")
