@@ -12,7 +12,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -119,12 +119,63 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _check_key_for_url(key: str) -> None:
+    # Our own keys ("a/b/c.jpg") pass the cheap test; anything else the full one.
+    if _PLAIN_KEY.fullmatch(key) is None:
+        validate_key(key)
+
+
 def _check_expiry(expires: timedelta) -> int:
     """Return the expiry in whole seconds, enforcing the S3 range of 1 s to 7 days."""
     seconds = int(expires.total_seconds())
     if not 1 <= seconds <= MAX_PRESIGN_EXPIRY.total_seconds():
         raise ValueError("presigned URL expiry must be between 1 second and 7 days")
     return seconds
+
+
+# A process keeps at most this many signed links for reuse (a few MB).
+SIGNED_LINKS_KEPT = 50_000
+
+
+def link_window(seconds: int, now: float) -> tuple[int, int]:
+    """When a link asked for at `now`, valid for `seconds`, is signed and for how long:
+    (signed_at, valid_for) with signed_at + valid_for >= now + seconds.
+
+    signed_at is `now` rounded down to a quarter of the lifetime, so every link to an
+    object signed in that quarter is the same URL: phones reuse the photo they already
+    downloaded, and the app signs each link once per quarter (`SignedLinks`). A link
+    therefore stays valid for between `seconds` and 1¼ × `seconds`."""
+    step = min(seconds // 4, int(MAX_PRESIGN_EXPIRY.total_seconds()) - seconds)
+    if step < 1:
+        return int(now), seconds
+    signed_at = int(now) // step * step
+    return signed_at, seconds + step
+
+
+class SignedLinks:
+    """Signed links kept for reuse while their window (`link_window`) lasts."""
+
+    def __init__(
+        self, sign: Callable[[str, int, int], str], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._sign = sign  # (key, signed_at, valid_for) -> URL; the key is already checked
+        self._clock = clock
+        self._kept: dict[tuple[str, int], tuple[int, str]] = {}
+
+    def get(self, key: str, expires: timedelta, check: Callable[[str], object]) -> str:
+        """The link to `key`, valid for at least `expires`; `check` validates a key the
+        first time it is signed in a window."""
+        seconds = _check_expiry(expires)
+        signed_at, valid_for = link_window(seconds, self._clock())
+        kept = self._kept.get((key, seconds))
+        if kept is not None and kept[0] == signed_at:
+            return kept[1]
+        check(key)
+        url = self._sign(key, signed_at, valid_for)
+        if len(self._kept) >= SIGNED_LINKS_KEPT:
+            self._kept.clear()  # older windows' links are useless; the rest re-sign once
+        self._kept[(key, seconds)] = (signed_at, url)
+        return url
 
 
 class LocalStorage:
@@ -139,6 +190,7 @@ class LocalStorage:
         self.base_url = base_url.rstrip("/")
         self._secret = secret.encode()
         self._mac = hmac.new(self._secret, digestmod=hashlib.sha256)
+        self._links = SignedLinks(self._sign_link)
 
     def path_for(self, key: str) -> Path:
         """Return the file path that holds key's bytes."""
@@ -228,14 +280,14 @@ class LocalStorage:
         return mac.hexdigest()
 
     def presigned_get(self, key: str, expires: timedelta) -> str:
-        """Return an HMAC-signed URL served by the app's /media-files/ route."""
-        # A list page signs dozens of links: our own keys skip the general checks.
-        plain = _PLAIN_KEY.fullmatch(key) is not None
-        if not plain:
-            validate_key(key)
-        expires_at = int(time.time()) + _check_expiry(expires)
+        """Return an HMAC-signed URL served by the app's /media-files/ route, valid for at
+        least `expires` (`link_window`)."""
+        return self._links.get(key, expires, _check_key_for_url)
+
+    def _sign_link(self, key: str, signed_at: int, valid_for: int) -> str:
+        expires_at = signed_at + valid_for
         sig = self._signature(key, expires_at)
-        path = key if plain else quote(key)
+        path = key if _PLAIN_KEY.fullmatch(key) else quote(key)
         return f"{self.base_url}/media-files/{path}?expires={expires_at}&sig={sig}"
 
     def verify_signature(
@@ -328,6 +380,7 @@ class MinioStorage:
         )
         # Bucket creation is lazy and cached so the app can boot while MinIO is still starting.
         self._bucket_ready = not create_bucket
+        self._links = SignedLinks(self._sign_link)
         self._create_bucket = create_bucket
         self._bucket_lock = threading.Lock()
 
@@ -424,12 +477,17 @@ class MinioStorage:
             self._client.remove_object(self.bucket, key)
 
     def presigned_get(self, key: str, expires: timedelta) -> str:
-        """Return a SigV4 presigned GET URL (offline unless the region must be looked up)."""
-        validate_key(key)
-        seconds = _check_expiry(expires)
+        """Return a SigV4 presigned GET URL valid for at least `expires` (`link_window`);
+        offline unless the region must be looked up."""
+        return self._links.get(key, expires, validate_key)
+
+    def _sign_link(self, key: str, signed_at: int, valid_for: int) -> str:
         with self._translated(key):
             return self._client.presigned_get_object(
-                self.bucket, key, expires=timedelta(seconds=seconds)
+                self.bucket,
+                key,
+                expires=timedelta(seconds=valid_for),
+                request_date=datetime.fromtimestamp(signed_at, UTC),
             )
 
     def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:

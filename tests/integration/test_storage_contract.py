@@ -163,6 +163,19 @@ def test_minio_presigned_url_downloads_the_object(s3_endpoint: str) -> None:
     assert response.headers["Content-Type"] == JPEG
 
 
+def test_minio_presigned_url_lasts_at_least_the_requested_time(s3_endpoint: str) -> None:
+    storage = make_minio_storage(s3_endpoint)
+    storage.put("media/x.jpg", b"x", JPEG)
+    asked = int(time.time())
+
+    query = parse_qs(urlsplit(storage.presigned_get("media/x.jpg", timedelta(minutes=5))).query)
+
+    signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    valid_until = signed_at.timestamp() + int(query["X-Amz-Expires"][0])
+    assert signed_at.timestamp() <= asked + 1  # never dated in the future (clock skew)
+    assert asked + 300 <= valid_until <= asked + 300 + 75 + 1
+
+
 def test_minio_presigned_url_carries_the_requested_expiry(s3_endpoint: str) -> None:
     """moto accepts expired presigned URLs, so we check the signed expiry instead of waiting."""
     storage = make_minio_storage(s3_endpoint)
@@ -190,10 +203,30 @@ def test_local_presigned_url_has_the_documented_shape(tmp_path: Path) -> None:
     url = storage.presigned_get("media/ab/p.jpg", timedelta(minutes=5))
 
     assert url.startswith(f"{LOCAL_BASE_URL}/media-files/media/ab/p.jpg?expires=")
+    before = time.time()
     key, expires, sig = _signed_parts(url)
     assert key == "media/ab/p.jpg"
-    assert abs(expires - (time.time() + 300)) < 5
+    # Valid for at least the 5 minutes asked, at most a quarter longer (`link_window`).
+    assert before + 300 - 1 <= expires <= time.time() + 300 + 75
     assert len(sig) == 64 and int(sig, 16) >= 0
+
+
+@pytest.mark.parametrize("kind", ["local", "minio"])
+def test_links_signed_moments_apart_are_the_same_url(
+    kind: str, tmp_path: Path, s3_endpoint: str
+) -> None:
+    """Phones cache photos by URL: a list read twice must not re-sign every photo link."""
+    if kind == "local":
+        storage: ObjectStorage = make_local_storage(tmp_path)
+    else:
+        storage = make_minio_storage(s3_endpoint)
+    storage.put("media/ab/same.jpg", PAYLOAD, JPEG)
+
+    first = storage.presigned_get("media/ab/same.jpg", timedelta(hours=1))
+    again = storage.presigned_get("media/ab/same.jpg", timedelta(hours=1))
+    other = storage.presigned_get("media/ab/other.jpg", timedelta(hours=1))
+
+    assert first == again and other != first
 
 
 def test_local_signature_from_the_url_verifies(tmp_path: Path) -> None:
