@@ -7,7 +7,8 @@ from flask import current_app, g, request
 from service.auth import TokenClaims, decode_token
 from service.context import Context
 from service.errors import Unauthenticated
-from service.scoping import Actor, load_actor
+from service.reads import load_caller
+from service.scoping import Actor
 
 EXTENSION = "mashangcha"
 
@@ -42,9 +43,7 @@ def optional_actor() -> Actor | None:
     actor = None
     if token is not None:
         ctx = context()
-        claims = decode_token(ctx, token)
-        with ctx.lookup() as uow:
-            actor = load_actor(uow.session, claims.user_id, claims.token_version)
+        actor = load_caller(ctx, decode_token(ctx, token))
     g.actor = actor
     return actor
 

@@ -218,6 +218,17 @@ class _DirectStatement:
 
 
 _ONE_DIRECT = _DirectStatement(_ONE)
+_CALLER_ALONE = _DirectStatement(
+    select(*(c.label(f"caller_{c.name}") for c in _c)).select_from(_caller)
+)
+
+
+def load_caller(ctx: Context, claims: TokenClaims) -> Actor:
+    """The caller of a verified token, as `scoping.load_actor` loads it (401 if deactivated
+    or revoked), in one statement outside any transaction."""
+    with ctx.read_connection() as connection:
+        row = _CALLER_ALONE.first(connection, {"caller_id": claims.user_id})
+    return checked_actor(_caller_row(row), _grid_ids(row), claims.token_version)
 
 
 def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Actor, HazardDoc]:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -104,6 +105,7 @@ class StaleVersion(Conflict):
     message_en = "The hazard was changed by someone else; reload and retry"
 
 
+@cache  # a pure function of three small enums, asked for every hazard of every list page
 def role_actions(role: Role, source: HazardSource, level: HazardLevel) -> frozenset[HazardAction]:
     """Actions the policy table grants a role for hazards of this source and level."""
     granted: set[HazardAction] = set()
@@ -137,13 +139,21 @@ def allowed(actor: Actor | None, hazard: Hazard, action: HazardAction) -> bool:
     )
 
 
+# The actions a person can take from each status, sorted by name.
+_ACTIONS_FROM: dict[HazardStatus, tuple[HazardAction, ...]] = {
+    status: tuple(
+        sorted(
+            (a for (s, a) in TRANSITIONS if s is status and a not in SYSTEM_ACTIONS),
+            key=lambda a: a.value,
+        )
+    )
+    for status in HazardStatus
+}
+
+
 def available_actions(actor: Actor, hazard: Hazard) -> list[str]:
     """What the actor may do now: allowed by policy and by the current status."""
-    return sorted(
-        a.value
-        for (status, a) in TRANSITIONS
-        if status is hazard.status and a not in SYSTEM_ACTIONS and allowed(actor, hazard, a)
-    )
+    return [a.value for a in _ACTIONS_FROM[hazard.status] if allowed(actor, hazard, a)]
 
 
 @dataclass(frozen=True)
