@@ -17,12 +17,15 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
     Dialect,
+    Integer,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     func,
@@ -170,12 +173,22 @@ class _DirectStatement:
     def __init__(self, statement: Select[Any]) -> None:
         self._statement = statement
         self._sql: tuple[str, dict[str, Any]] | None = None
-        self._rows: tuple[list[Any], Any] | None = None  # value processors, row type
+        self._rows: tuple[list[Any], Any] | None = None  # value processors, row maker
 
     def first(self, connection: Connection, params: dict[str, Any]) -> Any | None:
         """The first row for these parameters, or None."""
         if connection.dialect.name != "postgresql":
             return connection.execute(self._statement, params).first()
+        rows = self._run(connection, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        """Every row for these parameters."""
+        if connection.dialect.name != "postgresql":
+            return list(connection.execute(self._statement, params).all())
+        return self._run(connection, params, one=False)
+
+    def _run(self, connection: Connection, params: dict[str, Any], *, one: bool) -> list[Any]:
         dialect = connection.dialect
         if self._sql is None:
             expanded = self._statement.compile(dialect=dialect).construct_expanded_state(params)
@@ -185,7 +198,7 @@ class _DirectStatement:
         try:
             with connection.connection.driver_connection.cursor() as cursor:
                 cursor.execute(sql, {**constants, **params}, prepare=True)
-                values = cursor.fetchone()
+                found = cursor.fetchmany(1) if one else cursor.fetchall()
                 if self._rows is None:  # the result types, as psycopg reports them, once
                     self._rows = self._row_reader(
                         dialect, [d.type_code for d in cursor.description]
@@ -200,21 +213,25 @@ class _DirectStatement:
             # prepares afresh) and let the caller retry.
             connection.invalidate(exc)
             raise DatabaseUnavailable() from exc
-        if values is None:
-            return None
-        processors, row_type = self._rows
-        return row_type._make(
-            value if process is None else process(value)
-            for process, value in zip(processors, values, strict=True)
-        )
+        processors, make = self._rows
+        rows = []
+        for values in found:
+            values = list(values)
+            for index, process in processors:
+                values[index] = process(values[index])
+            rows.append(make(values))
+        return rows
 
     def _row_reader(self, dialect: Dialect, type_codes: list[int]) -> tuple[list[Any], Any]:
+        """The value processors by column position (only columns that have one), and the
+        maker of a row from a list of values."""
         columns = list(self._statement.selected_columns)
         processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, code)
-            for column, code in zip(columns, type_codes, strict=True)
+            (index, column.type.dialect_impl(dialect).result_processor(dialect, code))
+            for index, (column, code) in enumerate(zip(columns, type_codes, strict=True))
         ]
-        return processors, namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+        row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+        return [(i, p) for i, p in processors if p is not None], row._make
 
 
 _ONE_DIRECT = _DirectStatement(_ONE)
@@ -241,41 +258,50 @@ def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Acto
     return actor, _docs(ctx, actor, [row])[0]
 
 
+# A page's documents by id: key lookups, so the pooled connection's prepared statement may
+# keep its generic plan (planning this join costs more than running it). PostgreSQL takes
+# the ids as one array parameter; elsewhere they expand into IN (…).
+_by_ids = (
+    select(*_DOCUMENT)
+    .join(_e, _e.c.id == _h.c.enterprise_id)
+    .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
+)
+_PAGE_PG = _DirectStatement(
+    _by_ids.where(_h.c.id == any_(cast(bindparam("ids"), ARRAY(Integer))))
+)
+_PAGE_OTHER = _DirectStatement(_by_ids.where(_h.c.id.in_(bindparam("ids", expanding=True))))
+
+
 def list_page(
     ctx: Context, actor: Actor, filters: HazardFilters, *, page: int = 1, page_size: int = 20
 ) -> Page[HazardDoc]:
     """A page of the caller's hazards (`hazards.list_conditions`), newest first and stable
-    across pages: the page with its enterprises, reporters and photos in one statement,
-    and the total."""
+    across pages: the page's ids (planned with the caller's own scope and filters), then
+    their documents with enterprises, reporters and photos in one statement, and the total."""
     page, page_size = page_window(page, page_size)
     with ctx.lookup() as uow:
         s = uow.session
         conditions = list_conditions(s, actor, filters, ctx.now())
-        newest_first = (_h.c.created_at.desc(), _h.c.id.desc())
         total = count_total(
             s,
             select(func.count()).select_from(_h).where(*conditions),
             ("hazards", actor, repr(filters)),
         )
-        window = (
-            select(_h.c.id)
-            .where(*conditions)
-            .order_by(*newest_first)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-            .subquery()
-        )
-        rows = (
-            s.connection()
-            .execute(
-                select(*_DOCUMENT)
-                .join(window, window.c.id == _h.c.id)
-                .join(_e, _e.c.id == _h.c.enterprise_id)
-                .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
-                .order_by(*newest_first)
+        ids = list(
+            s.scalars(
+                select(_h.c.id)
+                .where(*conditions)
+                .order_by(_h.c.created_at.desc(), _h.c.id.desc())
+                .offset((page - 1) * page_size)
+                .limit(page_size)
             )
-            .all()
         )
+        rows = []
+        if ids:
+            connection = s.connection()
+            fetch = _PAGE_PG if connection.dialect.name == "postgresql" else _PAGE_OTHER
+            found = {row.id: row for row in fetch.all(connection, {"ids": ids})}
+            rows = [found[i] for i in ids if i in found]
     return Page(items=_docs(ctx, actor, rows), page=page, page_size=page_size, total=total)
 
 
