@@ -4,9 +4,17 @@ import atexit
 import io
 import json
 import logging
+import time
+from unittest.mock import patch
 
 from miniprogram_api import create_app
-from miniprogram_api.observability import JsonFormatter, RequestIdFilter, configure_logging
+from miniprogram_api.observability import (
+    LOG_BATCH_SECONDS,
+    JsonFormatter,
+    LogWriter,
+    RequestIdFilter,
+    configure_logging,
+)
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
@@ -176,6 +184,33 @@ def test_server_logging_writes_json_lines_from_its_own_thread(app, ctx, capsys):
     assert lines[0]["message"] == "hello 世界" and lines[0]["status"] == 201
     assert lines[0]["request_id"] == "rid-87654321" and lines[0]["logger"] == "mashangcha.test"
     assert lines[1]["level"] == "ERROR" and "ValueError: boom" in lines[1]["exception"]
+
+
+def _written_within(stream: io.StringIO, text: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in stream.getvalue():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_log_lines_are_written_in_batches_and_warnings_at_once():
+    stream = io.StringIO()
+    writer = LogWriter(logging.Formatter("%(levelname)s %(message)s"), stream)
+    try:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "access line", None, None)
+        writer.put_nowait(record)
+        assert _written_within(stream, "INFO access line", 10 * LOG_BATCH_SECONDS)
+        with patch("miniprogram_api.observability.LOG_BATCH_SECONDS", 60):
+            time.sleep(2 * LOG_BATCH_SECONDS)  # the writer now waits up to a minute
+            writer.put_nowait(logging.LogRecord("x", logging.INFO, __file__, 1, "q", None, None))
+            warning = logging.LogRecord("x", logging.WARNING, __file__, 1, "disk", None, None)
+            writer.put_nowait(warning)
+            assert _written_within(stream, "WARNING disk", 5)
+            assert stream.getvalue().index("INFO q") < stream.getvalue().index("WARNING disk")
+    finally:
+        writer.stop()
 
 
 def test_cors_is_closed_unless_origins_are_configured(ctx, client):
