@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from flask import Response, current_app
 
 
 def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
     """A 200 JSON response; flask-smorest passes a Response through its `@response` unchanged
-    (the documented schema still describes it)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return current_app.response_class(text, mimetype="application/json", headers=headers)
+    (the documented schema still describes it). orjson writes UTF-8 as the standard `json`
+    with ensure_ascii=False would, several times faster on a list page."""
+    return current_app.response_class(
+        orjson.dumps(body), mimetype="application/json", headers=headers
+    )

@@ -13,7 +13,7 @@ from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import (
@@ -53,15 +53,15 @@ _m = Media.__table__
 _reporter = _u.alias("reporter")
 
 
-@dataclass(frozen=True)
-class PhotoRef:
+# Named tuples, not frozen dataclasses: a list page builds dozens of each, and a frozen
+# dataclass sets every field through object.__setattr__.
+class PhotoRef(NamedTuple):
     id: int
     url: str
     thumbnail_url: str
 
 
-@dataclass(frozen=True)
-class HazardDoc:
+class HazardDoc(NamedTuple):
     """A hazard as one caller may see it: `hazard` has every stored column as attributes."""
 
     hazard: Any
@@ -336,13 +336,16 @@ def _grid_ids(row: Any) -> frozenset[int]:
     return frozenset(int(g) for g in row.caller_grid_ids.split(","))
 
 
+_ROLES = tuple(role.value for role in MediaRole)
+
+
 def _docs(ctx: Context, actor: Actor, rows: Sequence[Any]) -> list[HazardDoc]:
     """One document per hazard row, for this caller."""
     ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
     storage = ctx.storage
     docs = []
     for row in rows:
-        photos: dict[str, list[PhotoRef]] = {r.value: [] for r in MediaRole}
+        photos: dict[str, list[PhotoRef]] = {role: [] for role in _ROLES}
         packed = sorted(
             (role, int(seq), int(position), int(media_id), key, thumb_key)
             for role, seq, position, media_id, key, thumb_key in (
