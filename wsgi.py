@@ -1,5 +1,7 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
+import gc
+
 from miniprogram_api import create_app
 from miniprogram_api.observability import configure_logging
 from service.settings import Settings
@@ -7,3 +9,7 @@ from service.settings import Settings
 settings = Settings.from_env()
 configure_logging(settings)
 app = create_app(settings)
+# What is built by now (the app, its models, schemas and OpenAPI spec: ~190,000 objects)
+# lives as long as the worker. Left to the collector, each of its full passes walks them
+# all, ~95 ms during which the worker's requests wait; frozen, they are never walked.
+gc.freeze()

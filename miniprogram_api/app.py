@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
+from miniprogram_api.hot import HotReads
 from miniprogram_api.inputs import init_inputs, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     from miniprogram_api.cli import register_cli
 
     register_cli(app)
+    app.wsgi_app = HotReads(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -32,7 +32,10 @@ class RequestIdFilter(logging.Filter):
     """Adds the current request id to every log record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        if has_request_context():
+            record.request_id = g.get("request_id", "-")
+        elif not hasattr(record, "request_id"):  # the hot path (`hot.py`) sets its own
+            record.request_id = "-"
         return True
 
 
@@ -149,10 +152,14 @@ def configure_logging(settings: Settings) -> LogWriter:
     return writer
 
 
+def request_id(incoming: str) -> str:
+    """The id of a request: the caller's X-Request-ID when sane, else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
 def start_request() -> None:
-    """Before every request: its id (the caller's, when sane) and its clock."""
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    """Before every request: its id and its clock."""
+    g.request_id = request_id(request.headers.get("X-Request-ID", ""))
     g.started = time.perf_counter()
 
 
@@ -183,17 +190,32 @@ def finish_response(
             headers.add(name, value)
     if path.startswith("/api/v1") and "cache-control" not in present:
         headers.add("Cache-Control", "no-store")  # answers are per user
-    headers["X-Request-ID"] = g.get("request_id", "")
-    if access_log.isEnabledFor(logging.INFO):
-        _log_access(request.method, path, response.status_code)
+    headers["X-Request-ID"] = rid = g.get("request_id", "")
+    actor = g.get("actor")
+    log_access(
+        request.method,
+        path,
+        response.status_code,
+        g.get("started"),
+        actor.user_id if actor else None,
+        rid,
+    )
     return response
 
 
-def _log_access(method: str, path: str, status: int) -> None:
+def log_access(
+    method: str,
+    path: str,
+    status: int,
+    started: float | None,
+    user_id: int | None,
+    rid: str,
+) -> None:
+    """The access line of a request (`started`: its `time.perf_counter()` at the start)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     # A record made here, not through `Logger.info`: that walks the stack to find the
     # caller's line, which no access line needs.
-    actor = g.get("actor")
-    started = g.get("started")
     record = access_log.makeRecord(
         access_log.name,
         logging.INFO,
@@ -207,7 +229,8 @@ def _log_access(method: str, path: str, status: int) -> None:
             "path": redact_path(path),  # never the query: signatures live there
             "status": status,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else 0.0,
-            "user_id": actor.user_id if actor else None,
+            "user_id": user_id,
+            "request_id": rid,
         },
     )
     access_log.handle(record)

@@ -1,7 +1,11 @@
 """The hot reads (`GET /hazards/{id}`, `GET /hazards`) answer exactly what the ORM use case
 dumped through `HazardSchema` answers, for every status, role and scope."""
 
+import logging
+
 import pytest
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
 
 from service import hazards
 from service.scoping import load_actor
@@ -135,3 +139,75 @@ def test_the_hot_read_checks_the_caller_like_every_other_endpoint(client, world,
     revoked = client.get(f"/api/v1/hazards/{hazard_id}", headers=h["reporter"])
     assert revoked.status_code == 401 and revoked.json["code"] == "unauthenticated"
     assert client.get(f"/api/v1/hazards/{hazard_id}").status_code == 401
+
+
+def _headers(response):
+    return {k: v for k, v in response.headers.items() if k != "X-Request-ID"}
+
+
+def test_the_hot_path_answers_exactly_as_the_flask_view(app, client, world, h, caplog):
+    """`miniprogram_api.hot` answers GET /hazards/{id} ahead of Flask; Flask alone (its
+    `next_app`) must give the same status, body and headers, for every role and hazard."""
+    made = _hazards_in_every_state(client, world, h)
+    hot = app.wsgi_app
+    flask_only = Client(hot.next_app, Response)
+    passed_on = []
+    to_flask = hot.next_app
+
+    def counting(environ, start_response):
+        passed_on.append(environ["PATH_INFO"])
+        return to_flask(environ, start_response)
+
+    hot.next_app = counting
+    caplog.set_level(logging.INFO, logger="mashangcha.access")
+    answered_hot = 0
+    for role in ROLES:
+        for hazard_id in [*made, 2_000_000]:
+            url = f"/api/v1/hazards/{hazard_id}"
+            headers = h[role] | {"X-Request-ID": "req-hot00001"}
+            before = len(passed_on)
+            mine = client.get(url, headers=headers)
+            theirs = flask_only.get(url, headers=headers)
+            assert mine.status_code == theirs.status_code, (role, hazard_id)
+            assert _unsigned_body(mine.get_json()) == _unsigned_body(theirs.get_json())
+            assert _headers(mine) == _headers(theirs), (role, hazard_id)
+            assert mine.headers["X-Request-ID"] == "req-hot00001"
+            if mine.status_code == 200 and len(passed_on) == before:
+                answered_hot += 1
+                line = [r for r in caplog.records if r.name == "mashangcha.access"][-1]
+                assert (line.path, line.status, line.request_id) == (url, 200, "req-hot00001")
+                assert line.user_id == getattr(world, role).id
+    assert answered_hot >= 25  # the hot path did answer, and not only the easy cases
+
+
+def _unsigned_body(body):
+    return _unsigned(body) if body and "photos" in body else body
+
+
+@pytest.mark.parametrize(
+    ("variant", "status"),
+    [
+        ({"query_string": "x=1"}, 200),
+        ({"headers": {"Origin": "https://h5.example.gov.cn"}}, 200),
+        ({"method": "HEAD"}, 200),
+        ({"data": b"{}", "content_type": "application/json"}, 200),
+        ({"no_token": True}, 401),
+    ],
+    ids=["query", "cross-origin", "head", "body", "anonymous"],
+)
+def test_anything_but_a_plain_read_goes_on_to_flask(app, client, world, h, variant, status):
+    hazard_id = report(
+        client, h["reporter"], scan_token(client, h["admin"], world.enterprise_a.id)
+    ).json["hazard"]["id"]
+    hot = app.wsgi_app
+    passed_on = []
+    to_flask = hot.next_app
+    hot.next_app = lambda environ, start: passed_on.append(1) or to_flask(environ, start)
+    variant = dict(variant)
+    headers = {} if variant.pop("no_token", False) else dict(h["reporter"])
+    headers |= variant.pop("headers", {})
+    method = variant.pop("method", "GET")
+    url = f"/api/v1/hazards/{hazard_id}"
+    response = client.open(url, method=method, headers=headers, **variant)
+    assert passed_on == [1]
+    assert response.status_code == status
