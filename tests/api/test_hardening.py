@@ -4,7 +4,10 @@ import atexit
 import io
 import json
 import logging
+import subprocess
+import sys
 import time
+from pathlib import Path
 from unittest.mock import patch
 
 from miniprogram_api import create_app
@@ -111,11 +114,33 @@ def test_security_headers_on_every_answer(client):
 
 def test_request_ids_are_returned_and_kept_when_sane(client):
     generated = client.get("/api/v1/healthz").headers["X-Request-ID"]
-    assert len(generated) == 32
+    assert len(generated) == 32 and int(generated, 16) >= 0
+    others = {client.get("/api/v1/healthz").headers["X-Request-ID"] for _ in range(50)}
+    assert len(others) == 50 and generated not in others
     kept = client.get("/api/v1/healthz", headers={"X-Request-ID": "mp-abc12345"})
     assert kept.headers["X-Request-ID"] == "mp-abc12345"
     junk = client.get("/api/v1/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert junk.headers["X-Request-ID"] != "bad id with spaces"
+
+
+def test_forked_workers_make_different_request_ids():
+    script = (
+        "import os, sys\n"
+        "from miniprogram_api.observability import request_id\n"
+        "first = request_id('')\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    print(request_id(''), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(request_id(''))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    child, parent = done.stdout.split()
+    assert child[:16] != parent[:16] and len(child) == len(parent) == 32
 
 
 def test_refused_requests_carry_their_request_id_and_security_headers(client):
