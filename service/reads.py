@@ -287,8 +287,9 @@ def list_page(
             select(func.count()).select_from(_h).where(*conditions),
             ("hazards", actor, repr(filters)),
         )
+        connection = s.connection()  # Core statements: the ORM's execution path costs more
         ids = list(
-            s.scalars(
+            connection.scalars(
                 select(_h.c.id)
                 .where(*conditions)
                 .order_by(_h.c.created_at.desc(), _h.c.id.desc())
@@ -298,7 +299,6 @@ def list_page(
         )
         rows = []
         if ids:
-            connection = s.connection()
             fetch = _PAGE_PG if connection.dialect.name == "postgresql" else _PAGE_OTHER
             found = {row.id: row for row in fetch.all(connection, {"ids": ids})}
             rows = [found[i] for i in ids if i in found]
