@@ -836,7 +836,7 @@ def report(results: dict[str, Result]) -> None:
         read = results["read"]
         ratio = read.rps / bare.rps
         checks.append(
-            (f"single read >= {READ_RATIO_TARGET} x bare ({ratio:.2f})", ratio >= READ_RATIO_TARGET)
+            (f"single read >= {READ_RATIO_TARGET} x bare ({ratio:.3f})", ratio >= READ_RATIO_TARGET)
         )
         checks.append(
             (
