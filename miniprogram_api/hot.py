@@ -1,13 +1,14 @@
-"""`GET /api/v1/hazards/{id}`, the call phones make most, answered ahead of Flask.
+"""The two calls phones make most, answered ahead of Flask: `GET /api/v1/hazards/{id}`
+and `GET /api/v1/hazards?page=&page_size=` (no other filter).
 
-Flask's request machinery (request context, routing, hooks, the view's wrappers, the
-response object) costs about as much CPU as the read itself. This WSGI layer answers the
-plain success case of that one route with what the Flask view uses (`reads.read_hazard`,
-`hazard_json`) and what every answer gets (`security_headers`, `request_id`,
-`log_access`). Everything else goes on to Flask untouched: other routes and methods, a
-query string, a body, a cross-origin call, and any failure (no token, not found, a lost
-database, a bug) — Flask then answers it as it answers every route, errors in the one
-shape. Tests hold both paths to the same answers.
+Flask's request machinery (request context, routing, hooks, argument parsing, the view's
+wrappers, the response object) costs as much CPU as a single read itself, and a fifth of
+a list page. This WSGI layer answers the plain success case of those two routes with what
+their Flask views use (`reads`, `hazard_json`, `hazard_page_json`) and what every answer
+gets (`security_headers`, `request_id`, `log_access`). Everything else goes on to Flask
+untouched: other routes and methods, other query parameters, a body, a cross-origin call,
+and any failure (no token, not found, a lost database, a bug) — Flask then answers it as
+it answers every route, errors in the one shape. Tests hold both paths to the same answers.
 """
 
 from __future__ import annotations
@@ -16,67 +17,109 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from flask import Flask
+from marshmallow import ValidationError
 
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.observability import log_access, request_id, security_headers
 from service import reads
 from service.auth import decode_token
-from uploads_schema.common import MAX_ID
-from uploads_schema.hazards import hazard_json
+from service.context import Context
+from service.hazards import HazardFilters
+from uploads_schema.common import MAX_ID, PageArgsSchema
+from uploads_schema.hazards import hazard_json, hazard_page_json
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# (body, extra headers, caller's user id) of a 200 answer
+Answer = tuple[bytes, list[tuple[str, str]], int]
 
 _HAZARD = re.compile(r"/api/v1/hazards/([1-9][0-9]{0,9})")
+_LIST = "/api/v1/hazards"
+_PAGE_KEYS = frozenset({"page", "page_size"})
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_PAGE_ARGS = PageArgsSchema()  # the list's own bounds and defaults for page and page_size
 
 
 class HotReads:
-    """WSGI middleware: one hazard for a bearer token, else on to `next_app` (Flask)."""
+    """WSGI middleware: the two hot reads for a bearer token, else on to `next_app`."""
 
     def __init__(self, app: Flask, next_app: WSGIApp) -> None:
         self.next_app = next_app
-        self._ctx = app.extensions[EXTENSION]
+        self._ctx: Context = app.extensions[EXTENSION]
         api_headers, _docs = security_headers(self._ctx.settings)
         self._headers = [*api_headers, ("Cache-Control", "no-store")]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "")
-        found = _HAZARD.fullmatch(path)
-        if (
-            found is None
-            or environ.get("REQUEST_METHOD") != "GET"
-            or environ.get("QUERY_STRING")
-            or environ.get("CONTENT_LENGTH") not in (None, "", "0")
-            or "HTTP_TRANSFER_ENCODING" in environ
-            or "HTTP_ORIGIN" in environ  # CORS answers come from Flask
-            or int(found[1]) > MAX_ID
-        ):
-            return self.next_app(environ, start_response)
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return self.next_app(environ, start_response)
         started = time.perf_counter()
-        ctx = self._ctx
-        try:
-            actor, doc = reads.read_hazard(ctx, decode_token(ctx, token), int(found[1]))
-            body = orjson.dumps(hazard_json(doc))
-        except Exception:
-            # Not found, unauthenticated, unavailable, or a bug: Flask reads again and
-            # answers (or logs) it like any other route.
+        answer = None
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and environ.get("CONTENT_LENGTH") in (None, "", "0")
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and "HTTP_ORIGIN" not in environ  # CORS answers come from Flask
+        ):
+            answer = self._answer(environ)
+        if answer is None:
             return self.next_app(environ, start_response)
+        body, extra, user_id = answer
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response(
             "200 OK",
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
-                ("ETag", f'"{doc.hazard.version}"'),
+                *extra,
                 *self._headers,
                 ("X-Request-ID", rid),
             ],
         )
-        log_access("GET", path, 200, started, actor.user_id, rid)
+        log_access("GET", environ["PATH_INFO"], 200, started, user_id, rid)
         return [body]
+
+    def _answer(self, environ: dict[str, Any]) -> Answer | None:
+        """The answer of a plain hot read, or None to let Flask answer."""
+        path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        one = _HAZARD.fullmatch(path)
+        if (one is None and path != _LIST) or (one is not None and query):
+            return None
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            if one is not None:
+                return self._one(token, int(one[1]))
+            return self._page(token, query)
+        except Exception:
+            # Not found, unauthenticated, unavailable, or a bug: Flask reads again and
+            # answers (or logs) it like any other route.
+            return None
+
+    def _one(self, token: str, hazard_id: int) -> Answer | None:
+        if hazard_id > MAX_ID:
+            return None
+        ctx = self._ctx
+        actor, doc = reads.read_hazard(ctx, decode_token(ctx, token), hazard_id)
+        etag = [("ETag", f'"{doc.hazard.version}"')]
+        return orjson.dumps(hazard_json(doc)), etag, actor.user_id
+
+    def _page(self, token: str, query: str) -> Answer | None:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        names = [name for name, _value in pairs]
+        if (
+            len(set(names)) != len(names)
+            or not _PAGE_KEYS.issuperset(names)
+            or not all(_DIGITS.fullmatch(value) for _name, value in pairs)
+        ):
+            return None
+        try:
+            args = _PAGE_ARGS.load(dict(pairs))
+        except ValidationError:
+            return None
+        ctx = self._ctx
+        actor = reads.load_caller(ctx, decode_token(ctx, token))
+        found = reads.list_page(ctx, actor, HazardFilters(), **args)
+        return orjson.dumps(hazard_page_json(found)), [], actor.user_id

@@ -288,6 +288,16 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def hazard_page_json(page: Any) -> dict[str, Any]:
+    """What `HazardPageSchema` dumps for a `Page` of `HazardDoc`s (see `hazard_json`)."""
+    return {
+        "items": [hazard_json(doc) for doc in page.items],
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+    }
+
+
 def hazard_json(doc: Any) -> dict[str, Any]:
     """What `HazardSchema` dumps, built directly: the hot reads skip marshmallow, which costs
     more than their database work. `doc` is a `service.reads.HazardDoc`; a test holds the two

@@ -27,6 +27,7 @@ from uploads_schema.hazards import (
     SubmitFixSchema,
     VerifySchema,
     hazard_json,
+    hazard_page_json,
 )
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1/hazards", description="Hazards 隐患")
@@ -66,14 +67,7 @@ class Hazards(MethodView):
         found = reads.list_page(
             context(), current_actor(), HazardFilters(**args), page=page, page_size=page_size
         )
-        return json_response(
-            {
-                "items": [hazard_json(doc) for doc in found.items],
-                "page": found.page,
-                "page_size": found.page_size,
-                "total": found.total,
-            }
-        )
+        return json_response(hazard_page_json(found))
 
     @blp.doc(**WRITE_HEADERS)
     @blp.arguments(HazardReportSchema)
