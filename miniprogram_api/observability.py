@@ -161,17 +161,19 @@ class _RequestIds:
     the GIL, and getting it back can wait for other requests' threads)."""
 
     def __init__(self) -> None:
-        self._pid = 0
-        self._prefix = ""
+        self.renew()
+
+    def renew(self) -> None:
+        """A new random half (and counter)."""
+        self._prefix = secrets.token_hex(8)
         self._counter = itertools.count()
 
     def new(self) -> str:
-        if self._pid != os.getpid():  # a forked worker gets its own prefix
-            self._pid, self._prefix = os.getpid(), secrets.token_hex(8)
         return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 _new_ids = _RequestIds()
+os.register_at_fork(after_in_child=_new_ids.renew)  # each forked worker its own ids
 
 
 def request_id(incoming: str) -> str:
