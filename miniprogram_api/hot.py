@@ -13,6 +13,7 @@ it answers every route, errors in the one shape. Tests hold both paths to the sa
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -28,9 +29,13 @@ from miniprogram_api.observability import log_access, request_id, security_heade
 from service import reads
 from service.auth import decode_token
 from service.context import Context
+from service.errors import DomainError
 from service.hazards import HazardFilters
+from service.storage import StorageError
 from uploads_schema.common import MAX_ID, PageArgsSchema
 from uploads_schema.hazards import hazard_json, hazard_page_json
+
+log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # (body, extra headers, caller's user id) of a 200 answer
@@ -93,9 +98,12 @@ class HotReads:
             if one is not None:
                 return self._one(token, int(one[1]))
             return self._page(token, query)
+        except (DomainError, StorageError):
+            return None  # not found, unauthenticated, unavailable: Flask answers it
         except Exception:
-            # Not found, unauthenticated, unavailable, or a bug: Flask reads again and
-            # answers (or logs) it like any other route.
+            # A bug: said here (Flask may well answer the same request fine), then Flask
+            # reads again and answers it like any other route.
+            log.exception("hot read failed; handed to Flask")
             return None
 
     def _one(self, token: str, hazard_id: int) -> Answer | None:

@@ -90,6 +90,13 @@ class LogWriter:
     def __init__(self, formatter: logging.Formatter, stream: TextIO | None = None) -> None:
         self._formatter = formatter
         self._stream = stream or sys.stderr
+        self._start()
+        # A thread does not survive fork(): a worker forked from a process that logged
+        # already (gunicorn --preload) starts its own, with an empty queue (the lines
+        # queued before the fork are the parent's to write).
+        os.register_at_fork(after_in_child=self._start)
+
+    def _start(self) -> None:
         self._records: deque[logging.LogRecord] = deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -107,6 +114,7 @@ class LogWriter:
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=5)
+        self._write_batch()  # whatever came after its last batch
 
     def _run(self) -> None:
         while not self._stopping:

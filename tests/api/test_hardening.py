@@ -238,6 +238,27 @@ def test_log_lines_are_written_in_batches_and_warnings_at_once():
         writer.stop()
 
 
+def test_a_forked_worker_writes_its_own_log_lines():
+    script = (
+        "import logging, os\n"
+        "from miniprogram_api.observability import LogWriter\n"
+        "writer = LogWriter(logging.Formatter('%(message)s'))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    writer.put_nowait(logging.makeLogRecord({'msg': 'from the worker', 'levelno': 20}))\n"
+        "    writer.stop()\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "writer.put_nowait(logging.makeLogRecord({'msg': 'from the master', 'levelno': 20}))\n"
+        "writer.stop()\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stderr.splitlines() == ["from the worker", "from the master"]
+
+
 def test_cors_is_closed_unless_origins_are_configured(ctx, client):
     origin = {"Origin": "https://evil.example"}
     assert (

@@ -7,6 +7,7 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
+from miniprogram_api import create_app
 from service import hazards
 from service.scoping import load_actor
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
@@ -145,6 +146,16 @@ def _headers(response):
     return {k: v for k, v in response.headers.items() if k != "X-Request-ID"}
 
 
+@pytest.fixture(params=["no-cors", "cors"])
+def app(request, ctx):
+    """The app as configured by default, and with CORS origins (whose headers Flask adds)."""
+    if request.param == "cors":
+        ctx.settings = ctx.settings.with_overrides(
+            cors_origins=("https://h5.example.gov.cn", "https://admin.example.gov.cn")
+        )
+    return create_app(context=ctx)
+
+
 def test_the_hot_path_answers_exactly_as_the_flask_view(app, client, world, h, caplog):
     """`miniprogram_api.hot` answers GET /hazards/{id} ahead of Flask; Flask alone (its
     `next_app`) must give the same status, body and headers, for every role and hazard."""
@@ -245,3 +256,25 @@ def test_anything_but_a_plain_read_goes_on_to_flask(app, client, world, h, varia
     response = client.open(url, method=method, headers=headers, **variant)
     assert passed_on == [1]
     assert response.status_code == status
+
+
+def test_a_failure_of_the_hot_path_itself_is_logged_and_flask_answers(
+    client, world, h, caplog, monkeypatch
+):
+    hazard_id = report(
+        client, h["reporter"], scan_token(client, h["admin"], world.enterprise_a.id)
+    ).json["hazard"]["id"]
+
+    def broken(doc):
+        raise RuntimeError("hot path bug")
+
+    monkeypatch.setattr("miniprogram_api.hot.hazard_json", broken)
+    caplog.set_level(logging.INFO)
+    response = client.get(f"/api/v1/hazards/{hazard_id}", headers=h["reporter"])
+    assert response.status_code == 200 and response.json["id"] == hazard_id
+    failures = [r for r in caplog.records if r.name == "miniprogram_api.hot"]
+    assert failures and failures[0].levelno == logging.ERROR
+    assert "hot path bug" in failures[0].exc_text or "hot path bug" in str(failures[0].exc_info)
+    # An ordinary refusal is no failure: nothing more is logged for a 404.
+    assert client.get("/api/v1/hazards/2000000", headers=h["reporter"]).status_code == 404
+    assert len([r for r in caplog.records if r.name == "miniprogram_api.hot"]) == 1
