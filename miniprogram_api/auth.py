@@ -18,12 +18,15 @@ def context() -> Context:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer …` header value; None for anything else."""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _bearer_token() -> str | None:
+    return bearer_token(request.headers.get("Authorization", ""))
 
 
 def bearer_claims() -> TokenClaims:

@@ -24,8 +24,13 @@ import orjson
 from flask import Flask
 from marshmallow import ValidationError
 
-from miniprogram_api.auth import EXTENSION
-from miniprogram_api.observability import log_access, request_id, security_headers
+from miniprogram_api.auth import EXTENSION, bearer_token
+from miniprogram_api.observability import (
+    API_CACHING,
+    log_access,
+    request_id,
+    security_headers,
+)
 from service import reads
 from service.auth import decode_token
 from service.context import Context
@@ -55,18 +60,18 @@ class HotReads:
         self.next_app = next_app
         self._ctx: Context = app.extensions[EXTENSION]
         api_headers, _docs = security_headers(self._ctx.settings)
-        self._headers = [*api_headers, ("Cache-Control", "no-store")]
+        self._headers = [*api_headers, API_CACHING]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        started = time.perf_counter()
-        answer = None
         if (
-            environ.get("REQUEST_METHOD") == "GET"
-            and environ.get("CONTENT_LENGTH") in (None, "", "0")
-            and "HTTP_TRANSFER_ENCODING" not in environ
-            and "HTTP_ORIGIN" not in environ  # CORS answers come from Flask
+            environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("CONTENT_LENGTH") not in (None, "", "0")
+            or "HTTP_TRANSFER_ENCODING" in environ
+            or "HTTP_ORIGIN" in environ  # CORS answers come from Flask
         ):
-            answer = self._answer(environ)
+            return self.next_app(environ, start_response)
+        started = time.perf_counter()
+        answer = self._answer(environ)
         if answer is None:
             return self.next_app(environ, start_response)
         body, extra, user_id = answer
@@ -90,9 +95,8 @@ class HotReads:
         one = _HAZARD.fullmatch(path)
         if (one is None and path != _LIST) or (one is not None and query):
             return None
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         try:
             if one is not None:

@@ -43,6 +43,9 @@ def _nul_paths(value: Any, path: str) -> list[str]:
     return found
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def refuse_nul() -> None:
     """Before any view: a NUL in the path, query, form or JSON body is a 422 naming the field."""
     found = _nul_paths(request.view_args or {}, "")
@@ -54,9 +57,6 @@ def refuse_nul() -> None:
         found += _nul_paths(request.get_json(silent=True), "")
     if found:
         raise ValidationFailed(errors={name: [NUL_MESSAGE] for name in found})
-
-
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _nul_fields(source: Any) -> list[str]:

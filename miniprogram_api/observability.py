@@ -195,6 +195,10 @@ def start_request() -> None:
     g.started = time.perf_counter()
 
 
+# API answers are per user: no cache keeps them (unless a view says otherwise).
+API_CACHING = ("Cache-Control", "no-store")
+
+
 def security_headers(settings: Settings) -> tuple[tuple[tuple[str, str], ...], ...]:
     """The headers every answer carries unless its view set them: (API, docs page)."""
     common = [
@@ -221,7 +225,7 @@ def finish_response(
         if name.lower() not in present:
             headers.add(name, value)
     if path.startswith("/api/v1") and "cache-control" not in present:
-        headers.add("Cache-Control", "no-store")  # answers are per user
+        headers.add(*API_CACHING)
     headers["X-Request-ID"] = rid = g.get("request_id", "")
     actor = g.get("actor")
     log_access(

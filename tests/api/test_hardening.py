@@ -123,6 +123,14 @@ def test_request_ids_are_returned_and_kept_when_sane(client):
     assert junk.headers["X-Request-ID"] != "bad id with spaces"
 
 
+def _run_python(script: str) -> subprocess.CompletedProcess[str]:
+    """Run a script in a fresh interpreter at the project root (for fork behaviour)."""
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+
+
 def test_forked_workers_make_different_request_ids():
     script = (
         "import os, sys\n"
@@ -135,11 +143,7 @@ def test_forked_workers_make_different_request_ids():
         "os.waitpid(pid, 0)\n"
         "print(request_id(''))\n"
     )
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
-    )
-    child, parent = done.stdout.split()
+    child, parent = _run_python(script).stdout.split()
     assert child[:16] != parent[:16] and len(child) == len(parent) == 32
 
 
@@ -252,11 +256,7 @@ def test_a_forked_worker_writes_its_own_log_lines():
         "writer.put_nowait(logging.makeLogRecord({'msg': 'from the master', 'levelno': 20}))\n"
         "writer.stop()\n"
     )
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
-    )
-    assert done.stderr.splitlines() == ["from the worker", "from the master"]
+    assert _run_python(script).stderr.splitlines() == ["from the worker", "from the master"]
 
 
 def test_cors_is_closed_unless_origins_are_configured(ctx, client):
