@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import psycopg
@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import Session
 
 from service import workflow
 from service.auth import TokenClaims
@@ -279,30 +280,67 @@ def list_page(
     across pages: the page's ids (planned with the caller's own scope and filters), then
     their documents with enterprises, reporters and photos in one statement, and the total."""
     page, page_size = page_window(page, page_size)
+    window = {"offset": (page - 1) * page_size, "limit": page_size}
     with ctx.lookup() as uow:
         s = uow.session
-        conditions = list_conditions(s, actor, filters, ctx.now())
-        total = count_total(
-            s,
-            select(func.count()).select_from(_h).where(*conditions),
-            ("hazards", actor, repr(filters)),
-        )
         connection = s.connection()  # Core statements: the ORM's execution path costs more
-        ids = list(
-            connection.scalars(
-                select(_h.c.id)
-                .where(*conditions)
-                .order_by(_h.c.created_at.desc(), _h.c.id.desc())
-                .offset((page - 1) * page_size)
-                .limit(page_size)
-            )
-        )
+        if filters == _NO_FILTERS:
+            listing = _plain_listing(s, actor, ctx.now())
+            count = listing.count
+            ids = [row.id for row in listing.ids.all(connection, window)]
+        else:
+            conditions = list_conditions(s, actor, filters, ctx.now())
+            count = _count_of(conditions)
+            ids = list(connection.scalars(_ids_of(conditions), window))
+        total = count_total(s, count, ("hazards", actor, repr(filters)))
         rows = []
         if ids:
             fetch = _PAGE_PG if connection.dialect.name == "postgresql" else _PAGE_OTHER
             found = {row.id: row for row in fetch.all(connection, {"ids": ids})}
             rows = [found[i] for i in ids if i in found]
     return Page(items=_docs(ctx, actor, rows), page=page, page_size=page_size, total=total)
+
+
+def _count_of(conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    return select(func.count()).select_from(_h).where(*conditions)
+
+
+def _ids_of(conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """A window (`offset`, `limit`) of the matching ids, newest first, stable across pages."""
+    return (
+        select(_h.c.id)
+        .where(*conditions)
+        .order_by(_h.c.created_at.desc(), _h.c.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+class _Listing(NamedTuple):
+    count: Select[Any]
+    ids: _DirectStatement
+
+
+_NO_FILTERS = HazardFilters()
+# The unfiltered list, what phones ask for most, has the same two statements on every page
+# for one caller: kept per caller scope (an Actor holds all `hazard_scope` reads), with the
+# ids run on the direct cursor. Building them and running them through SQLAlchemy cost
+# twice what the database spends on the page's ids. Filtered lists are built per request:
+# their values (dates, search text, now for "overdue") would churn such a cache.
+_LISTINGS_KEPT = 1024
+_listings: dict[Actor, _Listing] = {}
+
+
+def _plain_listing(s: Session, actor: Actor, now: datetime) -> _Listing:
+    listing = _listings.get(actor)
+    if listing is None:
+        # Without filters, the conditions are the caller's scope: neither `s` nor `now`.
+        scope = list_conditions(s, actor, _NO_FILTERS, now)
+        listing = _Listing(_count_of(scope), _DirectStatement(_ids_of(scope)))
+        if len(_listings) >= _LISTINGS_KEPT:
+            _listings.clear()  # callers still listing rebuild theirs once
+        _listings[actor] = listing
+    return listing
 
 
 def _caller_row(row: Any) -> Any:

@@ -126,6 +126,37 @@ def test_a_list_page_reads_the_same_as_the_schema_dumps_newest_first(client, ctx
         assert [i["id"] for i in second["items"]] == [e["id"] for e in visible[3:6]]
 
 
+@pytest.mark.parametrize(
+    ("role", "move"),
+    [
+        ("street_supervisor", lambda w: {"region_id": w.street_b.id}),
+        ("inspector", lambda w: {"grid_ids": [w.grid_b.id]}),
+        ("officer", lambda w: {"enterprise_id": w.enterprise_b.id}),
+    ],
+)
+def test_a_caller_moved_elsewhere_lists_their_new_scope_at_once(
+    client, world, h, auth_header, role, move
+):
+    """Lists are kept per caller scope: a changed region, grid or enterprise is a new one."""
+    made = {}
+    for name in ("enterprise_a", "enterprise_b"):
+        token = scan_token(client, h["admin"], getattr(world, name).id)
+        made[name] = report(client, h["reporter"], token).json["hazard"]["id"]
+
+    def listed():
+        headers = auth_header(getattr(world, role))  # a moved account may need a new login
+        response = client.get("/api/v1/hazards", headers=headers)
+        assert response.status_code == 200, response.json
+        return {item["id"] for item in response.json["items"]}
+
+    assert listed() == {made["enterprise_a"]}
+    changed = client.patch(
+        f"/api/v1/users/{getattr(world, role).id}", json=move(world), headers=h["admin"]
+    )
+    assert changed.status_code == 200, changed.json
+    assert listed() == {made["enterprise_b"]}
+
+
 def test_the_hot_read_checks_the_caller_like_every_other_endpoint(client, world, h, db):
     hazard_id = report(
         client, h["reporter"], scan_token(client, h["admin"], world.enterprise_a.id)
