@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
-from miniprogram_api.hot import HotReads
+from miniprogram_api.hot import HotReads, raise_passed_on
 from miniprogram_api.inputs import init_inputs, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
@@ -97,6 +97,7 @@ def _install_request_hooks(app: Flask, settings: Settings, limits: LimitHooks) -
     @app.before_request
     def _before() -> None:
         start_request()  # first: even a refused request answers with its id
+        raise_passed_on(request.environ)
         # Only uploads may be large; any other body over MAX_JSON_BYTES is refused early.
         length = request.content_length or 0
         if length > max_json_bytes and request.mimetype != "multipart/form-data":

@@ -34,7 +34,7 @@ from miniprogram_api.observability import (
 from service import reads
 from service.auth import decode_token
 from service.context import Context
-from service.errors import DomainError
+from service.errors import DomainError, ServiceUnavailable
 from service.hazards import HazardFilters
 from service.storage import StorageError
 from uploads_schema.common import MAX_ID, PageArgsSchema
@@ -50,6 +50,7 @@ _HAZARD = re.compile(r"/api/v1/hazards/([1-9][0-9]{0,9})")
 _LIST = "/api/v1/hazards"
 _PAGE_KEYS = frozenset({"page", "page_size"})
 _DIGITS = re.compile(r"[0-9]{1,9}")
+PASSED_ON = "mashangcha.hot_error"  # environ key: an error the hot path met, for Flask
 _PAGE_ARGS = PageArgsSchema()  # the list's own bounds and defaults for page and page_size
 
 
@@ -102,8 +103,13 @@ class HotReads:
             if one is not None:
                 return self._one(token, int(one[1]))
             return self._page(token, query)
+        except ServiceUnavailable as exc:
+            # Flask answers it as it is (`raise_passed_on`), without trying the database
+            # a second time: on an outage that would double the wait before the 503.
+            environ[PASSED_ON] = exc
+            return None
         except (DomainError, StorageError):
-            return None  # not found, unauthenticated, unavailable: Flask answers it
+            return None  # not found, unauthenticated: Flask answers it
         except Exception:
             # A bug: said here (Flask may well answer the same request fine), then Flask
             # reads again and answers it like any other route.
@@ -135,3 +141,11 @@ class HotReads:
         actor = reads.load_caller(ctx, decode_token(ctx, token))
         found = reads.list_page(ctx, actor, HazardFilters(), **args)
         return orjson.dumps(hazard_page_json(found)), [], actor.user_id
+
+
+def raise_passed_on(environ: dict[str, Any]) -> None:
+    """Raise the error the hot path met with this request, if any (a Flask before-request
+    step: the error handlers then answer it like any other)."""
+    error = environ.get(PASSED_ON)
+    if error is not None:
+        raise error

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,11 @@ SessionFactory = Callable[[], Session]
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
     message, message_en = "数据库暂时不可用，请稍后重试", "Database temporarily unavailable"
+
+
+# Seconds to wait for PostgreSQL to accept a connection; `?connect_timeout=N` in
+# DATABASE_URL overrides it.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine:
@@ -38,6 +43,10 @@ def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_pragmas(engine)
         return engine
+    if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+        # A database host that does not answer (a dead VM, a dropped route) is a 503 after
+        # this long, not a request held until the kernel gives up on TCP (minutes).
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     if url.startswith("postgresql") and custom_plans:
         # psycopg prepares statements after a few runs and PostgreSQL then may switch to a
         # generic plan, which ignores `region_path LIKE :prefix` and scans by date; plan
@@ -202,6 +211,7 @@ _CONNECTION_SIGNS = (
     "terminating connection",
     "connection refused",
     "connection timed out",
+    "timeout expired",  # connect_timeout (psycopg: "connection timeout expired")
     "database is locked",
 )
 

@@ -3,17 +3,20 @@ transaction, large list totals kept for a while; none of it may change an answer
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 
+from miniprogram_api import create_app
 from service import db as db_module
 from service import pagination, reads
-from service.auth import TokenClaims
+from service.auth import TokenClaims, issue_token
 from service.context import Context
 from service.db import (
     DatabaseUnavailable,
@@ -22,7 +25,7 @@ from service.db import (
     make_lookup_factory,
     make_session_factory,
 )
-from service.models import Region, Role, utcnow
+from service.models import Region, Role, User, utcnow
 from service.settings import Settings
 from tests.factories import build_world, make_hazard, make_region
 from tests.livedb import throwaway_database
@@ -175,3 +178,68 @@ def test_large_list_totals_are_kept_for_a_while_and_small_ones_stay_exact(db, mo
     small = pagination.paginate(db, query, 1, 2, total_key="small").total
     make_region(db)
     assert pagination.paginate(db, query, 1, 2, total_key="small").total == small + 1
+
+
+class _SilentHost:
+    """A database host that accepts TCP connections and never answers (a hung server)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.accepted.append(self._listener.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._listener.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/hazards/5", "/api/v1/hazards?page=2"])
+def test_a_database_that_never_answers_is_a_503_after_the_connect_timeout_once(
+    pg_url, settings, monkeypatch, path
+):
+    """The hot reads hand an outage to Flask, which answers it without connecting again."""
+    monkeypatch.setattr(db_module, "CONNECT_TIMEOUT_SECONDS", 2)  # libpq's least
+    host = _SilentHost()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{host.port}/mashangcha"
+    engine = make_engine(url)
+    try:
+        ctx = Context(settings.with_overrides(database_url=url), make_session_factory(engine))
+        ctx.lookup_factory = make_lookup_factory(engine)
+        token = issue_token(ctx, User(id=5, role=Role.SUPERVISOR, token_version=0))
+        started = time.monotonic()
+        response = create_app(context=ctx).test_client().get(
+            path, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-outage01"}
+        )
+        waited = time.monotonic() - started
+    finally:
+        engine.dispose()
+        host.close()
+    assert response.status_code == 503
+    assert response.json["code"] == "database_unavailable" and response.json["message"]
+    assert response.headers["X-Request-ID"] == "req-outage01"
+    assert len(host.accepted) == 1  # one attempt, not one by the hot path and one by Flask
+    assert 2 <= waited < 4
+
+
+@pytest.mark.parametrize(("query", "timeout"), [("", 5), ("?connect_timeout=12", "12")])
+def test_the_connect_timeout_defaults_to_five_seconds_unless_the_url_says(query, timeout):
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:1/mashangcha{query}")
+    used: dict[str, object] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def _capture(_dialect, _record, _args, params):  # type: ignore[no-untyped-def]
+        used.update(params)
+        raise ConnectionAbortedError("captured")  # no connection is needed
+
+    with pytest.raises(ConnectionAbortedError):
+        engine.connect()
+    assert used["connect_timeout"] == timeout
