@@ -14,6 +14,7 @@ from miniprogram_api.auth import context
 from service import (
     demo,
     hazards,
+    idempotency,
     media,
     migrations,
     notifications,
@@ -40,6 +41,7 @@ hazards_cli = AppGroup("hazards", help="Hazard workflow maintenance.")
 media_cli = AppGroup("media", help="Photos in object storage.")
 outbox_cli = AppGroup("outbox", help="Notification outbox delivery.")
 stats_cli = AppGroup("stats", help="Statistics upkeep.")
+idempotency_cli = AppGroup("idempotency", help="Remembered Idempotency-Keys of writes.")
 
 
 @db_cli.command("upgrade")
@@ -138,6 +140,23 @@ def hazards_sweep() -> None:
     )
 
 
+@idempotency_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be forgotten; delete nothing.")
+@click.option(
+    "--older-than-hours",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Forget keys recorded longer ago than this [default: IDEMPOTENCY_TTL_HOURS]",
+)
+def idempotency_purge(dry_run: bool, older_than_hours: int | None) -> None:
+    """Forget Idempotency-Keys older than their retention (run daily from cron)."""
+    ctx = context()
+    hours = ctx.settings.idempotency_ttl_hours if older_than_hours is None else older_than_hours
+    count = idempotency.purge(ctx, timedelta(hours=hours), dry_run=dry_run)
+    verb = "dry run, nothing changed: would forget" if dry_run else "forgot"
+    click.echo(f"{verb} {count} Idempotency-Keys older than {hours} h")
+
+
 @outbox_cli.command("send")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 def outbox_send(limit: int) -> None:
@@ -184,3 +203,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(media_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(stats_cli)
+    app.cli.add_command(idempotency_cli)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from service.context import Context
 from service.errors import ValidationFailed
 from service.models import IdempotencyRecord
 
@@ -82,3 +84,31 @@ def remember(
             extra=extra or {},
         )
     )
+
+
+# Rows deleted per transaction: short transactions, no long lock on a busy table.
+_PURGE_BATCH = 5_000
+
+
+def purge(ctx: Context, older_than: timedelta | None = None, *, dry_run: bool = False) -> int:
+    """Forget keys recorded more than `older_than` ago (default IDEMPOTENCY_TTL_HOURS):
+    a retry after that is a new request. Returns how many were (or would be) deleted."""
+    if older_than is None:
+        older_than = timedelta(hours=ctx.settings.idempotency_ttl_hours)
+    if older_than <= timedelta(0):
+        raise ValueError("older_than must be positive")
+    expired = IdempotencyRecord.created_at < ctx.now() - older_than
+    if dry_run:
+        with ctx.uow() as uow:
+            return uow.session.scalar(select(func.count()).where(expired)) or 0
+    deleted = 0
+    while True:
+        with ctx.uow() as uow:
+            batch = select(IdempotencyRecord.id).where(expired).limit(_PURGE_BATCH)
+            ids = list(uow.session.scalars(batch))
+            if ids:
+                uow.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
+            uow.commit()
+        deleted += len(ids)
+        if len(ids) < _PURGE_BATCH:
+            return deleted

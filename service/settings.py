@@ -57,6 +57,9 @@ class Settings:
     media_max_bytes: int = 20 * 1024 * 1024
     media_url_ttl_seconds: int = 300
     media_pending_ttl_hours: int = 24
+    # How long a write's Idempotency-Key is remembered (a phone's offline queue may retry
+    # days later); `flask idempotency purge` forgets older ones.
+    idempotency_ttl_hours: int = 7 * 24
     redis_url: str = ""
     # Rate limits (flask-limiter syntax), per client IP; shared through Redis when set.
     ratelimit_scan: str = "60/minute"
@@ -122,6 +125,9 @@ class Settings:
             for name in ("minio_endpoint", "minio_access_key", "minio_secret_key", "minio_bucket"):
                 if not getattr(self, name):
                     problems.append(f"{name.upper()} is required when STORAGE_BACKEND=minio")
+        for name in ("media_pending_ttl_hours", "idempotency_ttl_hours"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name.upper()} must be at least 1")
         if self.is_production:
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 problems.append("SECRET_KEY must be set to a random value of at least 32 chars")

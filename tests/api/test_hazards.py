@@ -1,11 +1,21 @@
 """The hazard workflow through the HTTP API: report, assign, fix, verify, close, and the rules."""
 
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
-from service.models import Hazard, HazardEvent, Media, MediaStatus, Notification
+from service import idempotency
+from service.models import (
+    Hazard,
+    HazardEvent,
+    IdempotencyRecord,
+    Media,
+    MediaStatus,
+    Notification,
+    utcnow,
+)
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
 from tests.api.helpers import assert_error
 
@@ -310,6 +320,35 @@ def test_a_retry_with_the_same_idempotency_key_creates_one_hazard(client, world,
     assert db.scalar(select(func.count(Hazard.id))) == 1
     changed = client.post("/api/v1/hazards", json={**body, "description": "别的"}, headers=headers)
     assert_error(changed, 422, "idempotency_key_reused")
+
+
+def test_idempotency_keys_are_remembered_for_their_retention_then_purged(
+    app, client, h, token, db, monkeypatch
+):
+    monkeypatch.setattr(idempotency, "_PURGE_BATCH", 1)  # several batches
+    answers = {}
+    for key in ("week-old-1", "week-old-2", "today-1"):
+        body = {"qr_token": token, "category": "fire", "description": f"灭火器过期 {key}"}
+        body["media_ids"] = [upload(client, h["reporter"])]
+        headers = {**h["reporter"], "Idempotency-Key": key}
+        answers[key] = (body, headers, client.post("/api/v1/hazards", json=body, headers=headers))
+    recorded = IdempotencyRecord.key.in_(["week-old-1", "week-old-2"])
+    eight_days_ago = utcnow() - timedelta(days=8)
+    db.execute(update(IdempotencyRecord).where(recorded).values(created_at=eight_days_ago))
+    db.commit()
+    runner = app.test_cli_runner()
+
+    dry = runner.invoke(args=["idempotency", "purge", "--dry-run"])
+    assert dry.exit_code == 0 and "would forget 2 Idempotency-Keys older than 168 h" in dry.output
+    assert db.scalar(select(func.count(IdempotencyRecord.id))) == 3
+    real = runner.invoke(args=["idempotency", "purge"])
+    assert real.exit_code == 0 and "forgot 2 Idempotency-Keys older than 168 h" in real.output
+    assert set(db.scalars(select(IdempotencyRecord.key))) == {"today-1"}
+    body, headers, first = answers["today-1"]
+    retried = client.post("/api/v1/hazards", json=body, headers=headers)
+    assert retried.status_code == 201 and retried.json["hazard"]["id"] == first.json["hazard"]["id"]
+    refused = runner.invoke(args=["idempotency", "purge", "--older-than-hours", "0"])
+    assert refused.exit_code != 0 and db.scalar(select(func.count(IdempotencyRecord.id))) == 1
 
 
 def test_a_retried_transition_is_done_once(client, world, h, token, db):

@@ -25,6 +25,13 @@ def test_a_malformed_value_names_the_variable():
         Settings.from_env({"JWT_ACCESS_TTL_MINUTES": "soon"})
 
 
+@pytest.mark.parametrize("name", ["IDEMPOTENCY_TTL_HOURS", "MEDIA_PENDING_TTL_HOURS"])
+def test_a_retention_of_less_than_an_hour_is_refused(name):
+    assert Settings.from_env({name: "1"})
+    with pytest.raises(SettingsError, match=f"{name} must be at least 1"):
+        Settings.from_env({name: "0"})
+
+
 def test_production_refuses_to_start_without_its_secrets():
     with pytest.raises(SettingsError) as info:
         Settings.from_env({"APP_ENV": "production"})
