@@ -3,8 +3,10 @@ groups."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -89,19 +91,29 @@ def qr_posters(region_code: str, output: str) -> None:
     click.echo(f"{pages} posters written to {output}")
 
 
+# The options of the clean-up commands (media gc, idempotency purge).
+_DRY_RUN = click.option("--dry-run", is_flag=True, help="Report what would go; change nothing.")
+
+
+def _older_than_hours(age: str, setting: str) -> Callable[[Callable[..., Any]], Any]:
+    """--older-than-hours N (at least 1); without it the command uses `setting`."""
+    return click.option(
+        "--older-than-hours",
+        type=click.IntRange(min=1),
+        default=None,
+        help=f"{age} [default: {setting}]",
+    )
+
+
 @media_cli.command("gc")
-@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
-@click.option(
-    "--older-than-hours",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Age of expired uploads and grace period of orphan objects "
-    "[default: MEDIA_PENDING_TTL_HOURS]",
+@_DRY_RUN
+@_older_than_hours(
+    "Age of expired uploads and grace period of orphan objects", "MEDIA_PENDING_TTL_HOURS"
 )
 def media_gc(dry_run: bool, older_than_hours: int | None) -> None:
     """Delete expired unattached photos, then stored objects no photo points to."""
     ctx = context()
-    hours = ctx.settings.media_pending_ttl_hours if older_than_hours is None else older_than_hours
+    hours = older_than_hours or ctx.settings.media_pending_ttl_hours
     try:
         report = media.collect_garbage(
             ctx, timedelta(hours=hours), dry_run=dry_run, progress=click.progressbar
@@ -141,17 +153,12 @@ def hazards_sweep() -> None:
 
 
 @idempotency_cli.command("purge")
-@click.option("--dry-run", is_flag=True, help="Count what would be forgotten; delete nothing.")
-@click.option(
-    "--older-than-hours",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Forget keys recorded longer ago than this [default: IDEMPOTENCY_TTL_HOURS]",
-)
+@_DRY_RUN
+@_older_than_hours("Forget keys recorded longer ago than this", "IDEMPOTENCY_TTL_HOURS")
 def idempotency_purge(dry_run: bool, older_than_hours: int | None) -> None:
     """Forget Idempotency-Keys older than their retention (run daily from cron)."""
     ctx = context()
-    hours = ctx.settings.idempotency_ttl_hours if older_than_hours is None else older_than_hours
+    hours = older_than_hours or ctx.settings.idempotency_ttl_hours
     count = idempotency.purge(ctx, timedelta(hours=hours), dry_run=dry_run)
     verb = "dry run, nothing changed: would forget" if dry_run else "forgot"
     click.echo(f"{verb} {count} Idempotency-Keys older than {hours} h")

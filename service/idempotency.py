@@ -90,11 +90,9 @@ def remember(
 _PURGE_BATCH = 5_000
 
 
-def purge(ctx: Context, older_than: timedelta | None = None, *, dry_run: bool = False) -> int:
-    """Forget keys recorded more than `older_than` ago (default IDEMPOTENCY_TTL_HOURS):
+def purge(ctx: Context, older_than: timedelta, *, dry_run: bool = False) -> int:
+    """Forget keys recorded more than `older_than` ago (IDEMPOTENCY_TTL_HOURS, from cron):
     a retry after that is a new request. Returns how many were (or would be) deleted."""
-    if older_than is None:
-        older_than = timedelta(hours=ctx.settings.idempotency_ttl_hours)
     if older_than <= timedelta(0):
         raise ValueError("older_than must be positive")
     expired = IdempotencyRecord.created_at < ctx.now() - older_than
