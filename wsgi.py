@@ -4,7 +4,7 @@ import gc
 
 from miniprogram_api import create_app
 from miniprogram_api.observability import configure_logging
-from service.settings import Settings
+from service.core.settings import Settings
 
 settings = Settings.from_env()
 configure_logging(settings)

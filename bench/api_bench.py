@@ -58,14 +58,17 @@ import psycopg
 from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, libpq
 from sqlalchemy import select, text
 
-from service import migrations, workflow
-from service.auth import issue_token
-from service.context import Context
-from service.db import make_engine, make_session_factory
+from service.access.auth import issue_token
+from service.core import migrations
+from service.core.context import Context
+from service.core.db import make_engine, make_session_factory
+from service.core.settings import Settings
 from service.demo import seed
-from service.models import Enterprise, Media, Role, User
-from service.settings import Settings
-from service.storage import build_storage
+from service.directory.models import Enterprise, User
+from service.hazards import workflow
+from service.media.models import Media
+from service.media.storage import build_storage
+from uploads_schema.vocabulary import Role
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = "mashangcha_api_bench"

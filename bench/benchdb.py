@@ -8,7 +8,7 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import make_url
 
-from service.models import HazardCategory
+from uploads_schema.vocabulary import HazardCategory
 
 CATEGORIES = [c.value for c in HazardCategory]
 DESCRIPTIONS = [

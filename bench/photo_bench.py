@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
 
+from service.media.images import process_image
 from tests.hostile import phone_exif
-from uploads_schema.images import process_image
 
 TARGET_RATIO = 1.25
 WIDTH, HEIGHT = 4032, 3024  # 12 MP, the common phone sensor output

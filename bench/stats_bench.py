@@ -40,15 +40,16 @@ import psycopg
 from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, libpq
 from sqlalchemy import Engine, event, text
 
-from service import migrations, rollup
-from service import statistics as stats_service
-from service.context import Context
-from service.credit_code import check_char
-from service.db import make_engine, make_session_factory
-from service.models import Role
-from service.scoping import Actor
-from service.settings import Settings
-from service.statistics import Bucket, StatsQuery, ranking, summary, trend
+from service.access.scoping import Actor
+from service.core import migrations
+from service.core.context import Context
+from service.core.db import make_engine, make_session_factory
+from service.core.settings import Settings
+from service.directory.credit_code import check_char
+from service.statistics import figures as stats_service
+from service.statistics import rollup
+from service.statistics.figures import Bucket, StatsQuery, ranking, summary, trend
+from uploads_schema.vocabulary import Role
 
 TARGET_P95_MS = 50.0
 DEFAULT_DATABASE = "mashangcha_bench"

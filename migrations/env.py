@@ -6,9 +6,17 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from service.db import make_engine
-from service.models import Base
-from service.settings import Settings
+# Every package's tables join the one metadata when its models module is imported.
+import service.directory.models
+import service.hazards.models
+import service.inspections.models
+import service.media.models
+import service.notifications.models
+import service.qrcodes.models
+import service.statistics.models  # noqa: F401
+from service.core.db import make_engine
+from service.core.models import Base
+from service.core.settings import Settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -15,10 +15,10 @@ from miniprogram_api.hot import HotReads, raise_passed_on
 from miniprogram_api.inputs import init_inputs, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
-from service.context import Context
-from service.db import make_engine, make_lookup_factory, make_session_factory
-from service.settings import Settings
-from service.storage import build_storage
+from service.core.context import Context
+from service.core.db import make_engine, make_lookup_factory, make_session_factory
+from service.core.settings import Settings
+from service.media.storage import build_storage
 
 log = logging.getLogger(__name__)
 

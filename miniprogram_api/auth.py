@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from service.auth import TokenClaims, decode_token
-from service.context import Context
-from service.errors import Unauthenticated
-from service.reads import load_caller
-from service.scoping import Actor
+from service.access.auth import TokenClaims, decode_token
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.core.errors import Unauthenticated
+from service.hazards.reads import load_caller
 
 EXTENSION = "mashangcha"
 

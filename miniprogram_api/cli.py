@@ -13,22 +13,18 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from miniprogram_api.auth import context
-from service import (
-    demo,
-    hazards,
-    idempotency,
-    media,
-    migrations,
-    notifications,
-    overdue,
-    qrcodes,
-    regions,
-    rollup,
-)
-from service.db import snapshot_session
-from service.models import Role
-from service.scoping import Actor
-from service.storage import StorageError
+from service import demo
+from service.access.scoping import Actor
+from service.core import idempotency, migrations
+from service.core.db import snapshot_session
+from service.directory import regions
+from service.hazards import overdue, queries
+from service.media import photos as media
+from service.media.storage import StorageError
+from service.notifications import delivery as notifications
+from service.qrcodes import codes as qrcodes
+from service.statistics import rollup
+from uploads_schema.vocabulary import Role
 
 
 def system_actor() -> Actor:
@@ -132,7 +128,7 @@ def media_gc(dry_run: bool, older_than_hours: int | None) -> None:
 @hazards_cli.command("verify-chain")
 def hazards_verify_chain() -> None:
     """Recompute every hazard's event hash chain and report any break (exit code 1)."""
-    checked, breaks = hazards.verify_all_chains(context())
+    checked, breaks = queries.verify_all_chains(context())
     for b in breaks:
         click.echo(f"BROKEN hazard {b.hazard_id} event {b.seq}: {b.reason}")
     click.echo(f"{checked} hazards checked, {len(breaks)} breaks")

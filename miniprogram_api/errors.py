@@ -9,8 +9,8 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from miniprogram_api.limits import LOCKED_MARKER
-from service.errors import DomainError
-from service.storage import ObjectMissing, StorageUnavailable
+from service.core.errors import DomainError
+from service.media.storage import ObjectMissing, StorageUnavailable
 
 log = logging.getLogger(__name__)
 

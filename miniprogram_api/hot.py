@@ -31,12 +31,12 @@ from miniprogram_api.observability import (
     request_id,
     security_headers,
 )
-from service import reads
-from service.auth import decode_token
-from service.context import Context
-from service.errors import DomainError, ServiceUnavailable
-from service.hazards import HazardFilters
-from service.storage import StorageError
+from service.access.auth import decode_token
+from service.core.context import Context
+from service.core.errors import DomainError, ServiceUnavailable
+from service.hazards import reads
+from service.hazards.queries import HazardFilters
+from service.media.storage import StorageError
 from uploads_schema.common import MAX_ID, PageArgsSchema
 from uploads_schema.hazards import hazard_json, hazard_page_json
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from service.errors import ValidationFailed
+from service.core.errors import ValidationFailed
 from uploads_schema.common import MAX_ID
 
 NUL = "\x00"

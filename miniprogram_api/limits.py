@@ -10,7 +10,7 @@ from flask.globals import request_ctx
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from service.settings import Settings
+from service.core.settings import Settings
 
 # Module-level and bound per app with init_app; limits read settings at request time.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="moving-window")

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from flask import Response, g, has_request_context, request
 
 from miniprogram_api.logs import redact_path
-from service.settings import Settings
+from service.core.settings import Settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_log = logging.getLogger("mashangcha.access")

@@ -9,9 +9,9 @@ from typing import Any
 from flask import request
 
 from miniprogram_api.auth import context
-from service.errors import ValidationFailed
-from service.idempotency import IdempotencyKey
-from service.scoping import Actor
+from service.access.scoping import Actor
+from service.core.errors import ValidationFailed
+from service.core.idempotency import IdempotencyKey
 
 MAX_KEY = 128
 

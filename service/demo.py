@@ -15,23 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import qr
-from service import credit_code, hazards, media
-from service.auth import hash_password
-from service.context import Context
-from service.models import (
-    Enterprise,
-    Grid,
-    Hazard,
-    HazardCategory,
-    Industry,
-    QrCode,
-    Region,
-    RegionLevel,
-    RiskColor,
-    Role,
-    User,
-)
-from service.scoping import load_actor
+from service.access.auth import hash_password
+from service.access.scoping import load_actor
+from service.core.context import Context
+from service.directory import credit_code
+from service.directory.models import Enterprise, Grid, Region, User
+from service.hazards import reporting, transitions
+from service.hazards.models import Hazard
+from service.media import photos as media
+from service.qrcodes.models import QrCode
+from uploads_schema.vocabulary import HazardCategory, Industry, RegionLevel, RiskColor, Role
 
 DEMO_PASSWORD = "demo12345"
 
@@ -228,7 +221,7 @@ def _seed_hazards(ctx: Context, rng: random.Random) -> None:
     ]
     for reporter, category, text, steps in stories:
         photo = media.upload_photo(ctx, actors[reporter], _photo(rng))
-        result = hazards.report_hazard(
+        result = reporting.report_hazard(
             ctx,
             actors[reporter],
             category=category,
@@ -238,10 +231,10 @@ def _seed_hazards(ctx: Context, rng: random.Random) -> None:
         )
         hid = result.hazard.id
         if steps == 4:
-            hazards.reject(ctx, actors["inspector"], hid, reason="现场核实不属实")
+            transitions.reject(ctx, actors["inspector"], hid, reason="现场核实不属实")
             continue
         if steps >= 1:
-            hazards.assign(
+            transitions.assign(
                 ctx,
                 actors["inspector"] if reporter == "inspector" else actors["officer"],
                 hid,
@@ -250,9 +243,11 @@ def _seed_hazards(ctx: Context, rng: random.Random) -> None:
             )
         if steps >= 2:
             fix = media.upload_photo(ctx, actors["officer"], _photo(rng))
-            hazards.submit_fix(ctx, actors["officer"], hid, note="已整改", media_ids=[fix.media.id])
+            transitions.submit_fix(
+                ctx, actors["officer"], hid, note="已整改", media_ids=[fix.media.id]
+            )
         if steps >= 3:
-            hazards.verify(ctx, actors["inspector"], hid, passed=True, note="验收合格")
+            transitions.verify(ctx, actors["inspector"], hid, passed=True, note="验收合格")
 
 
 def _demo_credit_code(rng: random.Random) -> str:

@@ -16,13 +16,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from miniprogram_api import create_app
-from service import migrations
-from service.auth import issue_token
-from service.context import Context
-from service.db import make_engine
-from service.models import User
-from service.settings import Settings
-from service.storage import build_storage
+from service.access.auth import issue_token
+from service.core import migrations
+from service.core.context import Context
+from service.core.db import make_engine
+from service.core.settings import Settings
+from service.directory.models import User
+from service.media.storage import build_storage
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 

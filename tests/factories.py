@@ -8,23 +8,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service import credit_code
-from service.auth import hash_password
-from service.models import (
-    Enterprise,
-    Grid,
-    Hazard,
+from service.access.auth import hash_password
+from service.directory import credit_code
+from service.directory.models import Enterprise, Grid, Region, User
+from service.hazards.models import Hazard
+from uploads_schema.vocabulary import (
     HazardCategory,
     HazardLevel,
     HazardOrigin,
     HazardSource,
     HazardStatus,
     Industry,
-    Region,
     RegionLevel,
     RiskColor,
     Role,
-    User,
 )
 
 _seq = itertools.count(1)

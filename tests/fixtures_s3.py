@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
-from service.storage import MinioStorage
+from service.media.storage import MinioStorage
 
 S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import migrations
-from service.context import Context
-from service.db import make_engine, make_session_factory
-from service.settings import Settings
-from service.storage import build_storage
+from service.core import migrations
+from service.core.context import Context
+from service.core.db import make_engine, make_session_factory
+from service.core.settings import Settings
+from service.media.storage import build_storage
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from miniprogram_api.limits import (
     login_limit,
     login_username_key,
 )
-from service import auth
-from service.wechat import WeChatClient
+from service.access import auth
+from service.access.wechat import WeChatClient
 from uploads_schema.auth import (
     DevLoginSchema,
     LoginResultSchema,

@@ -6,8 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context, current_actor
-from service import enterprise_import, enterprises
-from service.errors import ValidationFailed
+from service.core.errors import ValidationFailed
+from service.directory import enterprise_import, enterprises
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
     EnterprisePageSchema,

@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 from miniprogram_api.auth import bearer_claims, context, current_actor
 from miniprogram_api.responses import json_response
 from miniprogram_api.writes import expected_version, idempotency_key
-from service import hazards, reads
-from service.hazards import HazardFilters
+from service.hazards import queries, reads, reporting, transitions
+from service.hazards.queries import HazardFilters
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import (
     AssignSchema,
@@ -79,9 +79,9 @@ class Hazards(MethodView):
         """Report a hazard with 1–9 photos (uploaded first)."""
         ctx, actor = context(), current_actor()
         idem = idempotency_key(actor, anonymous=args["anonymous"])
-        result = hazards.report_hazard(ctx, actor, **args, idem=idem)
+        result = reporting.report_hazard(ctx, actor, **args, idem=idem)
         return {
-            "hazard": hazards.view_after_write(ctx, actor, result.hazard),
+            "hazard": queries.view_after_write(ctx, actor, result.hazard),
             "receipt_key": result.receipt_key,
         }
 
@@ -103,7 +103,7 @@ def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untype
     hazard = use_case(
         ctx, actor, hazard_id, **args, expected_version=version, idem=idempotency_key(actor)
     )
-    view = hazards.view_after_write(ctx, actor, hazard)
+    view = queries.view_after_write(ctx, actor, hazard)
     return view, 200, {"ETag": f'"{view.hazard.version}"'}
 
 
@@ -125,13 +125,15 @@ def _route(path: str, schema, use_case, doc: str):  # type: ignore[no-untyped-de
     blp.route(f"/<int:hazard_id>/{path}")(view)
 
 
-_route("assign", AssignSchema, hazards.assign, "Assign the fix (交办): assignee, level, deadline.")
-_route("plan", PlanSchema, hazards.file_plan, "File the 五落实 plan of a hazard.")
-_route("submit-fix", SubmitFixSchema, hazards.submit_fix, "Submit the fix with after-photos.")
-_route("verify", VerifySchema, hazards.verify, "Verify a submitted fix (验收): pass or fail.")
-_route("reject", RejectSchema, hazards.reject, "Reject a report as not a hazard or duplicate.")
-_route("reopen", ReopenSchema, hazards.reopen, "Reopen a closed hazard (supervisor).")
-_route("extend", ExtendSchema, hazards.extend, "Ask for, approve or decline a later deadline.")
+_route(
+    "assign", AssignSchema, transitions.assign, "Assign the fix (交办): assignee, level, deadline."
+)
+_route("plan", PlanSchema, transitions.file_plan, "File the 五落实 plan of a hazard.")
+_route("submit-fix", SubmitFixSchema, transitions.submit_fix, "Submit the fix with after-photos.")
+_route("verify", VerifySchema, transitions.verify, "Verify a submitted fix (验收): pass or fail.")
+_route("reject", RejectSchema, transitions.reject, "Reject a report as not a hazard or duplicate.")
+_route("reopen", ReopenSchema, transitions.reopen, "Reopen a closed hazard (supervisor).")
+_route("extend", ExtendSchema, transitions.extend, "Ask for, approve or decline a later deadline.")
 
 
 @blp.route("/<int:hazard_id>/events")
@@ -140,4 +142,4 @@ class HazardEvents(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, hazard_id):
         """The append-only history with its hash chain and whether it verifies."""
-        return hazards.list_events(context(), current_actor(), hazard_id)
+        return queries.list_events(context(), current_actor(), hazard_id)

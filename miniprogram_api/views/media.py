@@ -12,7 +12,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.limits import caller_key, limiter, upload_limit
-from service import media
+from service.media import photos as media
 from uploads_schema.common import ErrorSchema
 from uploads_schema.media import MediaSchema, SignedLinkSchema, UploadSchema
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context, current_actor
-from service import qrcodes
+from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.qrcodes import (
     PosterBatchArgsSchema,

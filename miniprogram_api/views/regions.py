@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context, current_actor
-from service import regions
+from service.directory import regions
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
     GridPageSchema,

@@ -13,8 +13,10 @@ from miniprogram_api.auth import context, current_actor, optional_actor
 from miniprogram_api.limits import limiter, scan_limit
 from miniprogram_api.views.hazards import WRITE_HEADERS
 from miniprogram_api.writes import idempotency_key
-from service import checkins, hazards, qrcodes
-from service.errors import DomainError
+from service.core.errors import DomainError
+from service.hazards import queries, reporting
+from service.inspections import checkins
+from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import ReceiptSchema, ReportResultSchema, ScanReportSchema
 from uploads_schema.qrcodes import (
@@ -76,14 +78,14 @@ class ScanReport(MethodView):
     def post(self, args, token):
         """Public: report a hazard here; anonymous reports get a receipt key to follow it."""
         ctx, actor = context(), optional_actor()
-        result = hazards.report_hazard(
+        result = reporting.report_hazard(
             ctx,
             actor,
             qr_token=token,
             **args,
             idem=idempotency_key(actor, anonymous=args["anonymous"]),
         )
-        return {"hazard": hazards.public_view(result.hazard), "receipt_key": result.receipt_key}
+        return {"hazard": queries.public_view(result.hazard), "receipt_key": result.receipt_key}
 
 
 @blp.route("/receipts/<key>")
@@ -96,7 +98,7 @@ class ReceiptByKey(MethodView):
     @blp.alt_response(429, schema=ErrorSchema)
     def get(self, key):
         """Public: follow an anonymous report by its receipt key (status and public notes)."""
-        return hazards.receipt(context(), key)
+        return queries.receipt(context(), key)
 
 
 @blp.route("/checkins")

@@ -9,8 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from miniprogram_api.auth import context, current_actor
-from service import exports, statistics
-from service.statistics import StatsQuery
+from service.statistics import exports
+from service.statistics import figures as statistics
+from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
     MajorHazardListSchema,

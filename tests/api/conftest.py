@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.rollup import differences
+from service.statistics.rollup import differences
 
 
 @pytest.fixture(autouse=True)

@@ -28,12 +28,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from service.auth import issue_token
-from service.context import Context
-from service.models import Enterprise, Grid, Region, RegionLevel, Role, User
+from service.access.auth import issue_token
+from service.core.context import Context
+from service.directory.models import Enterprise, Grid, Region, User
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.factories import World, build_world, make_enterprise, make_grid, make_region, make_user
 from tests.hostile import plain_jpeg
+from uploads_schema.vocabulary import RegionLevel, Role
 
 # Columns of the matrix, in order. "anonymous" sends no Authorization header.
 ROLES = (

@@ -7,12 +7,14 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from service import auth as service_auth
-from service.auth import issue_token
-from service.context import Context
-from service.models import Role, User, utcnow
+from service.access import auth as service_auth
+from service.access.auth import issue_token
+from service.core.context import Context
+from service.core.models import utcnow
+from service.directory.models import User
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD, make_user
+from uploads_schema.vocabulary import Role
 
 
 def login(client, username, password):

@@ -31,11 +31,11 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import sessionmaker
 
 from miniprogram_api import create_app
-from service import credit_code
-from service.auth import issue_token
-from service.context import Context
-from service.settings import Settings
-from service.storage import build_storage
+from service.access.auth import issue_token
+from service.core.context import Context
+from service.core.settings import Settings
+from service.directory import credit_code
+from service.media.storage import build_storage
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD

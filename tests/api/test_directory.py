@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from service.models import Enterprise
+from service.directory.models import Enterprise
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD
 

@@ -5,8 +5,9 @@ import io
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from service.models import Enterprise, Industry, RiskColor
+from service.directory.models import Enterprise
 from tests.api.helpers import assert_error
+from uploads_schema.vocabulary import Industry, RiskColor
 
 HEADER = ["统一社会信用代码", "企业名称", "地址", "纬度", "经度", "行业", "风险等级", "网格编码"]
 GOOD_1 = "91350100M000100Y43"

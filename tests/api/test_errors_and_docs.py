@@ -92,8 +92,8 @@ def test_error_messages_are_chinese_first(client, path):
 
 def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client, ctx):
     from miniprogram_api import create_app
-    from service.context import Context
-    from service.storage import build_storage
+    from service.core.context import Context
+    from service.media.storage import build_storage
 
     assert client.get("/api/v1/readyz").json["checks"]["storage"] == "ok"
     down = settings.with_overrides(

@@ -77,7 +77,7 @@ def test_passwords_are_stored_as_argon2id_hashes(client, world, auth_header, db)
     )
     from sqlalchemy import select
 
-    from service.models import User
+    from service.directory.models import User
 
     stored = db.scalar(select(User.password_hash).where(User.username == "hashcheck"))
     assert stored.startswith("$argon2id$") and "plain-text-pass" not in stored

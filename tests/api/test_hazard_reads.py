@@ -8,8 +8,9 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from miniprogram_api import create_app
-from service import hazards
-from service.scoping import load_actor
+from service.access.scoping import load_actor
+from service.core import errors
+from service.hazards import queries
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
 from uploads_schema.hazards import HazardSchema
 
@@ -76,8 +77,8 @@ def _hazards_in_every_state(client, world, h) -> list[int]:
 def _expected(ctx, db, user, hazard_id):
     actor = load_actor(db, user.id)
     try:
-        view = hazards.get_hazard(ctx, actor, hazard_id)
-    except hazards.NotFound:
+        view = queries.get_hazard(ctx, actor, hazard_id)
+    except errors.NotFound:
         return None
     return HazardSchema().dump(view)
 

@@ -6,18 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from service import idempotency
-from service.models import (
-    Hazard,
-    HazardEvent,
-    IdempotencyRecord,
-    Media,
-    MediaStatus,
-    Notification,
-    utcnow,
-)
+from service.core import idempotency
+from service.core.models import IdempotencyRecord, utcnow
+from service.hazards.models import Hazard, HazardEvent
+from service.media.models import Media
+from service.notifications.models import Notification
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
 from tests.api.helpers import assert_error
+from uploads_schema.vocabulary import MediaStatus
 
 NUMBER = re.compile(r"^YH\d{6}-\d{8}-\d{4}$")
 
@@ -474,7 +470,7 @@ def auth_header_for(client, world):
 def test_an_anonymous_retry_replays_its_receipt_and_leaves_no_user_trace(
     client, world, h, token, db
 ):
-    from service.models import IdempotencyRecord
+    from service.core.models import IdempotencyRecord
 
     body = {
         "category": "fire",

@@ -16,14 +16,15 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from miniprogram_api import create_app
-from service import media as media_service
-from service.context import Context
-from service.db import DatabaseUnavailable, UnitOfWork
-from service.models import Media, MediaStatus, Role
-from service.storage import MinioStorage, content_key
+from service.core.context import Context
+from service.core.db import DatabaseUnavailable, UnitOfWork
+from service.media import photos as media_service
+from service.media.models import Media
+from service.media.storage import MinioStorage, content_key
 from tests import hostile
 from tests.api.helpers import assert_error
 from tests.factories import make_user
+from uploads_schema.vocabulary import MediaStatus, Role
 
 BASE = "https://mashangcha.test"
 JFIF_INFO_KEYS = {"jfif", "jfif_version", "jfif_unit", "jfif_density"}

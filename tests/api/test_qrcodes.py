@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from miniprogram_api import create_app
-from service.models import ScanLog
+from service.qrcodes.models import ScanLog
 from tests.api.helpers import assert_error
 from tests.factories import make_enterprise
 

@@ -11,12 +11,16 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from qr import new_token
-from service import rollup, statistics
-from service.models import Checkin, HazardLevel, HazardStatus, QrCode, Role, hazard_monthly
-from service.scoping import Actor
-from service.statistics import StatsQuery
+from service.access.scoping import Actor
+from service.inspections.models import Checkin
+from service.qrcodes.models import QrCode
+from service.statistics import figures as statistics
+from service.statistics import rollup
+from service.statistics.figures import StatsQuery
+from service.statistics.models import hazard_monthly
 from tests.api.helpers import assert_error
 from tests.factories import make_hazard
+from uploads_schema.vocabulary import HazardLevel, HazardStatus, Role
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 10, tzinfo=UTC)

@@ -27,8 +27,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.orm import sessionmaker
 
 from miniprogram_api import create_app
-from service.context import Context
-from service.settings import Settings
+from service.core.context import Context
+from service.core.settings import Settings
 from tests.api.hazard_helpers import report, upload
 from tests.factories import World
 from uploads_schema.common import MAX_ID

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from miniprogram_api import create_app
-from service.auth import issue_token
-from service.context import Context
-from service.models import Hazard, HazardAction, HazardEvent
+from service.access.auth import issue_token
+from service.core.context import Context
+from service.hazards.models import Hazard, HazardEvent
 from tests.api.hazard_helpers import in_days, scan_token, upload
 from tests.factories import build_world
 from tests.livedb import live_context
+from uploads_schema.vocabulary import HazardAction
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@
 from sqlalchemy import func, select
 
 from miniprogram_api import create_app
-from service.credit_code import check
-from service.hazards import verify_all_chains
-from service.models import Enterprise, Grid, Hazard, Media, QrCode, Region, RegionLevel, User
+from service.directory.credit_code import check
+from service.directory.models import Enterprise, Grid, Region, User
+from service.hazards.models import Hazard
+from service.hazards.queries import verify_all_chains
+from service.media.models import Media
+from service.qrcodes.models import QrCode
+from uploads_schema.vocabulary import RegionLevel
 
 
 def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):

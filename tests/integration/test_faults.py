@@ -29,18 +29,20 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from service.auth import issue_token
-from service.context import Context
-from service.db import make_engine, make_session_factory
-from service.hazards import verify_all_chains
-from service.models import Hazard, HazardMedia, Media, MediaStatus
-from service.settings import PROJECT_ROOT, Settings
-from service.storage import MinioStorage
+from service.access.auth import issue_token
+from service.core.context import Context
+from service.core.db import make_engine, make_session_factory
+from service.core.settings import PROJECT_ROOT, Settings
+from service.hazards.models import Hazard, HazardMedia
+from service.hazards.queries import verify_all_chains
+from service.media.models import Media
+from service.media.storage import MinioStorage
 from tests.factories import World, build_world
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fixtures_s3 import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.hostile import plain_jpeg
 from tests.livedb import throwaway_database
+from uploads_schema.vocabulary import MediaStatus
 
 REPORTS = 200
 CLIENTS = 16

@@ -13,10 +13,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from miniprogram_api import create_app
-from service import media as media_service
-from service.context import Context
-from service.models import Media
-from service.storage import MinioStorage
+from service.core.context import Context
+from service.media import photos as media_service
+from service.media.models import Media
+from service.media.storage import MinioStorage
 from tests import hostile
 from tests.api.helpers import assert_error
 from tests.fixtures_s3 import S3_ACCESS_KEY, S3_SECRET_KEY, make_minio_storage

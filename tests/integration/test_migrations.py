@@ -5,9 +5,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service import migrations
-from service.db import make_engine
-from service.models import Base
+from service.core import migrations
+from service.core.db import make_engine
+from service.core.models import Base
 from tests.livedb import throwaway_database
 
 

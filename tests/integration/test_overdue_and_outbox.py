@@ -15,23 +15,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import outbox
-from service.context import Context
-from service.models import (
-    Hazard,
-    HazardAction,
-    HazardCategory,
-    HazardEvent,
-    HazardOrigin,
-    HazardSource,
-    HazardStatus,
-    Notification,
-    NotificationKind,
-    NotificationStatus,
-    Role,
-    User,
-)
-from service.notifications import (
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.core.settings import SettingsError
+from service.directory.models import User
+from service.hazards.models import Hazard, HazardEvent
+from service.hazards.overdue import sweep
+from service.hazards.workflow import apply, verify_chain
+from service.notifications import outbox
+from service.notifications.delivery import (
     LogSender,
     TemporaryFailure,
     WeChatSubscribeSender,
@@ -40,12 +32,19 @@ from service.notifications import (
     parse_templates,
     send_pending,
 )
-from service.overdue import sweep
-from service.scoping import Actor
-from service.settings import SettingsError
-from service.workflow import apply, verify_chain
+from service.notifications.models import Notification
 from tests.factories import World, build_world, make_user
 from tests.livedb import live_context
+from uploads_schema.vocabulary import (
+    HazardAction,
+    HazardCategory,
+    HazardOrigin,
+    HazardSource,
+    HazardStatus,
+    NotificationKind,
+    NotificationStatus,
+    Role,
+)
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 _numbers = itertools.count(1)

@@ -14,21 +14,24 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, select, text
 
 from miniprogram_api import create_app
-from service import db as db_module
-from service import pagination, reads
-from service.auth import TokenClaims, issue_token
-from service.context import Context
-from service.db import (
+from service.access.auth import TokenClaims, issue_token
+from service.core import db as db_module
+from service.core import pagination
+from service.core.context import Context
+from service.core.db import (
     DatabaseUnavailable,
     UnitOfWork,
     make_engine,
     make_lookup_factory,
     make_session_factory,
 )
-from service.models import Region, Role, User, utcnow
-from service.settings import Settings
+from service.core.models import utcnow
+from service.core.settings import Settings
+from service.directory.models import Region, User
+from service.hazards import reads
 from tests.factories import build_world, make_hazard, make_region
 from tests.livedb import throwaway_database
+from uploads_schema.vocabulary import Role
 
 
 @pytest.fixture

@@ -11,12 +11,20 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 
 from miniprogram_api import create_app
-from service import hazards, migrations, rollup
-from service.context import Context
-from service.db import make_engine, make_session_factory, snapshot_session
-from service.models import (
-    HOUR_BUCKETS,
-    Hazard,
+from service.access.scoping import Actor
+from service.core import migrations
+from service.core.context import Context
+from service.core.db import make_engine, make_session_factory, snapshot_session
+from service.hazards import transitions
+from service.hazards.models import Hazard
+from service.hazards.overdue import sweep
+from service.hazards.workflow import apply
+from service.statistics import rollup
+from service.statistics.models import HOUR_BUCKETS, hazard_daily, hazard_monthly
+from service.statistics.rollup import Facts, contribution, differences
+from tests.factories import build_world, make_hazard
+from tests.livedb import live_context, throwaway_database
+from uploads_schema.vocabulary import (
     HazardAction,
     HazardCategory,
     HazardLevel,
@@ -24,15 +32,7 @@ from service.models import (
     HazardSource,
     HazardStatus,
     Role,
-    hazard_daily,
-    hazard_monthly,
 )
-from service.overdue import sweep
-from service.rollup import Facts, contribution, differences
-from service.scoping import Actor
-from service.workflow import apply
-from tests.factories import build_world, make_hazard
-from tests.livedb import live_context, throwaway_database
 
 T0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in China
 
@@ -268,12 +268,12 @@ def test_concurrent_closes_and_reopens_of_one_key_lose_no_update(live_ctx):
 
     def cycle(hazard_id: int) -> None:
         for _ in range(3):
-            hazards.verify(live_ctx, actor, hazard_id, passed=True)
-            hazards.reopen(
+            transitions.verify(live_ctx, actor, hazard_id, passed=True)
+            transitions.reopen(
                 live_ctx, actor, hazard_id, reason="复查不合格", deadline=now + timedelta(days=5)
             )
             _back_to_verifying(live_ctx, world.officer.id, hazard_id)
-        hazards.verify(live_ctx, actor, hazard_id, passed=True)
+        transitions.verify(live_ctx, actor, hazard_id, passed=True)
 
     barrier = threading.Barrier(len(ids))
     errors: list[BaseException] = []

@@ -16,7 +16,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from service.storage import (
+from service.media.storage import (
     LocalStorage,
     MinioStorage,
     ObjectMissing,

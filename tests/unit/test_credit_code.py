@@ -1,6 +1,6 @@
 import pytest
 
-from service import credit_code
+from service.directory import credit_code
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110000600037341L"])

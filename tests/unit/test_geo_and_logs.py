@@ -1,7 +1,7 @@
 import pytest
 
 from miniprogram_api.logs import redact_path
-from service.geo import haversine_m
+from service.directory.geo import haversine_m
 
 ONE_DEGREE_M = 111_194.93  # π/180 × mean earth radius
 

@@ -12,8 +12,7 @@ from PIL import Image, ImageFile
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.TiffImagePlugin import IFDRational
 
-from tests import hostile
-from uploads_schema.images import (
+from service.media.images import (
     FileTooLarge,
     ImageCorrupt,
     ImageRejected,
@@ -23,6 +22,7 @@ from uploads_schema.images import (
     process_image,
     sniff,
 )
+from tests import hostile
 
 EXCEPTION_FOR_CODE = {
     "unsupported_media_type": UnsupportedImageType,

@@ -1,6 +1,6 @@
 import pytest
 
-from service.settings import Settings, SettingsError
+from service.core.settings import Settings, SettingsError
 
 
 def test_defaults_need_no_environment():

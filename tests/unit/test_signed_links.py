@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from service.storage import MAX_PRESIGN_EXPIRY, SignedLinks, link_window
+from service.media.storage import MAX_PRESIGN_EXPIRY, SignedLinks, link_window
 
 SEVEN_DAYS = int(MAX_PRESIGN_EXPIRY.total_seconds())
 
@@ -63,7 +63,7 @@ def test_a_refused_key_is_never_kept():
 
 
 def test_the_kept_links_are_bounded(monkeypatch):
-    monkeypatch.setattr("service.storage.SIGNED_LINKS_KEPT", 10)
+    monkeypatch.setattr("service.media.storage.SIGNED_LINKS_KEPT", 10)
     links = SignedLinks(lambda key, at, valid: key, Clock(1_800_000_000.0))
     for n in range(25):
         links.get(f"k/{n}.jpg", timedelta(seconds=300), lambda key: None)

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.errors import PermissionDenied
-from service.models import Hazard, HazardAction, HazardLevel, HazardSource, HazardStatus, Role
-from service.scoping import Actor
-from service.workflow import (
+from service.access.scoping import Actor
+from service.core.errors import PermissionDenied
+from service.hazards.models import Hazard
+from service.hazards.workflow import (
     GENESIS_HASH,
     TRANSITIONS,
     InvalidTransition,
@@ -17,6 +17,7 @@ from service.workflow import (
     role_actions,
     verify_chain,
 )
+from uploads_schema.vocabulary import HazardAction, HazardLevel, HazardSource, HazardStatus, Role
 
 NOW = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 SUPERVISOR = Actor(user_id=1, role=Role.SUPERVISOR, region_path="/1/")

@@ -1,0 +1,3 @@
+"""Who is calling and what they may see: passwords, tokens, WeChat login, the caller (Actor) and
+every visibility rule.
+"""

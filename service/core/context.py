@@ -1,0 +1,47 @@
+"""What every use case needs from the outside world, passed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from service.core.db import SessionFactory, UnitOfWork, read_connection
+from service.core.models import utcnow
+from service.core.settings import Settings
+from service.media.storage import ObjectStorage
+
+
+@dataclass
+class Context:
+    """Settings, the session factory and adapters; built once by the app, or by a test."""
+
+    settings: Settings
+    session_factory: SessionFactory
+    storage: ObjectStorage | None = None
+    # Sessions outside a transaction, for reads that need none (the caller, on every
+    # request): no BEGIN and ROLLBACK round trips. Without one, lookups use session_factory.
+    lookup_factory: SessionFactory | None = None
+    clock: Callable[[], datetime] = utcnow
+    # Adapters added by later slices (storage, senders) live here by name.
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work."""
+        return UnitOfWork(self.session_factory)
+
+    def lookup(self) -> UnitOfWork:
+        """A unit of work for a read that needs no transaction (one statement)."""
+        return UnitOfWork(self.lookup_factory or self.session_factory)
+
+    def read_connection(self) -> AbstractContextManager[Connection]:
+        """A bare connection for a read that needs no transaction and no session."""
+        return read_connection(self.lookup_factory or self.session_factory)
+
+    def now(self) -> datetime:
+        """The current time (replaceable in tests)."""
+        return self.clock()

@@ -1,0 +1,223 @@
+"""Engine, sessions and the unit of work: one use case, one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.core.errors import ServiceUnavailable
+from service.statistics import rollup
+
+SessionFactory = Callable[[], Session]
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message, message_en = "数据库暂时不可用，请稍后重试", "Database temporarily unavailable"
+
+
+# Seconds to wait for PostgreSQL to accept a connection; `?connect_timeout=N` in
+# DATABASE_URL overrides it.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout.
+
+    On PostgreSQL, `custom_plans` plans every statement with its real parameters (see
+    below); without it, statements psycopg has prepared may reuse a generic plan."""
+    # Every session on any engine, however it is made, keeps hazard_daily in step.
+    rollup.install()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _sqlite_pragmas(engine)
+        return engine
+    if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+        # A database host that does not answer (a dead VM, a dropped route) is a 503 after
+        # this long, not a request held until the kernel gives up on TCP (minutes).
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    if url.startswith("postgresql") and custom_plans:
+        # psycopg prepares statements after a few runs and PostgreSQL then may switch to a
+        # generic plan, which ignores `region_path LIKE :prefix` and scans by date; plan
+        # each execution with its real parameters instead.
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use (the server may have
+# closed it meanwhile). One in steady use is not: `pool_pre_ping` would spend a round trip
+# on every checkout, two of a single read's nine. A connection that died unnoticed fails
+# its statement, which answers 503 and makes the pool replace every older connection.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _mark(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError() from exc  # the pool replaces it and checks out again
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN; take it over
+    # (the recipe from the SQLAlchemy SQLite dialect docs).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit, so results serialize afterwards."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_lookup_factory(engine: Engine) -> sessionmaker[Session] | None:
+    """Sessions for `Context.lookup` on PostgreSQL: outside a transaction (no BEGIN and
+    ROLLBACK round trips), from their own pool whose connections may keep generic plans;
+    None elsewhere, where lookups use ordinary transactions.
+
+    Lookups are key lookups (the caller, one hazard). Planning the hazard read costs more
+    than running it; a prepared statement's generic plan skips that, and key lookups have
+    no parameter a generic plan could misjudge (unlike the statistics' path prefixes)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    lookups = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        custom_plans=False,
+        isolation_level="AUTOCOMMIT",
+    )
+    return make_session_factory(lookups)
+
+
+def _engine_of(factory: SessionFactory) -> Engine | None:
+    """The engine a sessionmaker binds to; None for sessions bound to one connection."""
+    bind = getattr(factory, "kw", {}).get("bind")
+    return bind if isinstance(bind, Engine) else None
+
+
+@contextmanager
+def read_connection(factory: SessionFactory) -> Iterator[Connection]:
+    """A connection for a read of one statement, taken from the factory's engine without
+    a session (building and closing one costs as much as a key lookup); a lost database
+    is a clean 503, as in a unit of work. Sessions bound to something else than an engine
+    (tests bind them to one outer connection) read through a unit of work instead."""
+    bind = _engine_of(factory)
+    if bind is None:
+        with UnitOfWork(factory) as uow:
+            yield uow.session.connection()
+        return
+    try:
+        with bind.connect() as connection:
+            yield connection
+    except DBAPIError as exc:
+        if _is_connection_problem(exc):
+            raise DatabaseUnavailable() from exc
+        raise
+
+
+@contextmanager
+def snapshot_session(factory: SessionFactory) -> Iterator[Session]:
+    """A read-only session whose statements all see one snapshot (REPEATABLE READ on
+    PostgreSQL), for checks that compare two reads of a live database. Sessions bound to
+    something else than an engine (tests) read in their own transaction."""
+    bind = _engine_of(factory)
+    if bind is not None and bind.dialect.name == "postgresql":
+        with Session(bind.execution_options(isolation_level="REPEATABLE READ")) as session:
+            yield session
+        return
+    with UnitOfWork(factory) as uow:
+        yield uow.session
+
+
+class UnitOfWork:
+    """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back anything uncommitted but, unlike rollback(), keeps loaded
+        # attributes, so read-only use cases can return objects for serialization.
+        try:
+            self.session.close()
+        except DBAPIError as close_error:
+            # The connection died after the block's last statement (its backend killed
+            # while idle in the transaction): the server has already discarded that
+            # transaction, so there is nothing left to roll back; keep the block's outcome.
+            if not _is_connection_problem(close_error):
+                raise
+        if isinstance(exc, OperationalError | DBAPIError) and _is_connection_problem(exc):
+            raise DatabaseUnavailable() from exc
+
+    def commit(self) -> None:
+        """Commit; a lost connection becomes a clean 503 instead of a 500."""
+        try:
+            self.session.commit()
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise DatabaseUnavailable() from exc
+            raise
+
+    def flush(self) -> None:
+        """Flush pending changes so ids are assigned and constraints checked."""
+        self.session.flush()
+
+
+_CONNECTION_SIGNS = (
+    "could not connect",
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "connection timed out",
+    "timeout expired",  # connect_timeout (psycopg: "connection timeout expired")
+    "database is locked",
+)
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(sign in text for sign in _CONNECTION_SIGNS)

@@ -1,0 +1,154 @@
+"""Settings read from the environment into one typed object.
+
+Every knob the service has lives here; `Settings.from_env()` is the only place
+that reads `os.environ`. Tests build their own `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEV_SECRET = "dev-only-secret-change-me"
+DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed; the message names it."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of the service (see README, "Configuration")."""
+
+    app_env: str = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mashangcha.db'}"
+    secret_key: str = DEV_SECRET
+    jwt_algorithm: str = "HS256"
+    jwt_access_ttl_minutes: int = 120
+    jwt_issuer: str = "mashangcha"
+    public_base_url: str = "http://127.0.0.1:8000"
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_timeout_seconds: float = 5.0
+    auth_dev_login: bool = False
+    # Storage (photos): "local" keeps files under media_root, "minio" uses S3/MinIO.
+    storage_backend: str = "local"
+    media_root: str = str(PROJECT_ROOT / "var" / "media")
+    minio_endpoint: str = ""
+    minio_access_key: str = ""
+    minio_secret_key: str = ""
+    minio_bucket: str = "mashangcha"
+    minio_region: str = ""
+    minio_secure: bool = False
+    media_max_bytes: int = 20 * 1024 * 1024
+    media_url_ttl_seconds: int = 300
+    media_pending_ttl_hours: int = 24
+    # How long a write's Idempotency-Key is remembered (a phone's offline queue may retry
+    # days later); `flask idempotency purge` forgets older ones.
+    idempotency_ttl_hours: int = 7 * 24
+    redis_url: str = ""
+    # Rate limits (flask-limiter syntax), per client IP; shared through Redis when set.
+    ratelimit_scan: str = "60/minute"
+    ratelimit_login: str = "20/minute"
+    ratelimit_upload: str = "60/minute"
+    # Failed password logins per username before it is locked for the window.
+    login_lockout: str = "5/15 minutes"
+    jwt_refresh_ttl_days: int = 14
+    max_json_bytes: int = 1024 * 1024  # non-upload request bodies
+    log_format: str = "json"  # or "text"
+    trust_proxy_hops: int = 0  # reverse proxies in front of us that set X-Forwarded-For
+    qr_font_path: str = DEFAULT_FONT
+    checkin_radius_m: float = 500.0
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Overdue sweep (flask hazards sweep): reminder and escalation timing.
+    due_soon_hours: int = 24
+    escalate_inspector_after_hours: int = 24  # past the deadline → the grid's inspectors
+    escalate_supervisor_after_hours: int = 72  # past the deadline → the nearest supervisors
+    # Outbox delivery (flask outbox send): "log" or "wechat" (subscribe messages).
+    notification_sender: str = "log"
+    outbox_max_attempts: int = 5
+    outbox_retry_base_seconds: int = 300  # doubles per failed attempt …
+    outbox_retry_max_seconds: int = 3600  # … up to this
+    # "kind=template_id" pairs, e.g. "overdue=AbC…,due_soon=XyZ…"; kinds left out are skipped.
+    wechat_subscribe_templates: tuple[str, ...] = field(default_factory=tuple)
+    wechat_subscribe_page: str = "pages/hazard/detail"
+    wechat_miniprogram_state: str = "formal"  # formal | trial | developer
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with production safeguards on."""
+        return self.app_env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables named after the fields in upper case."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None:
+                continue
+            try:
+                values[f.name] = _convert(f.type, raw)
+            except ValueError as exc:
+                raise SettingsError(f"{f.name.upper()}: {exc}") from exc
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields replaced (used by tests and the CLI)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        """Fail at start, naming every missing or unsafe setting."""
+        problems: list[str] = []
+        if self.app_env not in {"development", "production", "test"}:
+            problems.append("APP_ENV must be development, production or test")
+        if self.storage_backend not in {"local", "minio"}:
+            problems.append("STORAGE_BACKEND must be 'local' or 'minio'")
+        if self.storage_backend == "minio":
+            for name in ("minio_endpoint", "minio_access_key", "minio_secret_key", "minio_bucket"):
+                if not getattr(self, name):
+                    problems.append(f"{name.upper()} is required when STORAGE_BACKEND=minio")
+        for name in ("media_pending_ttl_hours", "idempotency_ttl_hours"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name.upper()} must be at least 1")
+        if self.is_production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                problems.append("SECRET_KEY must be set to a random value of at least 32 chars")
+            if self.auth_dev_login:
+                problems.append("AUTH_DEV_LOGIN must not be enabled in production")
+            if not self.public_base_url.startswith("https://"):
+                problems.append("PUBLIC_BASE_URL must be an https:// URL in production")
+            if not (self.wechat_appid and self.wechat_secret):
+                problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
+        if problems:
+            raise SettingsError("Invalid configuration: " + "; ".join(problems))
+
+
+def _convert(type_name: object, raw: str) -> object:
+    # Field annotations are strings because of `from __future__ import annotations`.
+    if type_name == "bool":
+        return _bool(raw)
+    if type_name == "int":
+        return int(raw)
+    if type_name == "float":
+        return float(raw)
+    if type_name == "tuple[str, ...]":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw

@@ -1,0 +1,262 @@
+"""The overdue sweep (逾期巡检): mark overdue hazards, escalate them, queue reminders.
+
+Run by cron every few minutes (`flask hazards sweep`). Safe to run again or twice at
+once: rows are re-checked under a row lock, and every reminder has a dedup key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from service.core.context import Context
+from service.core.settings import Settings
+from service.directory.models import Region, User, grid_inspectors
+from service.hazards.models import Hazard
+from service.hazards.workflow import apply
+from service.notifications import outbox
+from uploads_schema.vocabulary import HazardAction, HazardStatus, NotificationKind, Role
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # hazards per transaction: a district-wide sweep never holds one huge lock set
+LEVEL_ASSIGNEE, LEVEL_INSPECTORS, LEVEL_SUPERVISORS = 1, 2, 3
+_MARKABLE = (HazardStatus.REPORTED, HazardStatus.RECTIFYING)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    candidates: int = 0
+    marked_overdue: int = 0
+    escalated_to_inspectors: int = 0
+    escalated_to_supervisors: int = 0
+    due_soon: int = 0
+    notifications_queued: int = 0
+    busy: int = 0  # locked by a concurrent sweep or use case, or no longer due: left alone
+
+
+@dataclass(frozen=True)
+class _Cutoffs:
+    now: datetime
+    due_soon_until: datetime  # deadlines up to here get a due-soon reminder
+    inspectors_before: datetime  # deadlines before here escalate to the grid's inspectors
+    supervisors_before: datetime  # … and before here to the supervisors
+
+    @classmethod
+    def at(cls, now: datetime, settings: Settings) -> _Cutoffs:
+        return cls(
+            now=now,
+            due_soon_until=now + timedelta(hours=settings.due_soon_hours),
+            inspectors_before=now - timedelta(hours=settings.escalate_inspector_after_hours),
+            supervisors_before=now - timedelta(hours=settings.escalate_supervisor_after_hours),
+        )
+
+
+def sweep(ctx: Context, now: datetime | None = None) -> SweepReport:
+    """Mark overdue hazards, escalate them as days pass, queue due-soon and overdue reminders."""
+    cutoffs = _Cutoffs.at(now or ctx.now(), ctx.settings)
+    with ctx.uow() as uow:
+        ids = list(uow.session.scalars(select(Hazard.id).where(_needs_work(cutoffs))))
+    ids.sort()
+    report = SweepReport(candidates=len(ids))
+    for start in range(0, len(ids), BATCH_SIZE):
+        _sweep_batch(ctx, ids[start : start + BATCH_SIZE], cutoffs, report)
+    log.info(
+        "overdue sweep: %d candidates, %d marked overdue, %d to inspectors, "
+        "%d to supervisors, %d due soon, %d queued, %d busy",
+        report.candidates,
+        report.marked_overdue,
+        report.escalated_to_inspectors,
+        report.escalated_to_supervisors,
+        report.due_soon,
+        report.notifications_queued,
+        report.busy,
+    )
+    return report
+
+
+def _needs_work(c: _Cutoffs) -> ColumnElement[bool]:
+    """Hazards the sweep may have to touch; `_sweep_one` decides exactly what."""
+    rectifying = Hazard.status == HazardStatus.RECTIFYING
+    overdue, not_overdue = Hazard.overdue.is_(True), Hazard.overdue.is_(False)
+    return and_(
+        Hazard.deadline.is_not(None),
+        or_(
+            and_(Hazard.status.in_(_MARKABLE), not_overdue, Hazard.deadline <= c.now),
+            and_(rectifying, not_overdue, Hazard.deadline <= c.due_soon_until),
+            and_(
+                rectifying,
+                overdue,
+                Hazard.escalation_level < LEVEL_INSPECTORS,
+                Hazard.deadline <= c.inspectors_before,
+            ),
+            and_(
+                rectifying,
+                overdue,
+                Hazard.escalation_level < LEVEL_SUPERVISORS,
+                Hazard.deadline <= c.supervisors_before,
+            ),
+        ),
+    )
+
+
+def _sweep_batch(ctx: Context, ids: list[int], cutoffs: _Cutoffs, report: SweepReport) -> None:
+    with ctx.uow() as uow:
+        # SKIP LOCKED: rows another sweep (or a user's transition) holds are left to it; the
+        # condition is evaluated again under the lock, so work a concurrent sweep already
+        # committed is not repeated. SQLite has no row locks and serializes writers instead.
+        query = (
+            select(Hazard)
+            .where(Hazard.id.in_(ids), _needs_work(cutoffs))
+            .order_by(Hazard.id)
+            .with_for_update(skip_locked=True, of=Hazard)
+        )
+        hazards = list(uow.session.scalars(query))
+        report.busy += len(ids) - len(hazards)
+        recipients = _Recipients(uow.session)
+        for hazard in hazards:
+            _sweep_one(uow.session, hazard, cutoffs, recipients, report)
+        uow.commit()
+
+
+def _sweep_one(
+    session: Session,
+    hazard: Hazard,
+    c: _Cutoffs,
+    recipients: _Recipients,
+    report: SweepReport,
+) -> None:
+    deadline = hazard.deadline
+    if deadline is None or hazard.status not in _MARKABLE:
+        return
+    if deadline > c.now:
+        rectifying = hazard.status is HazardStatus.RECTIFYING
+        if rectifying and not hazard.overdue and deadline <= c.due_soon_until:
+            queued = _notify(
+                session, hazard, NotificationKind.DUE_SOON, [hazard.assignee_id], level=0
+            )
+            report.due_soon += queued
+            report.notifications_queued += queued
+        return
+
+    if not hazard.overdue:
+        hazard.overdue = True
+        hazard.escalation_level = max(hazard.escalation_level, LEVEL_ASSIGNEE)
+        apply(
+            session,
+            hazard,
+            HazardAction.MARK_OVERDUE,
+            None,
+            at=c.now,
+            data={"deadline": deadline.isoformat()},
+        )
+        report.marked_overdue += 1
+        report.notifications_queued += _notify(
+            session, hazard, NotificationKind.OVERDUE, [hazard.assignee_id], LEVEL_ASSIGNEE
+        )
+    # The workflow escalates only while rectifying: a fix under verification, or a
+    # reported hazard not yet assigned, is nobody's overdue rectification.
+    if hazard.status is not HazardStatus.RECTIFYING:
+        return
+    if hazard.escalation_level < LEVEL_INSPECTORS and deadline <= c.inspectors_before:
+        _escalate(session, hazard, LEVEL_INSPECTORS, recipients.inspectors(hazard), c, report)
+        report.escalated_to_inspectors += 1
+    if hazard.escalation_level < LEVEL_SUPERVISORS and deadline <= c.supervisors_before:
+        _escalate(session, hazard, LEVEL_SUPERVISORS, recipients.supervisors(hazard), c, report)
+        report.escalated_to_supervisors += 1
+
+
+def _escalate(
+    session: Session,
+    hazard: Hazard,
+    level: int,
+    recipient_ids: list[int],
+    c: _Cutoffs,
+    report: SweepReport,
+) -> None:
+    hazard.escalation_level = level
+    apply(session, hazard, HazardAction.ESCALATE, None, at=c.now, data={"level": level})
+    if not recipient_ids:
+        # Still escalated (and recorded), so the sweep does not retry every few minutes.
+        log.warning("hazard %s escalated to level %d but nobody to notify", hazard.number, level)
+    report.notifications_queued += _notify(
+        session, hazard, NotificationKind.OVERDUE, recipient_ids, level
+    )
+
+
+def _notify(
+    session: Session,
+    hazard: Hazard,
+    kind: NotificationKind,
+    recipient_ids: list[int | None],
+    level: int,
+) -> int:
+    """Queue one message per recipient; the key holds the deadline, so after an approved
+    extension or a reopen with a new deadline the reminders go out again."""
+    deadline = hazard.deadline
+    if deadline is None:
+        return 0
+    tag = deadline.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    queued = 0
+    for rid in recipient_ids:
+        queued += outbox.enqueue(
+            session,
+            kind=kind,
+            hazard=hazard,
+            recipient_id=rid,
+            dedup_key=f"{kind.value}:{hazard.id}:{level}:{rid}:{tag}",
+            payload={"deadline": deadline.isoformat(), "level": level},
+        )
+    return queued
+
+
+class _Recipients:
+    """Who hears about escalations, looked up once per grid / region path in a batch."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._inspectors: dict[int, list[int]] = {}
+        self._supervisors: dict[str, list[int]] = {}
+
+    def inspectors(self, hazard: Hazard) -> list[int]:
+        """Active inspectors of the hazard's grid (网格员)."""
+        if hazard.grid_id not in self._inspectors:
+            query = (
+                select(User.id)
+                .join(grid_inspectors, grid_inspectors.c.user_id == User.id)
+                .where(
+                    grid_inspectors.c.grid_id == hazard.grid_id,
+                    User.role == Role.INSPECTOR,
+                    User.active.is_(True),
+                )
+                .order_by(User.id)
+            )
+            self._inspectors[hazard.grid_id] = list(self._session.scalars(query))
+        return self._inspectors[hazard.grid_id]
+
+    def supervisors(self, hazard: Hazard) -> list[int]:
+        """Active supervisors of the nearest region above the hazard that has any."""
+        path = hazard.region_path
+        if path not in self._supervisors:
+            # "/320400000000/320412000000/320412001000/…/" → itself, its parent, … the root.
+            codes = [code for code in path.split("/") if code]
+            ancestors = ["/" + "/".join(codes[:n]) + "/" for n in range(len(codes), 0, -1)]
+            rows = self._session.execute(
+                select(User.id, Region.path)
+                .join(Region, Region.id == User.region_id)
+                .where(
+                    Region.path.in_(ancestors),
+                    User.role == Role.SUPERVISOR,
+                    User.active.is_(True),
+                )
+                .order_by(User.id)
+            ).all()
+            nearest = max((len(p) for _, p in rows), default=0)
+            self._supervisors[path] = [uid for uid, p in rows if len(p) == nearest]
+        return self._supervisors[path]

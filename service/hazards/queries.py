@@ -1,0 +1,315 @@
+"""Hazard queries: the caller's scope, loading, filters, the ORM view, events, receipts and chain
+checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session, lazyload
+
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.core.errors import NotFound
+from service.directory.models import User
+from service.directory.regions import _visible_region
+from service.hazards import workflow
+from service.hazards.models import Hazard, HazardEvent, HazardMedia
+from service.hazards.rules import (
+    OPEN_STATUSES,
+    ReceiptNotFound,
+    plan_complete,
+    receipt_hash,
+)
+from service.media.models import Media
+from uploads_schema.vocabulary import (
+    HazardAction,
+    HazardCategory,
+    HazardLevel,
+    HazardSource,
+    HazardStatus,
+    MediaRole,
+    Role,
+)
+
+# --- scope and loading -------------------------------------------------------------------------
+
+
+def hazard_scope(actor: Actor) -> ColumnElement[bool]:
+    """Hazards the actor may see: those they manage (like enterprises) and their own reports."""
+    own = Hazard.reporter_id == actor.user_id
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.SUPERVISOR:
+            if not actor.region_path:
+                return own
+            return or_(Hazard.region_path.like(f"{actor.region_path}%"), own)
+        case Role.INSPECTOR:
+            if not actor.grid_ids:
+                return own
+            return or_(Hazard.grid_id.in_(actor.grid_ids), own)
+        case Role.ENTERPRISE_OFFICER:
+            if actor.enterprise_id is None:
+                return own
+            return or_(Hazard.enterprise_id == actor.enterprise_id, own)
+        case _:
+            return own
+
+
+def _load(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False) -> Hazard:
+    query = select(Hazard).where(Hazard.id == hazard_id, hazard_scope(actor))
+    if lock:
+        # Serializes concurrent transitions of one hazard (PostgreSQL; SQLite locks the file).
+        query = query.with_for_update(of=Hazard)
+    hazard = session.scalar(query)
+    if hazard is None:
+        raise NotFound("隐患不存在", "Hazard not found")
+    return hazard
+
+
+def shows_reporter(actor: Actor, hazard: Hazard) -> bool:
+    """举报人信息保护: enterprise roles never see who reported; offices and the reporter do."""
+    if hazard.reporter_id is None:
+        return False
+    if actor.user_id == hazard.reporter_id:
+        return True
+    return actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+# A reporter is shown by id and name: skip the extra query for the user's eager-loaded grids.
+_NO_GRIDS = lazyload(User.grids)
+
+
+@dataclass
+class Photo:
+    id: int
+    role: MediaRole
+    url: str
+    thumbnail_url: str
+
+
+@dataclass
+class HazardView:
+    """A hazard as one caller may see it."""
+
+    hazard: Hazard
+    reporter: User | None
+    photos: dict[str, list[Photo]] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def plan_complete(self) -> bool:
+        return plan_complete(self.hazard.plan)
+
+
+def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[str, list[Photo]]]:
+    rows = s.execute(
+        select(HazardMedia.hazard_id, HazardMedia.role, Media.id, Media.key, Media.thumb_key)
+        .join(Media, Media.id == HazardMedia.media_id)
+        .where(HazardMedia.hazard_id.in_(hazard_ids))
+        .order_by(
+            HazardMedia.hazard_id, HazardMedia.role, HazardMedia.event_seq, HazardMedia.position
+        )
+    ).all()
+    ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
+    result: dict[int, dict[str, list[Photo]]] = {
+        hid: {r.value: [] for r in MediaRole} for hid in hazard_ids
+    }
+    storage = ctx.storage
+    for hazard_id, role, media_id, key, thumb_key in rows:
+        url = storage.presigned_get(key, ttl) if storage else ""
+        thumb = storage.presigned_get(thumb_key, ttl) if storage else ""
+        result[hazard_id][role.value].append(Photo(media_id, role, url, thumb))
+    return result
+
+
+def _view(actor: Actor, hazard: Hazard, reporter: User | None, photos: dict) -> HazardView:
+    return HazardView(
+        hazard=hazard,
+        reporter=reporter if shows_reporter(actor, hazard) else None,
+        photos=photos.get(hazard.id, {}),
+        actions=workflow.available_actions(actor, hazard),
+    )
+
+
+def get_hazard(ctx: Context, actor: Actor, hazard_id: int) -> HazardView:
+    """One hazard with photos, plan, deadlines, and what the caller may do next."""
+    with ctx.uow() as uow:
+        s = uow.session
+        # The hazard and its reporter (shown or not, decided in `_view`) in one round trip.
+        found = s.execute(
+            select(Hazard, User)
+            .outerjoin(User, User.id == Hazard.reporter_id)
+            .options(_NO_GRIDS)
+            .where(Hazard.id == hazard_id, hazard_scope(actor))
+        ).first()
+        if found is None:
+            raise NotFound("隐患不存在", "Hazard not found")
+        hazard, reporter = found
+        return _view(actor, hazard, reporter, _photos(ctx, s, [hazard.id]))
+
+
+def public_view(hazard: Hazard) -> HazardView:
+    """What a reporter gets back from the public scan endpoint: the report, no one's names."""
+    return HazardView(hazard=hazard, reporter=None, photos={r.value: [] for r in MediaRole})
+
+
+def view_after_write(ctx: Context, actor: Actor, hazard: Hazard) -> HazardView:
+    """The caller's view of a hazard just written. An anonymous report is kept from its
+    reporter like from anyone (nothing links them): they get the public view back."""
+    try:
+        return get_hazard(ctx, actor, hazard.id)
+    except NotFound:
+        if hazard.anonymous:
+            return public_view(hazard)
+        raise
+
+
+@dataclass
+class HazardFilters:
+    status: list[HazardStatus] | None = None
+    level: HazardLevel | None = None
+    category: HazardCategory | None = None
+    source: HazardSource | None = None
+    enterprise_id: int | None = None
+    region_id: int | None = None
+    grid_id: int | None = None
+    overdue: bool | None = None
+    supervised: bool | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    q: str | None = None
+
+
+def list_conditions(
+    s: Session, actor: Actor, filters: HazardFilters, now: datetime
+) -> list[ColumnElement[bool]]:
+    """What a hazard list selects: the caller's scope and the filters (a region filter
+    outside the caller's scope is 404)."""
+    f = filters
+    conditions = [hazard_scope(actor)]
+    if f.status:
+        conditions.append(Hazard.status.in_(f.status))
+    for column, value in (
+        (Hazard.level, f.level),
+        (Hazard.category, f.category),
+        (Hazard.source, f.source),
+        (Hazard.enterprise_id, f.enterprise_id),
+        (Hazard.grid_id, f.grid_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if f.supervised is not None:
+        conditions.append(Hazard.supervised.is_(f.supervised))
+    overdue = Hazard.status.in_(OPEN_STATUSES) & (Hazard.deadline < now)
+    if f.overdue is True:
+        conditions.append(overdue)
+    elif f.overdue is False:
+        conditions.append(~overdue | Hazard.deadline.is_(None))
+    if f.date_from is not None:
+        conditions.append(Hazard.created_at >= f.date_from)
+    if f.date_to is not None:
+        conditions.append(Hazard.created_at < f.date_to)
+    if f.q:
+        conditions.append(
+            or_(
+                Hazard.number == f.q.strip().upper(),
+                Hazard.description.contains(f.q, autoescape=True),
+            )
+        )
+    if f.region_id is not None:
+        region = _visible_region(s, actor, f.region_id)
+        conditions.append(Hazard.region_path.like(f"{region.path}%"))
+    return conditions
+
+
+@dataclass
+class EventLog:
+    events: list[HazardEvent]
+    chain_ok: bool
+    breaks: list[workflow.ChainBreak]
+    hide_actors: bool
+
+
+def list_events(ctx: Context, actor: Actor, hazard_id: int) -> EventLog:
+    """The hazard's history with its hash chain and whether it verifies."""
+    with ctx.uow() as uow:
+        s = uow.session
+        hazard = _load(s, actor, hazard_id)
+        events = list(
+            s.scalars(
+                select(HazardEvent)
+                .where(HazardEvent.hazard_id == hazard.id)
+                .order_by(HazardEvent.seq)
+            )
+        )
+    breaks = workflow.verify_chain(events)
+    return EventLog(events, not breaks, breaks, hide_actors=not shows_reporter(actor, hazard))
+
+
+@dataclass
+class Receipt:
+    number: str
+    status: HazardStatus
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[dict[str, Any]]
+
+
+PUBLIC_NOTE_ACTIONS = {HazardAction.REJECT, HazardAction.PASS}
+
+
+def receipt(ctx: Context, key: str) -> Receipt:
+    """An anonymous reporter follows their report: status and public notes only."""
+    with ctx.uow() as uow:
+        s = uow.session
+        hazard = s.scalar(select(Hazard).where(Hazard.receipt_key_hash == receipt_hash(key)))
+        if hazard is None:
+            raise ReceiptNotFound()
+        events = s.scalars(
+            select(HazardEvent).where(HazardEvent.hazard_id == hazard.id).order_by(HazardEvent.seq)
+        ).all()
+    timeline = [
+        {
+            "action": e.action,
+            "status": e.to_status,
+            "at": e.created_at,
+            "note": e.note if e.action in PUBLIC_NOTE_ACTIONS else "",
+        }
+        for e in events
+        if e.action not in (HazardAction.MARK_OVERDUE, HazardAction.ESCALATE)
+    ]
+    return Receipt(hazard.number, hazard.status, hazard.created_at, hazard.updated_at, timeline)
+
+
+def verify_all_chains(ctx: Context) -> tuple[int, list[workflow.ChainBreak]]:
+    """Check every hazard's event chain; returns (hazards checked, breaks)."""
+    breaks: list[workflow.ChainBreak] = []
+    checked = 0
+    with ctx.uow() as uow:
+        s = uow.session
+        ids = s.scalars(select(Hazard.id).order_by(Hazard.id)).all()
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            events = s.scalars(
+                select(HazardEvent)
+                .where(HazardEvent.hazard_id.in_(batch))
+                .order_by(HazardEvent.hazard_id, HazardEvent.seq)
+            ).all()
+            by_hazard: dict[int, list[HazardEvent]] = {i: [] for i in batch}
+            for e in events:
+                by_hazard[e.hazard_id].append(e)
+            for hazard_id, chain in by_hazard.items():
+                checked += 1
+                if not chain:
+                    breaks.append(workflow.ChainBreak(hazard_id, 0, "no events"))
+                breaks.extend(workflow.verify_chain(chain))
+            s.expunge_all()
+    return checked, breaks

@@ -1,0 +1,3 @@
+"""Photos: image validation and sanitizing, object storage adapters, signed links, garbage
+collection.
+"""

@@ -1,0 +1,1 @@
+"""二维码: issuing, revoking, rotating, rendering codes and posters; scans."""

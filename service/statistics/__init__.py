@@ -1,0 +1,1 @@
+"""Statistics: figures, the daily/monthly rollup, exports."""

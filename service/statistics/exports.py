@@ -1,0 +1,189 @@
+"""Statistics exports a regulator can file: XLSX (one sheet each) and CSV (UTF-8 with BOM).
+
+The hazard list never carries the reporter (举报人信息保护).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.hazards.models import Hazard
+from service.statistics import figures as statistics
+from service.statistics.figures import Figures, Ranking, StatsQuery, Summary
+from uploads_schema.hazards import STATUS_LABELS
+from uploads_schema.vocabulary import CATEGORY_LABELS, HazardLevel, HazardSource
+
+CHINA = ZoneInfo("Asia/Shanghai")
+SOURCE_LABELS = {
+    HazardSource.SELF_CHECK: "企业自查",
+    HazardSource.INSPECTION: "检查发现",
+    HazardSource.PUBLIC_TIP: "群众举报",
+}
+LEVEL_LABELS = {HazardLevel.GENERAL: "一般隐患", HazardLevel.MAJOR: "重大隐患"}
+
+RANKING_HEADER = [
+    "排名", "区域/网格代码", "名称", "上报数", "不属实", "有效隐患", "已销号", "未销号",
+    "逾期", "按期销号", "整改率", "按期整改率", "平均销号时长（小时）",
+    "90%销号时长上限（小时）", "重新整改次数", "检查覆盖率",
+]  # fmt: skip
+HAZARD_HEADER = [
+    "隐患编号", "企业名称", "网格", "来源", "类别", "等级", "状态", "上报时间",
+    "整改期限", "原定期限", "销号时间", "是否逾期", "重新整改次数", "挂牌督办", "隐患描述",
+]  # fmt: skip
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _percent(value: float | None) -> str:
+    return f"{value * 100:.2f}%" if value is not None else "—"
+
+
+def _number(value: float | None) -> Any:
+    return value if value is not None else "—"
+
+
+def summary_rows(summary: Summary) -> list[list[Any]]:
+    """Label / value lines of the summary sheet."""
+    f, scope = summary.figures, summary.scope
+    return [
+        ["统计范围", scope.region_name],
+        ["统计期间", f"{scope.period.first_day:%Y-%m-%d} 至 {scope.period.last_day:%Y-%m-%d}"],
+        ["生成时间", _local(summary.generated_at)],
+        ["上报隐患数", f.reported],
+        ["不属实（驳回）数", f.rejected],
+        ["有效隐患数", f.valid],
+        ["已销号数", f.closed],
+        ["未销号数", f.open],
+        ["当前逾期数", f.overdue],
+        ["按期销号数", f.closed_on_time],
+        ["整改率", _percent(f.rectification_rate)],
+        ["按期整改率", _percent(f.on_time_rate)],
+        ["平均销号时长（小时）", _number(f.mean_hours_to_close)],
+        ["90%销号时长上限（小时）", _number(f.p90_hours_to_close)],
+        ["重新整改次数", f.reopen_count],
+        ["已检查企业数", f.enterprises_checked],
+        ["在册企业数", f.enterprises_active],
+        ["检查覆盖率", _percent(f.coverage)],
+    ]
+
+
+def _figure_cells(f: Figures) -> list[Any]:
+    return [
+        f.reported, f.rejected, f.valid, f.closed, f.open, f.overdue, f.closed_on_time,
+        _percent(f.rectification_rate), _percent(f.on_time_rate),
+        _number(f.mean_hours_to_close), _number(f.p90_hours_to_close), f.reopen_count,
+        _percent(f.coverage),
+    ]  # fmt: skip
+
+
+def ranking_rows(ranking: Ranking) -> list[list[Any]]:
+    """One line per ranked unit."""
+    return [
+        [row.rank, row.unit_code, row.unit_name, *_figure_cells(row.figures)]
+        for row in ranking.rows
+    ]
+
+
+def hazard_row(hazard: Hazard, enterprise_name: str, grid_name: str, now: datetime) -> list[Any]:
+    """One hazard of the list, as filed (no reporter)."""
+    overdue = (
+        hazard.status.value in ("reported", "rectifying", "verifying")
+        and hazard.deadline is not None
+        and hazard.deadline < now
+    )
+    return [
+        hazard.number,
+        enterprise_name,
+        grid_name,
+        SOURCE_LABELS[hazard.source],
+        CATEGORY_LABELS[hazard.category],
+        LEVEL_LABELS[hazard.level],
+        STATUS_LABELS[hazard.status],
+        _local(hazard.created_at),
+        _local(hazard.deadline),
+        _local(hazard.original_deadline),
+        _local(hazard.closed_at),
+        "是" if overdue else "否",
+        hazard.reopen_count,
+        "是" if hazard.supervised else "否",
+        hazard.description,
+    ]
+
+
+def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> None:
+    """汇总, 排名 and 隐患清单 sheets, written in streaming mode."""
+    summary = statistics.summary(ctx, actor, query)
+    ranking = statistics.ranking(ctx, actor, query)
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(sheet: Any, titles: list[str]) -> None:
+        cells = []
+        for title in titles:
+            cell = WriteOnlyCell(sheet, value=title)
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+
+    sheet = workbook.create_sheet("汇总")
+    header(sheet, ["指标", "数值"])
+    for line in summary_rows(summary):
+        sheet.append(line)
+    sheet = workbook.create_sheet("排名")
+    header(sheet, RANKING_HEADER)
+    for line in ranking_rows(ranking):
+        sheet.append(line)
+    sheet = workbook.create_sheet("隐患清单")
+    header(sheet, HAZARD_HEADER)
+    now = ctx.now()
+    for hazard, enterprise_name, grid_name in statistics.hazard_rows(ctx, actor, query):
+        sheet.append(hazard_row(hazard, enterprise_name, grid_name, now))
+    workbook.save(out)
+
+
+def iter_csv(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[str]:
+    """The same three parts as one CSV: a titled section each, separated by a blank line."""
+    summary = statistics.summary(ctx, actor, query)
+    ranking = statistics.ranking(ctx, actor, query)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    buffer.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
+    writer.writerow(["【汇总】"])
+    writer.writerow(["指标", "数值"])
+    writer.writerows(summary_rows(summary))
+    writer.writerow([])
+    writer.writerow(["【排名】"])
+    writer.writerow(RANKING_HEADER)
+    writer.writerows(ranking_rows(ranking))
+    writer.writerow([])
+    writer.writerow(["【隐患清单】"])
+    writer.writerow(HAZARD_HEADER)
+    yield flush()
+    now = ctx.now()
+    for i, (hazard, enterprise_name, grid_name) in enumerate(
+        statistics.hazard_rows(ctx, actor, query), start=1
+    ):
+        writer.writerow(hazard_row(hazard, enterprise_name, grid_name, now))
+        if i % 500 == 0:
+            yield flush()
+    yield flush()

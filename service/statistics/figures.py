@@ -1,0 +1,723 @@
+"""Supervisor statistics: closure rates, rankings, trends, the 重大隐患 台账.
+
+Every figure is aggregated in SQL; hazards are never loaded into Python to be counted.
+Two paths give the same figures (README, "Statistics"): the daily rollup `hazard_daily`
+(service.rollup) serves whole regions down to streets for staff whose scope is the region
+itself; everything else (grids, enterprises, industries, communities, inspectors and
+officers) is a GROUP BY over the hazards. "Overdue now" and coverage are always live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from service.access.scoping import Actor, enterprise_scope, grid_scope, region_scope
+from service.core.context import Context
+from service.core.errors import PermissionDenied, ValidationFailed
+from service.directory.models import Enterprise, Grid, Region
+from service.directory.regions import _visible_region
+from service.hazards.models import Hazard
+from service.hazards.queries import hazard_scope
+from service.hazards.rules import OPEN_STATUSES
+from service.inspections.models import Checkin
+from service.statistics import rollup
+from service.statistics.models import HOUR_BUCKETS, hazard_daily, hazard_monthly
+from uploads_schema.vocabulary import (
+    Bucket,
+    Figure,
+    HazardLevel,
+    HazardStatus,
+    Industry,
+    RegionLevel,
+    Role,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+CODE_SEGMENT = 13  # 12-digit area code + "/"
+
+__all__ = ["Bucket", "Figure", "StatsQuery", "major_hazards", "ranking", "summary", "trend"]
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """Scope and period of a statistics request."""
+
+    region_id: int | None = None
+    grid_id: int | None = None
+    enterprise_id: int | None = None
+    industry: Industry | None = None
+    level: HazardLevel | None = None
+    date_from: date | None = None  # local (China) dates, both inclusive
+    date_to: date | None = None
+
+
+@dataclass
+class Period:
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    first_day: date
+    last_day: date
+
+
+@dataclass
+class Figures:
+    """The figures of SPEC §4 for one scope and period."""
+
+    reported: int = 0
+    rejected: int = 0
+    valid: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed_on_time: int = 0
+    rectification_rate: float | None = None  # 整改率 = closed / valid
+    on_time_rate: float | None = None  # 按期整改率 = closed by the original deadline / valid
+    mean_hours_to_close: float | None = None
+    p90_hours_to_close: float | None = None
+    reopen_count: int = 0
+    enterprises_checked: int = 0
+    enterprises_active: int = 0
+    coverage: float | None = None  # 检查覆盖率 = checked / active enterprises
+
+
+@dataclass
+class ScopeInfo:
+    region_id: int | None
+    region_code: str | None
+    region_name: str
+    period: Period
+
+
+@dataclass
+class Summary:
+    scope: ScopeInfo
+    figures: Figures
+    generated_at: datetime
+    source: str = "live"  # which path answered: "rollup" or "live"
+
+
+@dataclass
+class RankingRow:
+    rank: int
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    unit_kind: str  # "region" or "grid"
+    figures: Figures
+
+
+@dataclass
+class Ranking:
+    scope: ScopeInfo
+    sort: Figure
+    rows: list[RankingRow] = field(default_factory=list)
+    source: str = "live"
+
+
+@dataclass
+class TrendPoint:
+    bucket: str  # "2026-11" or the Monday "2026-11-16"
+    figures: Figures
+
+
+@dataclass
+class Trend:
+    scope: ScopeInfo
+    bucket: Bucket
+    points: list[TrendPoint] = field(default_factory=list)
+    source: str = "live"
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def period_of(query: StatsQuery, now: datetime) -> Period:
+    """The period in UTC; defaults to the current month in China time."""
+    today = now.astimezone(CHINA).date()
+    first = query.date_from or today.replace(day=1)
+    if query.date_to is not None:
+        last = query.date_to
+    else:
+        next_month = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        last = next_month - timedelta(days=1)
+    if last < first:
+        raise ValidationFailed(errors={"to": ["结束日期早于开始日期 / `to` is before `from`"]})
+    if (last - first).days > 3 * 366:
+        raise ValidationFailed(errors={"to": ["统计期间最长三年 / at most three years"]})
+    start = datetime.combine(first, time.min, CHINA)
+    end = datetime.combine(last + timedelta(days=1), time.min, CHINA)
+    return Period(start=start, end=end, first_day=first, last_day=last)
+
+
+def _scope_region(s: Session, actor: Actor, query: StatsQuery) -> Region | None:
+    """The region whose subtree is asked for, if any (in the actor's scope, else 404)."""
+    if query.region_id is not None:
+        return _visible_region(s, actor, query.region_id)
+    if actor.role is Role.SUPERVISOR and actor.region_id is not None:
+        return s.get(Region, actor.region_id)
+    return None
+
+
+def _scope_implied(actor: Actor, region: Region | None) -> bool:
+    # A supervisor's region inside their own subtree already is their scope; repeating the
+    # LIKE makes the planner square its selectivity and pick poor plans.
+    return (
+        region is not None
+        and actor.role is Role.SUPERVISOR
+        and bool(actor.region_path)
+        and region.path.startswith(actor.region_path or "")
+    )
+
+
+def _hazard_filter(
+    s: Session,
+    actor: Actor,
+    query: StatsQuery,
+    region: Region | None,
+    period: Period | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if not _scope_implied(actor, region):
+        conditions.append(hazard_scope(actor))
+    if period is not None:
+        conditions += [Hazard.created_at >= period.start, Hazard.created_at < period.end]
+    if region is not None:
+        # One index probe per region path of the subtree, each bounded by the period; a
+        # LIKE prefix cannot bound created_at, and generic plans ignore it altogether.
+        subtree = select(Region.path).where(Region.path.like(f"{region.path}%"))
+        conditions.append(Hazard.region_path.in_(subtree))
+    if query.grid_id is not None:
+        conditions.append(Hazard.grid_id == query.grid_id)
+    if query.enterprise_id is not None:
+        conditions.append(Hazard.enterprise_id == query.enterprise_id)
+    if query.level is not None:
+        conditions.append(Hazard.level == query.level)
+    if query.industry is not None:
+        conditions.append(
+            Hazard.enterprise_id.in_(
+                select(Enterprise.id).where(Enterprise.industry == query.industry)
+            )
+        )
+    return conditions
+
+
+def _enterprise_filter(
+    actor: Actor, query: StatsQuery, region: Region | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Enterprise.active.is_(True)]
+    if not _scope_implied(actor, region):
+        conditions.append(enterprise_scope(actor))
+    if region is not None:
+        conditions.append(Enterprise.region_path.like(f"{region.path}%"))
+    if query.grid_id is not None:
+        conditions.append(Enterprise.grid_id == query.grid_id)
+    if query.enterprise_id is not None:
+        conditions.append(Enterprise.id == query.enterprise_id)
+    if query.industry is not None:
+        conditions.append(Enterprise.industry == query.industry)
+    return conditions
+
+
+# Switched off by tests to check that both paths give the same figures.
+USE_ROLLUP = True
+
+
+@dataclass
+class _Request:
+    """What every statistics use case starts from: the caller, their query, the period and
+    the region asked for (already checked to be in the caller's scope)."""
+
+    s: Session
+    actor: Actor
+    query: StatsQuery
+    now: datetime
+    period: Period
+    region: Region | None
+
+    def hazards(self, *, in_period: bool = True) -> list[ColumnElement[bool]]:
+        """Conditions selecting the hazards of the scope (and period)."""
+        period = self.period if in_period else None
+        return _hazard_filter(self.s, self.actor, self.query, self.region, period)
+
+    def rollup_serves(self) -> bool:
+        """Whole units of hazard_daily, for a caller who sees all of them: an admin, or a
+        supervisor asking about (part of) their own region; filters it keeps (level) only."""
+        q, region = self.query, self.region
+        return (
+            USE_ROLLUP
+            and (self.actor.role is Role.ADMIN or _scope_implied(self.actor, region))
+            and (region is None or len(region.path) <= rollup.UNIT_LENGTH)
+            and q.grid_id is None
+            and q.enterprise_id is None
+            and q.industry is None
+        )
+
+
+@contextmanager
+def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request]:
+    """Staff only; the period; one read transaction; the scope region (404 outside scope)."""
+    if actor.role is Role.REPORTER:
+        raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
+    now = ctx.now()
+    period = period_of(query, now)
+    with ctx.uow() as uow:
+        s = uow.session
+        if _dialect(s) == "postgresql":
+            # These statements take milliseconds: starting parallel workers for them costs
+            # more than it saves and, on a small server, lengthens the tail.
+            s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        yield _Request(s, actor, query, now, period, _scope_region(s, actor, query))
+
+
+@dataclass
+class _Counts:
+    """The additive counts behind the figures of one group, from either path."""
+
+    reported: int = 0
+    rejected: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed_on_time: int = 0
+    reopens: int = 0
+    timed: int = 0  # closed hazards with a closed_at, over which hours are taken
+    close_seconds: float = 0.0
+    p90_hours: float | None = None
+
+
+def _dialect(s: Session) -> str:
+    return s.get_bind().dialect.name
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _live_counts(r: _Request, group: Any | None) -> dict[Any, _Counts]:
+    """Counts per group (or under "all") by a GROUP BY over the hazards."""
+    status, conditions = Hazard.status, r.hazards()
+    closed = status == HazardStatus.CLOSED
+    timed = closed & Hazard.closed_at.is_not(None)
+    key = (group if group is not None else literal("all")).label("k")
+    rows = r.s.execute(
+        select(
+            key,
+            func.count(Hazard.id).label("reported"),
+            _count_if(status == HazardStatus.REJECTED).label("rejected"),
+            _count_if(closed).label("closed"),
+            _count_if(status.in_(OPEN_STATUSES)).label("open"),
+            _count_if(status.in_(OPEN_STATUSES) & (Hazard.deadline < r.now)).label("overdue"),
+            _count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label("on_time"),
+            func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
+            _count_if(timed).label("timed"),
+            func.sum(case((timed, rollup.close_seconds(_dialect(r.s))))).label("seconds"),
+        )
+        .where(*conditions)
+        .group_by(key)
+    ).all()
+    p90 = _live_p90(r.s, conditions, group)
+    return {
+        row.k: _Counts(
+            reported=int(row.reported),
+            rejected=int(row.rejected),
+            closed=int(row.closed),
+            open=int(row.open),
+            overdue=int(row.overdue),
+            closed_on_time=int(row.on_time),
+            reopens=int(row.reopens),
+            timed=int(row.timed),
+            close_seconds=float(row.seconds or 0.0),
+            p90_hours=p90.get(row.k),
+        )
+        for row in rows
+    }
+
+
+def _live_p90(
+    s: Session, conditions: list[ColumnElement[bool]], group: Any | None
+) -> dict[Any, float]:
+    """The nearest-rank 90th percentile of hours to close per group, as its bucket's edge."""
+    hours = (rollup.close_seconds(_dialect(s)) / 3600.0).label("h")
+    key = (group if group is not None else literal("all")).label("k")
+    closed = and_(*conditions, Hazard.status == HazardStatus.CLOSED, Hazard.closed_at.is_not(None))
+    if _dialect(s) == "postgresql":
+        rows = s.execute(
+            select(key, func.percentile_disc(0.9).within_group(hours)).where(closed).group_by(key)
+        ).all()
+    else:
+        inner = (
+            select(
+                key,
+                hours,
+                func.row_number().over(partition_by=key, order_by=hours).label("rn"),
+                func.count().over(partition_by=key).label("n"),
+            )
+            .where(closed)
+            .subquery()
+        )
+        rows = s.execute(
+            select(inner.c.k, func.min(inner.c.h))
+            .where(inner.c.rn * 10 >= inner.c.n * 9)
+            .group_by(inner.c.k)
+        ).all()
+    # Bucketing is monotone: the edge of the percentile is the histogram's answer.
+    return {k: rollup.bucket_edge(rollup.hour_bucket(float(v))) for k, v in rows if v is not None}
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _rollup_rows(r: _Request, whole_months: bool) -> Any:
+    """The rollup rows of the scope and period as (unit_path, day, level, counters): the
+    period's whole calendar months from hazard_monthly (`day` their first day) and the
+    days around them from hazard_daily; only daily rows unless `whole_months`."""
+
+    def rows(table: Any, period: Any, first: date, last: date) -> Select[Any]:
+        conditions = [period >= first, period <= last]
+        if r.region is not None:
+            # Units are region paths down to streets, so the subtree is a path prefix.
+            conditions.append(table.c.unit_path.like(f"{r.region.path}%"))
+        if r.query.level is not None:
+            conditions.append(table.c.level == r.query.level)
+        return select(
+            table.c.unit_path,
+            period.label("day"),
+            table.c.level,
+            *(table.c[name] for name in rollup.COUNTERS),
+        ).where(*conditions)
+
+    first, last = r.period.first_day, r.period.last_day
+    months_from = first if first.day == 1 else _next_month(first)
+    after = last + timedelta(days=1)
+    months_until = after if after.day == 1 else last.replace(day=1)  # after the whole months
+    if not whole_months or months_from >= months_until:
+        return rows(hazard_daily, hazard_daily.c.day, first, last).subquery("units")
+    parts = [rows(hazard_monthly, hazard_monthly.c.month, months_from, months_until - timedelta(1))]
+    if first < months_from:
+        parts.append(rows(hazard_daily, hazard_daily.c.day, first, months_from - timedelta(1)))
+    if months_until <= last:
+        parts.append(rows(hazard_daily, hazard_daily.c.day, months_until, last))
+    return union_all(*parts).subquery("units")
+
+
+def _histogram_p90(buckets: list[int]) -> float | None:
+    """The edge of the bucket holding the nearest-rank 90th percentile."""
+    n = sum(buckets)
+    rank = (9 * n + 9) // 10  # the smallest rank with at least 90 % at or below it
+    seen = 0
+    for i, count in enumerate(buckets):
+        seen += count
+        if n and seen >= rank:
+            return rollup.bucket_edge(i)
+    return None
+
+
+def _rollup_counts(
+    r: _Request,
+    group_of: Callable[[Any], Any] | None,
+    live_group: Any | None,
+    whole_months: bool,
+) -> dict[Any, _Counts]:
+    """Counts per group from the rollup (`group_of` builds the group from its row's
+    columns); "overdue now" from the open hazards (live)."""
+    units = _rollup_rows(r, whole_months)
+    key = (group_of(units.c) if group_of is not None else literal("all")).label("k")
+    sums = [func.coalesce(func.sum(units.c[c]), 0).label(c) for c in rollup.COUNTERS]
+    rows = r.s.execute(
+        select(key, *sums)
+        .group_by(key)
+        .having(func.sum(units.c.reported) > 0)  # rows emptied by moves count as none
+    ).all()
+    live_key = (live_group if live_group is not None else literal("all")).label("k")
+    overdue = dict(
+        r.s.execute(
+            select(live_key, func.count())
+            .where(*r.hazards(), Hazard.status.in_(OPEN_STATUSES), Hazard.deadline < r.now)
+            .group_by(live_key)
+        ).all()
+    )
+    out = {}
+    for row in rows:
+        buckets = [int(getattr(row, b)) for b in HOUR_BUCKETS]
+        out[row.k] = _Counts(
+            reported=int(row.reported),
+            rejected=int(row.rejected),
+            closed=int(row.closed),
+            open=int(row.open),
+            overdue=int(overdue.get(row.k, 0)),
+            closed_on_time=int(row.closed_on_time),
+            reopens=int(row.reopens),
+            timed=sum(buckets),
+            close_seconds=float(row.close_seconds),
+            p90_hours=_histogram_p90(buckets),
+        )
+    return out
+
+
+def _counts(
+    r: _Request,
+    use_rollup: bool,
+    group: Any | None,
+    rollup_group: Callable[[Any], Any] | None = None,
+    *,
+    by_day: bool = False,
+) -> dict[Any, _Counts]:
+    """Counts per group, from the rollup (whole months from the monthly rows unless the
+    groups need days) or from the hazards."""
+    if use_rollup:
+        return _rollup_counts(r, rollup_group, group, whole_months=not by_day)
+    return _live_counts(r, group)
+
+
+def _figures(c: _Counts, checked: int, active: int) -> Figures:
+    valid = c.reported - c.rejected
+    mean = round(c.close_seconds / c.timed / 3600.0, 2) if c.timed else None
+    return Figures(
+        reported=c.reported,
+        rejected=c.rejected,
+        valid=valid,
+        closed=c.closed,
+        open=c.open,
+        overdue=c.overdue,
+        closed_on_time=c.closed_on_time,
+        rectification_rate=_rate(c.closed, valid),
+        on_time_rate=_rate(c.closed_on_time, valid),
+        mean_hours_to_close=mean,
+        p90_hours_to_close=c.p90_hours,
+        reopen_count=c.reopens,
+        enterprises_checked=checked,
+        enterprises_active=active,
+        coverage=_rate(checked, active),
+    )
+
+
+def _coverage(
+    r: _Request, group_enterprise: Any | None = None
+) -> tuple[dict[Any, int], dict[Any, int]]:
+    """(enterprises with ≥1 check-in in the period, active enterprises) per group key."""
+    conditions = _enterprise_filter(r.actor, r.query, r.region)
+    key = (group_enterprise if group_enterprise is not None else literal("all")).label("k")
+    active = dict(
+        r.s.execute(select(key, func.count(Enterprise.id)).where(*conditions).group_by(key)).all()
+    )
+    # One probe per enterprise into ix_checkins_enterprise_created.
+    visited = (
+        exists()
+        .where(Checkin.enterprise_id == Enterprise.id)
+        .where(Checkin.created_at >= r.period.start, Checkin.created_at < r.period.end)
+    )
+    checked = dict(
+        r.s.execute(
+            select(key, func.count(Enterprise.id)).where(*conditions, visited).group_by(key)
+        ).all()
+    )
+    return checked, active
+
+
+def _scope_info(region: Region | None, period: Period) -> ScopeInfo:
+    return ScopeInfo(
+        region_id=region.id if region else None,
+        region_code=region.code if region else None,
+        region_name=region.name if region else "全部",
+        period=period,
+    )
+
+
+def _source(use_rollup: bool) -> str:
+    return "rollup" if use_rollup else "live"
+
+
+def summary(ctx: Context, actor: Actor, query: StatsQuery) -> Summary:
+    """The figures for a scope and period."""
+    with _request(ctx, actor, query) as r:
+        use_rollup = r.rollup_serves()
+        counts = _counts(r, use_rollup, None).get("all", _Counts())
+        checked, active = _coverage(r)
+        figures = _figures(counts, checked.get("all", 0), active.get("all", 0))
+        return Summary(_scope_info(r.region, r.period), figures, r.now, _source(use_rollup))
+
+
+def _children(s: Session, actor: Actor, region: Region | None) -> tuple[str, list[Any]]:
+    """The units a scope breaks down into, each visible to the actor: child regions, grids of
+    a community, or (no region given) the top regions for an admin, the inspector's grids."""
+    grids = select(Grid).where(grid_scope(actor)).order_by(Grid.code)
+    regions = select(Region).where(region_scope(actor)).order_by(Region.code)
+    if region is None:
+        if actor.role is Role.ADMIN:
+            return "region", list(s.scalars(regions.where(Region.parent_id.is_(None))))
+        return "grid", list(s.scalars(grids)) if actor.role is Role.INSPECTOR else []
+    if region.level is RegionLevel.COMMUNITY:
+        return "grid", list(s.scalars(grids.where(Grid.region_id == region.id)))
+    return "region", list(s.scalars(regions.where(Region.parent_id == region.id)))
+
+
+def _unit_prefix(columns: Any, depth: int) -> Any:
+    """A rollup row's child region: its unit path cut to the child's depth."""
+    return func.substr(columns.unit_path, 1, depth)
+
+
+def ranking(
+    ctx: Context, actor: Actor, query: StatsQuery, sort: Figure = Figure.RECTIFICATION_RATE
+) -> Ranking:
+    """The figures of every child region (or grid) of the scope, ranked by one figure."""
+    with _request(ctx, actor, query) as r:
+        region = r.region
+        kind, units = _children(r.s, actor, region)
+        use_rollup = False
+        rollup_key: Callable[[Any], Any] | None = None
+        if kind == "grid":
+            hazard_key: Any = Hazard.grid_id
+            enterprise_key: Any = Enterprise.grid_id
+            unit_key = {u.id: u.id for u in units}
+        else:
+            depth = len(region.path) + CODE_SEGMENT if region else 1 + CODE_SEGMENT
+            hazard_key = func.substr(Hazard.region_path, 1, depth)
+            enterprise_key = func.substr(Enterprise.region_path, 1, depth)
+            unit_key = {u.id: u.path for u in units}
+            # Child regions down to streets are whole units of the rollup.
+            use_rollup = depth <= rollup.UNIT_LENGTH and r.rollup_serves()
+            rollup_key = partial(_unit_prefix, depth=depth)
+        counts = _counts(r, use_rollup, hazard_key, rollup_key)
+        checked, active = _coverage(r, enterprise_key)
+        result = []
+        for unit in units:
+            k = unit_key[unit.id]
+            figures = _figures(counts.get(k, _Counts()), checked.get(k, 0), active.get(k, 0))
+            result.append((unit, figures))
+    result.sort(key=lambda pair: _sort_key(pair[1], sort, pair[0].code))
+    ranked = [
+        RankingRow(
+            rank=i,
+            unit_id=unit.id,
+            unit_code=unit.code,
+            unit_name=unit.name,
+            unit_kind=kind,
+            figures=figures,
+        )
+        for i, (unit, figures) in enumerate(result, start=1)
+    ]
+    return Ranking(_scope_info(region, r.period), sort, ranked, _source(use_rollup))
+
+
+# Figures where less is better rank ascending; None (no data) always ranks last.
+_ASCENDING = {Figure.OPEN, Figure.OVERDUE, Figure.MEAN_HOURS_TO_CLOSE}
+
+
+def _sort_key(figures: Figures, sort: Figure, code: str) -> tuple[int, float, str]:
+    value = getattr(figures, sort.value)
+    if value is None:
+        return (1, 0.0, code)
+    return (0, value if sort in _ASCENDING else -value, code)
+
+
+def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
+    if _dialect(s) == "postgresql":
+        local = func.timezone("Asia/Shanghai", Hazard.created_at)
+        if bucket is Bucket.MONTH:
+            return func.to_char(local, "YYYY-MM")
+        return func.to_char(func.date_trunc("week", local), "YYYY-MM-DD")
+    if bucket is Bucket.MONTH:
+        return func.strftime("%Y-%m", Hazard.created_at, "+8 hours")
+    # the Monday of the week: move to the next Sunday (or stay), then back six days
+    return func.date(Hazard.created_at, "+8 hours", "weekday 0", "-6 days")
+
+
+def _day_bucket_expr(s: Session, bucket: Bucket, day: Any) -> ColumnElement[str]:
+    """The same bucket names from a rollup row's China day (a month's: its first day)."""
+    if _dialect(s) == "postgresql":
+        if bucket is Bucket.MONTH:
+            return func.to_char(day, "YYYY-MM")
+        return func.to_char(func.date_trunc("week", cast(day, DateTime)), "YYYY-MM-DD")
+    if bucket is Bucket.MONTH:
+        return func.strftime("%Y-%m", day)
+    return func.date(day, "weekday 0", "-6 days")
+
+
+def trend(ctx: Context, actor: Actor, query: StatsQuery, bucket: Bucket = Bucket.WEEK) -> Trend:
+    """Reported / closed / rates per week or per month of the period."""
+    with _request(ctx, actor, query) as r:
+        use_rollup = r.rollup_serves()
+        counts = _counts(
+            r,
+            use_rollup,
+            _bucket_expr(r.s, bucket),
+            lambda c: _day_bucket_expr(r.s, bucket, c.day),
+            by_day=bucket is Bucket.WEEK,
+        )
+    # coverage is a per-period figure, not per bucket
+    points = [TrendPoint(str(k), _figures(counts[k], 0, 0)) for k in sorted(counts)]
+    return Trend(_scope_info(r.region, r.period), bucket, points, _source(use_rollup))
+
+
+@dataclass
+class MajorHazardRow:
+    hazard: Hazard
+    enterprise_name: str
+    overdue: bool
+
+
+def major_hazards(ctx: Context, actor: Actor, query: StatsQuery) -> list[MajorHazardRow]:
+    """一单四制 台账: 重大隐患 reported in the period or still open, with plan and deadline."""
+    with _request(ctx, actor, query) as r:
+        period, now = r.period, r.now
+        in_period = and_(Hazard.created_at >= period.start, Hazard.created_at < period.end)
+        rows = r.s.execute(
+            select(Hazard, Enterprise.name)
+            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+            .where(
+                Hazard.level == HazardLevel.MAJOR,
+                *r.hazards(in_period=False),
+                in_period | Hazard.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Hazard.created_at, Hazard.id)
+            .limit(5000)
+        ).all()
+    return [
+        MajorHazardRow(
+            hazard=h,
+            enterprise_name=name,
+            overdue=h.status in OPEN_STATUSES and h.deadline is not None and h.deadline < now,
+        )
+        for h, name in rows
+    ]
+
+
+def hazard_rows(
+    ctx: Context, actor: Actor, query: StatsQuery, batch: int = 1000
+) -> Iterator[tuple[Hazard, str, str]]:
+    """Every hazard of the scope and period for export (no reporter), streamed in batches."""
+    with _request(ctx, actor, query) as r:
+        statement: Select[Any] = (
+            select(Hazard, Enterprise.name, Grid.name)
+            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+            .join(Grid, Grid.id == Hazard.grid_id)
+            .where(*r.hazards())
+            .order_by(Hazard.created_at, Hazard.id)
+            .execution_options(yield_per=batch)
+        )
+        for row in r.s.execute(statement):
+            yield row[0], row[1], row[2]
