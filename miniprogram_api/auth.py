@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from service.access.auth import TokenClaims, decode_token
-from service.access.scoping import Actor
+from service.access.scoping import Actor, load_caller
 from service.core.context import Context
 from service.core.errors import Unauthenticated
-from service.hazards.reads import load_caller
 
 EXTENSION = "mashangcha"
 

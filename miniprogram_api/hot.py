@@ -32,6 +32,7 @@ from miniprogram_api.observability import (
     security_headers,
 )
 from service.access.auth import decode_token
+from service.access.scoping import load_caller
 from service.core.context import Context
 from service.core.errors import DomainError, ServiceUnavailable
 from service.hazards import reads
@@ -138,7 +139,7 @@ class HotReads:
         except ValidationError:
             return None
         ctx = self._ctx
-        actor = reads.load_caller(ctx, decode_token(ctx, token))
+        actor = load_caller(ctx, decode_token(ctx, token))
         found = reads.list_page(ctx, actor, HazardFilters(), **args)
         return orjson.dumps(hazard_page_json(found)), [], actor.user_id
 

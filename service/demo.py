@@ -207,7 +207,7 @@ def _seed_hazards(ctx: Context, rng: random.Random) -> None:
         users = {u.username: u for u in s.scalars(select(User))}
         token = s.scalar(select(QrCode.token).order_by(QrCode.id).limit(1))
         actors = {
-            name: load_actor(s, users[name].id)
+            name: load_actor(s.connection(), users[name].id)
             for name in ("worker", "inspector", "officer", "street")
         }
     officer_id = users["officer"].id

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+import psycopg
+from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -221,3 +223,76 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower()
     return any(sign in text for sign in _CONNECTION_SIGNS)
+
+
+class DirectStatement:
+    """A read statement compiled once and, on PostgreSQL, run on the psycopg cursor under a
+    SQLAlchemy connection, each value processed by its column's own SQLAlchemy type (enums,
+    UTC datetimes), so rows read as SQLAlchemy's would.
+
+    SQLAlchemy's execution of a ready statement costs a key lookup more than the database
+    does — mostly result metadata rebuilt from psycopg's column descriptions on every call.
+    Elsewhere (SQLite) the statement runs through SQLAlchemy as usual."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self._statement = statement
+        self._sql: tuple[str, dict[str, Any]] | None = None
+        self._rows: tuple[list[Any], Any] | None = None  # value processors, row maker
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> Any | None:
+        """The first row for these parameters, or None."""
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self._statement, params).first()
+        rows = self._run(connection, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        """Every row for these parameters."""
+        if connection.dialect.name != "postgresql":
+            return list(connection.execute(self._statement, params).all())
+        return self._run(connection, params, one=False)
+
+    def _run(self, connection: Connection, params: dict[str, Any], *, one: bool) -> list[Any]:
+        dialect = connection.dialect
+        if self._sql is None:
+            expanded = self._statement.compile(dialect=dialect).construct_expanded_state(params)
+            constants = {k: v for k, v in expanded.parameters.items() if k not in params}
+            self._sql = (expanded.statement, constants)
+        sql, constants = self._sql
+        try:
+            with connection.connection.driver_connection.cursor() as cursor:
+                cursor.execute(sql, {**constants, **params}, prepare=True)
+                found = cursor.fetchmany(1) if one else cursor.fetchall()
+                if self._rows is None:  # the result types, as psycopg reports them, once
+                    self._rows = self._row_reader(
+                        dialect, [d.type_code for d in cursor.description]
+                    )
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            # What SQLAlchemy does for a lost connection: drop it from the pool; then 503.
+            connection.invalidate(exc)
+            raise DatabaseUnavailable() from exc
+        except psycopg.errors.FeatureNotSupported as exc:
+            # "cached plan must not change result type": a migration changed a column this
+            # connection's prepared statement returns. Drop the connection (the next one
+            # prepares afresh) and let the caller retry.
+            connection.invalidate(exc)
+            raise DatabaseUnavailable() from exc
+        processors, make = self._rows
+        rows = []
+        for values in found:
+            values = list(values)
+            for index, process in processors:
+                values[index] = process(values[index])
+            rows.append(make(values))
+        return rows
+
+    def _row_reader(self, dialect: Dialect, type_codes: list[int]) -> tuple[list[Any], Any]:
+        """The value processors by column position (only columns that have one), and the
+        maker of a row from a list of values."""
+        columns = list(self._statement.selected_columns)
+        processors = [
+            (index, column.type.dialect_impl(dialect).result_processor(dialect, code))
+            for index, (column, code) in enumerate(zip(columns, type_codes, strict=True))
+        ]
+        row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+        return [(i, p) for i, p in processors if p is not None], row._make

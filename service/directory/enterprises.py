@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor, enterprise_scope
+from service.access.scoping import Actor, enterprise_scope, subtree
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, ValidationFailed
 from service.core.pagination import Page, paginate
@@ -93,7 +93,7 @@ def list_enterprises(
     with ctx.uow() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
-            query = query.where(Enterprise.region_path.like(f"{region.path}%"))
+            query = query.where(subtree(Enterprise.region_path, region.path))
         return paginate(uow.session, query, page, page_size)
 
 

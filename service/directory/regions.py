@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from service.access.scoping import Actor, grid_scope, region_scope
+from service.access.scoping import Actor, grid_scope, region_scope, subtree
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from service.core.pagination import Page, paginate
@@ -154,7 +154,7 @@ def list_grids(
     with ctx.uow() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
-            query = query.where(Grid.region_path.like(f"{region.path}%"))
+            query = query.where(subtree(Grid.region_path, region.path))
         return paginate(uow.session, query, page, page_size)
 
 

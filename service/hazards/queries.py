@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, lazyload
 
-from service.access.scoping import Actor
+from service.access.scoping import Actor, hazard_scope, subtree
 from service.core.context import Context
 from service.core.errors import NotFound
 from service.directory.models import User
@@ -36,28 +36,6 @@ from uploads_schema.vocabulary import (
 )
 
 # --- scope and loading -------------------------------------------------------------------------
-
-
-def hazard_scope(actor: Actor) -> ColumnElement[bool]:
-    """Hazards the actor may see: those they manage (like enterprises) and their own reports."""
-    own = Hazard.reporter_id == actor.user_id
-    match actor.role:
-        case Role.ADMIN:
-            return true()
-        case Role.SUPERVISOR:
-            if not actor.region_path:
-                return own
-            return or_(Hazard.region_path.like(f"{actor.region_path}%"), own)
-        case Role.INSPECTOR:
-            if not actor.grid_ids:
-                return own
-            return or_(Hazard.grid_id.in_(actor.grid_ids), own)
-        case Role.ENTERPRISE_OFFICER:
-            if actor.enterprise_id is None:
-                return own
-            return or_(Hazard.enterprise_id == actor.enterprise_id, own)
-        case _:
-            return own
 
 
 def _load(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False) -> Hazard:
@@ -226,7 +204,7 @@ def list_conditions(
         )
     if f.region_id is not None:
         region = _visible_region(s, actor, f.region_id)
-        conditions.append(Hazard.region_path.like(f"{region.path}%"))
+        conditions.append(subtree(Hazard.region_path, region.path))
     return conditions
 
 

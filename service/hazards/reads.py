@@ -9,18 +9,13 @@ cost several times what the database spends. Answers are the same as the ORM use
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-import psycopg
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    Connection,
-    Dialect,
     Integer,
     Select,
     String,
@@ -29,25 +24,29 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
 
 from service.access.auth import TokenClaims
-from service.access.scoping import Actor, checked_actor
+from service.access.scoping import (
+    CALLER,
+    Actor,
+    actor_of,
+    caller_columns,
+    caller_hazard_scope,
+)
 from service.core.context import Context
-from service.core.db import DatabaseUnavailable
+from service.core.db import DirectStatement
 from service.core.errors import NotFound
 from service.core.pagination import Page, count_total, page_window
 from service.directory.models import Enterprise, Region, User
-from service.directory.models import grid_inspectors as _gi
 from service.hazards import workflow
 from service.hazards.models import Hazard, HazardMedia
 from service.hazards.queries import HazardFilters, list_conditions, shows_reporter
 from service.hazards.rules import plan_complete
 from service.media.models import Media
-from uploads_schema.vocabulary import MediaRole, Role
+from uploads_schema.vocabulary import MediaRole
 
 _h = Hazard.__table__
 _e = Enterprise.__table__
@@ -78,47 +77,6 @@ class HazardDoc(NamedTuple):
     @property
     def plan_complete(self) -> bool:
         return plan_complete(self.hazard.plan)
-
-
-# The caller: what `scoping.load_actor` reads, plus an inspector's grids in the same row.
-_caller = (
-    select(
-        _u.c.id,
-        _u.c.role,
-        _u.c.active,
-        _u.c.token_version,
-        _u.c.enterprise_id,
-        _u.c.region_id,
-        _r.c.path,
-        select(func.aggregate_strings(cast(_gi.c.grid_id, String), ","))
-        .where(_gi.c.user_id == _u.c.id)
-        .scalar_subquery()
-        .label("grid_ids"),
-    )
-    .outerjoin(_r, _r.c.id == _u.c.region_id)
-    .where(_u.c.id == bindparam("caller_id"))
-    .cte("caller")
-)
-_c = _caller.c
-
-
-def _visible_to_caller() -> ColumnElement[bool]:
-    """`hazards.hazard_scope` written against the caller's row instead of a loaded Actor
-    (the authorization matrix test holds both to the same answers)."""
-    return or_(
-        _h.c.reporter_id == _c.id,
-        _c.role == Role.ADMIN,
-        and_(
-            _c.role == Role.SUPERVISOR,
-            _c.path.is_not(None),
-            func.substr(_h.c.region_path, 1, func.length(_c.path)) == _c.path,
-        ),
-        and_(
-            _c.role == Role.INSPECTOR,
-            _h.c.grid_id.in_(select(_gi.c.grid_id).where(_gi.c.user_id == _c.id)),
-        ),
-        and_(_c.role == Role.ENTERPRISE_OFFICER, _h.c.enterprise_id == _c.enterprise_id),
-    )
 
 
 # Photos ride along in one column, so a hazard is one row (not one per photo, each
@@ -158,106 +116,22 @@ _DOCUMENT = (
 
 # One row: the caller's, with the hazard's columns empty when it is not found or not theirs.
 _ONE = (
-    select(*(c.label(f"caller_{c.name}") for c in _c), *_DOCUMENT)
-    .select_from(_caller)
-    .outerjoin(_h, and_(_h.c.id == bindparam("hazard_id"), _visible_to_caller()))
+    select(*caller_columns(), *_DOCUMENT)
+    .select_from(CALLER)
+    .outerjoin(_h, and_(_h.c.id == bindparam("hazard_id"), caller_hazard_scope()))
     .outerjoin(_e, _e.c.id == _h.c.enterprise_id)
     .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
 )
 
 
-class _DirectStatement:
-    """A read statement compiled once and, on PostgreSQL, run on the psycopg cursor under a
-    SQLAlchemy connection, each value processed by its column's own SQLAlchemy type (enums,
-    UTC datetimes), so rows read as SQLAlchemy's would.
-
-    SQLAlchemy's execution of a ready statement costs a key lookup more than the database
-    does — mostly result metadata rebuilt from psycopg's column descriptions on every call.
-    Elsewhere (SQLite) the statement runs through SQLAlchemy as usual."""
-
-    def __init__(self, statement: Select[Any]) -> None:
-        self._statement = statement
-        self._sql: tuple[str, dict[str, Any]] | None = None
-        self._rows: tuple[list[Any], Any] | None = None  # value processors, row maker
-
-    def first(self, connection: Connection, params: dict[str, Any]) -> Any | None:
-        """The first row for these parameters, or None."""
-        if connection.dialect.name != "postgresql":
-            return connection.execute(self._statement, params).first()
-        rows = self._run(connection, params, one=True)
-        return rows[0] if rows else None
-
-    def all(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
-        """Every row for these parameters."""
-        if connection.dialect.name != "postgresql":
-            return list(connection.execute(self._statement, params).all())
-        return self._run(connection, params, one=False)
-
-    def _run(self, connection: Connection, params: dict[str, Any], *, one: bool) -> list[Any]:
-        dialect = connection.dialect
-        if self._sql is None:
-            expanded = self._statement.compile(dialect=dialect).construct_expanded_state(params)
-            constants = {k: v for k, v in expanded.parameters.items() if k not in params}
-            self._sql = (expanded.statement, constants)
-        sql, constants = self._sql
-        try:
-            with connection.connection.driver_connection.cursor() as cursor:
-                cursor.execute(sql, {**constants, **params}, prepare=True)
-                found = cursor.fetchmany(1) if one else cursor.fetchall()
-                if self._rows is None:  # the result types, as psycopg reports them, once
-                    self._rows = self._row_reader(
-                        dialect, [d.type_code for d in cursor.description]
-                    )
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            # What SQLAlchemy does for a lost connection: drop it from the pool; then 503.
-            connection.invalidate(exc)
-            raise DatabaseUnavailable() from exc
-        except psycopg.errors.FeatureNotSupported as exc:
-            # "cached plan must not change result type": a migration changed a column this
-            # connection's prepared statement returns. Drop the connection (the next one
-            # prepares afresh) and let the caller retry.
-            connection.invalidate(exc)
-            raise DatabaseUnavailable() from exc
-        processors, make = self._rows
-        rows = []
-        for values in found:
-            values = list(values)
-            for index, process in processors:
-                values[index] = process(values[index])
-            rows.append(make(values))
-        return rows
-
-    def _row_reader(self, dialect: Dialect, type_codes: list[int]) -> tuple[list[Any], Any]:
-        """The value processors by column position (only columns that have one), and the
-        maker of a row from a list of values."""
-        columns = list(self._statement.selected_columns)
-        processors = [
-            (index, column.type.dialect_impl(dialect).result_processor(dialect, code))
-            for index, (column, code) in enumerate(zip(columns, type_codes, strict=True))
-        ]
-        row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
-        return [(i, p) for i, p in processors if p is not None], row._make
-
-
-_ONE_DIRECT = _DirectStatement(_ONE)
-_CALLER_ALONE = _DirectStatement(
-    select(*(c.label(f"caller_{c.name}") for c in _c)).select_from(_caller)
-)
-
-
-def load_caller(ctx: Context, claims: TokenClaims) -> Actor:
-    """The caller of a verified token, as `scoping.load_actor` loads it (401 if deactivated
-    or revoked), in one statement outside any transaction."""
-    with ctx.read_connection() as connection:
-        row = _CALLER_ALONE.first(connection, {"caller_id": claims.user_id})
-    return checked_actor(_caller_row(row), _grid_ids(row), claims.token_version)
+_ONE_DIRECT = DirectStatement(_ONE)
 
 
 def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Actor, HazardDoc]:
     """The caller (401 if deactivated or revoked) and one hazard in their scope (else 404)."""
     with ctx.read_connection() as connection:
         row = _ONE_DIRECT.first(connection, {"caller_id": claims.user_id, "hazard_id": hazard_id})
-    actor = checked_actor(_caller_row(row), _grid_ids(row), claims.token_version)
+    actor = actor_of(row, claims.token_version)
     if row is None or row.id is None:
         raise NotFound("隐患不存在", "Hazard not found")
     return actor, _docs(ctx, actor, [row])[0]
@@ -271,10 +145,10 @@ _by_ids = (
     .join(_e, _e.c.id == _h.c.enterprise_id)
     .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
 )
-_PAGE_PG = _DirectStatement(
+_PAGE_PG = DirectStatement(
     _by_ids.where(_h.c.id == any_(cast(bindparam("ids"), ARRAY(Integer))))
 )
-_PAGE_OTHER = _DirectStatement(_by_ids.where(_h.c.id.in_(bindparam("ids", expanding=True))))
+_PAGE_OTHER = DirectStatement(_by_ids.where(_h.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def list_page(
@@ -322,7 +196,7 @@ def _ids_of(conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
 
 class _Listing(NamedTuple):
     count: Select[Any]
-    ids: _DirectStatement
+    ids: DirectStatement
 
 
 _NO_FILTERS = HazardFilters()
@@ -340,42 +214,11 @@ def _plain_listing(s: Session, actor: Actor, now: datetime) -> _Listing:
     if listing is None:
         # Without filters, the conditions are the caller's scope: neither `s` nor `now`.
         scope = list_conditions(s, actor, _NO_FILTERS, now)
-        listing = _Listing(_count_of(scope), _DirectStatement(_ids_of(scope)))
+        listing = _Listing(_count_of(scope), DirectStatement(_ids_of(scope)))
         if len(_listings) >= _LISTINGS_KEPT:
             _listings.clear()  # callers still listing rebuild theirs once
         _listings[actor] = listing
     return listing
-
-
-def _caller_row(row: Any) -> Any:
-    if row is None or row.caller_id is None:
-        return None
-    return _CallerRow(
-        id=row.caller_id,
-        role=row.caller_role,
-        active=row.caller_active,
-        token_version=row.caller_token_version,
-        enterprise_id=row.caller_enterprise_id,
-        region_id=row.caller_region_id,
-        path=row.caller_path,
-    )
-
-
-@dataclass(frozen=True)
-class _CallerRow:
-    id: int
-    role: Role
-    active: bool
-    token_version: int
-    enterprise_id: int | None
-    region_id: int | None
-    path: str | None
-
-
-def _grid_ids(row: Any) -> frozenset[int]:
-    if row is None or row.caller_role is not Role.INSPECTOR or not row.caller_grid_ids:
-        return frozenset()
-    return frozenset(int(g) for g in row.caller_grid_ids.split(","))
 
 
 _ROLES = tuple(role.value for role in MediaRole)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor, enterprise_scope
+from service.access.scoping import Actor, enterprise_place, enterprise_scope, in_charge
 from service.core import idempotency
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -193,16 +193,8 @@ def report_hazard(
 
 
 def _source(actor: Actor | None, enterprise: Enterprise) -> HazardSource:
-    # Staff reporting outside their own enterprise or grid speak as members of the public.
-    if actor is None:
-        return HazardSource.PUBLIC_TIP
-    if actor.role is Role.ENTERPRISE_OFFICER and actor.enterprise_id != enterprise.id:
-        return HazardSource.PUBLIC_TIP
-    if actor.role is Role.INSPECTOR and enterprise.grid_id not in actor.grid_ids:
-        return HazardSource.PUBLIC_TIP
-    if actor.role is Role.SUPERVISOR and not (
-        actor.region_path and enterprise.region_path.startswith(actor.region_path)
-    ):
+    # Staff reporting outside their charge (enterprise, grid, region) speak as the public.
+    if actor is None or not in_charge(actor, enterprise_place(enterprise)):
         return HazardSource.PUBLIC_TIP
     return SOURCE_BY_ROLE[actor.role]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor
+from service.access.scoping import Actor, hazard_place, in_charge
 from service.core.errors import Conflict, PermissionDenied
 from service.hazards.models import Hazard, HazardEvent
 from uploads_schema.vocabulary import HazardAction, HazardLevel, HazardSource, HazardStatus, Role
@@ -110,15 +110,7 @@ def role_actions(role: Role, source: HazardSource, level: HazardLevel) -> frozen
 
 def manages(actor: Actor, hazard: Hazard) -> bool:
     """Is the hazard in the actor's charge? Seeing one's own report elsewhere is not enough."""
-    match actor.role:
-        case Role.SUPERVISOR:
-            return bool(actor.region_path) and hazard.region_path.startswith(actor.region_path)
-        case Role.INSPECTOR:
-            return hazard.grid_id in actor.grid_ids
-        case Role.ENTERPRISE_OFFICER:
-            return actor.enterprise_id is not None and hazard.enterprise_id == actor.enterprise_id
-        case _:
-            return False
+    return in_charge(actor, hazard_place(hazard))
 
 
 def allowed(actor: Actor | None, hazard: Hazard, action: HazardAction) -> bool:

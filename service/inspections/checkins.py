@@ -4,36 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import select
 
-from service.access.scoping import Actor
+from service.access.scoping import Actor, checkin_scope, subtree
 from service.core.context import Context
 from service.core.errors import PermissionDenied
 from service.core.pagination import Page, paginate
 from service.directory.geo import haversine_m
 from service.directory.regions import _visible_region
 from service.inspections.models import Checkin
-from service.qrcodes.codes import _can_check_in, scanned_code
-from uploads_schema.vocabulary import CheckinFlag, Role
-
-
-def checkin_scope(actor: Actor) -> ColumnElement[bool]:
-    """Check-ins the actor may see: those at enterprises in their scope."""
-    match actor.role:
-        case Role.ADMIN:
-            return true()
-        case Role.SUPERVISOR:
-            if not actor.region_path:
-                return false()
-            return Checkin.region_path.like(f"{actor.region_path}%")
-        case Role.INSPECTOR:
-            return Checkin.grid_id.in_(actor.grid_ids) if actor.grid_ids else false()
-        case Role.ENTERPRISE_OFFICER:
-            if actor.enterprise_id is None:
-                return false()
-            return Checkin.enterprise_id == actor.enterprise_id
-        case _:
-            return false()
+from service.qrcodes.codes import can_check_in, scanned_code
+from uploads_schema.vocabulary import CheckinFlag
 
 
 def check_in(
@@ -50,7 +31,7 @@ def check_in(
     with ctx.uow() as uow:
         code = scanned_code(uow.session, token)
         enterprise = code.enterprise
-        if not _can_check_in(actor, enterprise):
+        if not can_check_in(actor, enterprise):
             raise PermissionDenied(
                 "只有本网格的网格员或上级监管人员可以在此打卡",
                 "Only this grid's inspectors or supervisors above it may check in here",
@@ -115,6 +96,6 @@ def list_checkins(
     with ctx.uow() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
-            query = query.where(Checkin.region_path.like(f"{region.path}%"))
+            query = query.where(subtree(Checkin.region_path, region.path))
         query = query.order_by(Checkin.created_at.desc(), Checkin.id.desc())
         return paginate(uow.session, query, page, page_size)

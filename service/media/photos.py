@@ -19,11 +19,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import ColumnElement, and_, delete, not_, select
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor
+from service.access.scoping import Actor, hazard_scope
 from service.core.context import Context
 from service.core.errors import DomainError, NotFound, PermissionDenied
 from service.hazards.models import Hazard, HazardMedia
-from service.hazards.queries import hazard_scope
 from service.media.images import (
     FileTooLarge,
     ImageCorrupt,

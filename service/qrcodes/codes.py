@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import qr
-from service.access.scoping import Actor, enterprise_scope
+from service.access.scoping import Actor, enterprise_place, enterprise_scope, in_charge, subtree
 from service.core.context import Context
 from service.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from service.core.pagination import Page, paginate
@@ -147,7 +147,7 @@ def list_qrcodes(
     with ctx.uow() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
-            query = query.where(Enterprise.region_path.like(f"{region.path}%"))
+            query = query.where(subtree(Enterprise.region_path, region.path))
         result = paginate(uow.session, query.order_by(QrCode.id), page, page_size)
     return Page(
         items=[_issued(ctx, c) for c in result.items],
@@ -243,7 +243,7 @@ def active_codes_in_region(ctx: Context, actor: Actor, region_id: int) -> list[q
             .join(QrCode.enterprise)
             .where(
                 QrCode.status == QrStatus.ACTIVE,
-                Enterprise.region_path.like(f"{region.path}%"),
+                subtree(Enterprise.region_path, region.path),
                 enterprise_scope(actor),
             )
             .order_by(Enterprise.region_path, Enterprise.id, QrCode.id)
@@ -281,14 +281,11 @@ def _code_by_token(session: Session, token: str) -> QrCode:
     return code
 
 
-def _can_check_in(actor: Actor | None, enterprise: Enterprise) -> bool:
-    if actor is None:
+def can_check_in(actor: Actor | None, enterprise: Enterprise) -> bool:
+    """扫码打卡 is for the inspectors and supervisors in charge of the enterprise."""
+    if actor is None or actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
         return False
-    if actor.role is Role.INSPECTOR:
-        return enterprise.grid_id in actor.grid_ids
-    if actor.role is Role.SUPERVISOR:
-        return bool(actor.region_path) and enterprise.region_path.startswith(actor.region_path)
-    return False
+    return in_charge(actor, enterprise_place(enterprise))
 
 
 def scan(
@@ -316,7 +313,7 @@ def scan(
         if not enterprise.active:
             raise QrCodeRevoked("该企业已停用二维码", "This enterprise is no longer active")
         actions = ["report"]
-        if _can_check_in(actor, enterprise):
+        if can_check_in(actor, enterprise):
             actions.append("checkin")
         return ScanResult(code=code, enterprise=enterprise, actions=actions)
 

@@ -33,13 +33,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor, enterprise_scope, grid_scope, region_scope
+from service.access.scoping import (
+    Actor,
+    enterprise_scope,
+    grid_scope,
+    hazard_scope,
+    region_scope,
+    subtree,
+)
 from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
 from service.directory.regions import _visible_region
 from service.hazards.models import Hazard
-from service.hazards.queries import hazard_scope
 from service.hazards.rules import OPEN_STATUSES
 from service.inspections.models import Checkin
 from service.statistics import rollup
@@ -207,8 +213,8 @@ def _hazard_filter(
     if region is not None:
         # One index probe per region path of the subtree, each bounded by the period; a
         # LIKE prefix cannot bound created_at, and generic plans ignore it altogether.
-        subtree = select(Region.path).where(Region.path.like(f"{region.path}%"))
-        conditions.append(Hazard.region_path.in_(subtree))
+        paths = select(Region.path).where(subtree(Region.path, region.path))
+        conditions.append(Hazard.region_path.in_(paths))
     if query.grid_id is not None:
         conditions.append(Hazard.grid_id == query.grid_id)
     if query.enterprise_id is not None:
@@ -231,7 +237,7 @@ def _enterprise_filter(
     if not _scope_implied(actor, region):
         conditions.append(enterprise_scope(actor))
     if region is not None:
-        conditions.append(Enterprise.region_path.like(f"{region.path}%"))
+        conditions.append(subtree(Enterprise.region_path, region.path))
     if query.grid_id is not None:
         conditions.append(Enterprise.grid_id == query.grid_id)
     if query.enterprise_id is not None:
@@ -400,7 +406,7 @@ def _rollup_rows(r: _Request, whole_months: bool) -> Any:
         conditions = [period >= first, period <= last]
         if r.region is not None:
             # Units are region paths down to streets, so the subtree is a path prefix.
-            conditions.append(table.c.unit_path.like(f"{r.region.path}%"))
+            conditions.append(subtree(table.c.unit_path, r.region.path))
         if r.query.level is not None:
             conditions.append(table.c.level == r.query.level)
         return select(

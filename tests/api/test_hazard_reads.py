@@ -75,7 +75,7 @@ def _hazards_in_every_state(client, world, h) -> list[int]:
 
 
 def _expected(ctx, db, user, hazard_id):
-    actor = load_actor(db, user.id)
+    actor = load_actor(db.connection(), user.id)
     try:
         view = queries.get_hazard(ctx, actor, hazard_id)
     except errors.NotFound:
