@@ -59,6 +59,7 @@ from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, lib
 from sqlalchemy import select, text
 
 from service.access.auth import issue_token
+from service.bootstrap import install_listeners, storage_for
 from service.core import migrations
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
@@ -67,7 +68,6 @@ from service.demo import seed
 from service.directory.models import Enterprise, User
 from service.hazards import workflow
 from service.media.models import Media
-from service.media.storage import build_storage
 from uploads_schema.vocabulary import Role
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -732,8 +732,9 @@ def main() -> None:
         storage_backend="local",
         media_root=str(media_root),
     )
+    install_listeners()
     engine = make_engine(url)
-    ctx = Context(settings, make_session_factory(engine), storage=build_storage(settings))
+    ctx = Context(settings, make_session_factory(engine), storage=storage_for(settings))
     if reused:
         print(f"reusing {args.database} with {args.hazards:,} generated hazards")
     else:

@@ -41,6 +41,7 @@ from benchdb import CATEGORIES, DESCRIPTIONS, bench_database, drop_database, lib
 from sqlalchemy import Engine, event, text
 
 from service.access.scoping import Actor
+from service.bootstrap import install_listeners
 from service.core import migrations
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
@@ -629,6 +630,7 @@ def main() -> None:
         )
         print("note: hazard_events rows are minimal; their hashes do not form a verifiable chain")
 
+    install_listeners()
     engine = make_engine(url)
     try:
         print(refresh_rollup(engine, force=not reused))

@@ -15,23 +15,11 @@ from miniprogram_api.hot import HotReads, raise_passed_on
 from miniprogram_api.inputs import init_inputs, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
+from service.bootstrap import build_context
 from service.core.context import Context
-from service.core.db import make_engine, make_lookup_factory, make_session_factory
 from service.core.settings import Settings
-from service.media.storage import build_storage
 
 log = logging.getLogger(__name__)
-
-
-def build_context(settings: Settings) -> Context:
-    """Wire the service context from settings (engine, sessions)."""
-    engine = make_engine(settings.database_url)
-    return Context(
-        settings=settings,
-        session_factory=make_session_factory(engine),
-        lookup_factory=make_lookup_factory(engine),
-        storage=build_storage(settings),
-    )
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> Flask:

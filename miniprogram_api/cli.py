@@ -17,10 +17,10 @@ from service import demo
 from service.access.scoping import Actor
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
+from service.core.storage import StorageError
 from service.directory import regions
 from service.hazards import overdue, queries
 from service.media import photos as media
-from service.media.storage import StorageError
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
 from service.statistics import rollup

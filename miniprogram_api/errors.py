@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from miniprogram_api.limits import LOCKED_MARKER
 from service.core.errors import DomainError
-from service.media.storage import ObjectMissing, StorageUnavailable
+from service.core.storage import ObjectMissing, StorageUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from service.access.auth import decode_token
 from service.access.scoping import load_caller
 from service.core.context import Context
 from service.core.errors import DomainError, ServiceUnavailable
+from service.core.storage import StorageError
 from service.hazards import reads
 from service.hazards.queries import HazardFilters
-from service.media.storage import StorageError
 from uploads_schema.common import MAX_ID, PageArgsSchema
 from uploads_schema.hazards import hazard_json, hazard_page_json
 

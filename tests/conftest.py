@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from miniprogram_api import create_app
 from service.access.auth import issue_token
+from service.bootstrap import install_listeners, storage_for
 from service.core import migrations
 from service.core.context import Context
 from service.core.db import make_engine
 from service.core.settings import Settings
 from service.directory.models import User
-from service.media.storage import build_storage
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 
@@ -33,6 +33,12 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
 def _is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def listeners() -> None:
+    """What the composition root installs in every process (the rollup's session listener)."""
+    install_listeners()
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +117,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def ctx(settings: Settings, session_factory: sessionmaker[Session]) -> Context:
     return Context(
-        settings=settings, session_factory=session_factory, storage=build_storage(settings)
+        settings=settings, session_factory=session_factory, storage=storage_for(settings)
     )
 
 

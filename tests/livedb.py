@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from service.bootstrap import storage_for
 from service.core import migrations
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
 from service.core.settings import Settings
-from service.media.storage import build_storage
 
 
 @contextmanager
@@ -50,7 +50,7 @@ def live_context(
             yield Context(
                 settings=live,
                 session_factory=make_session_factory(engine),
-                storage=build_storage(live),
+                storage=storage_for(live),
                 **extra,
             )
         finally:

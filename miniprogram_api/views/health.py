@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from miniprogram_api.auth import context
 from service.core.errors import ServiceUnavailable
-from service.media.storage import StorageError
+from service.core.storage import StorageError
 from uploads_schema.common import ErrorSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health probes")

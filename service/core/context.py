@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from service.core.db import SessionFactory, UnitOfWork, read_connection
 from service.core.models import utcnow
 from service.core.settings import Settings
-from service.media.storage import ObjectStorage
+from service.core.storage import ObjectStorage
 
 
 @dataclass

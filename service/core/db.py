@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.errors import ServiceUnavailable
-from service.statistics import rollup
 
 SessionFactory = Callable[[], Session]
 
@@ -36,8 +35,6 @@ def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine
 
     On PostgreSQL, `custom_plans` plans every statement with its real parameters (see
     below); without it, statements psycopg has prepared may reuse a generic plan."""
-    # Every session on any engine, however it is made, keeps hazard_daily in step.
-    rollup.install()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -22,6 +22,13 @@ from sqlalchemy.orm import Session
 from service.access.scoping import Actor, hazard_scope
 from service.core.context import Context
 from service.core.errors import DomainError, NotFound, PermissionDenied
+from service.core.storage import (
+    ObjectInfo,
+    ObjectMissing,
+    ObjectStorage,
+    StorageError,
+    StorageUnavailable,
+)
 from service.hazards.models import Hazard, HazardMedia
 from service.media.images import (
     FileTooLarge,
@@ -32,15 +39,7 @@ from service.media.images import (
     process_image,
 )
 from service.media.models import Media
-from service.media.storage import (
-    LocalStorage,
-    ObjectInfo,
-    ObjectMissing,
-    ObjectStorage,
-    StorageError,
-    StorageUnavailable,
-    content_key,
-)
+from service.media.storage import LocalStorage, content_key
 from uploads_schema.vocabulary import MediaKind, MediaStatus
 
 JPEG = "image/jpeg"

@@ -14,17 +14,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import NoReturn
 from urllib.parse import quote
 
 import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-from service.core.settings import Settings
+from service.core.storage import (
+    ObjectInfo,
+    ObjectMissing,
+    StorageError,
+    StorageUnavailable,
+)
 
 # S3 caps presigned URLs at 7 days; the folder store follows the same contract.
 MAX_PRESIGN_EXPIRY = timedelta(days=7)
@@ -34,61 +38,6 @@ _SUFFIX = re.compile(r"[A-Za-z0-9]{1,10}")
 # Keys as `make_key` writes them: "a/b/c.jpg" segments of URL-safe characters, none empty or
 # starting with a dot. Such a key is valid and needs no quoting in a URL.
 _PLAIN_KEY = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
-
-
-class StorageError(Exception):
-    """Base class for object storage failures."""
-
-
-class StorageUnavailable(StorageError):
-    """The storage provider is unreachable, timed out or answered 5xx (maps to HTTP 503)."""
-
-
-class ObjectMissing(StorageError):
-    """No object is stored under the key."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"object not found: {key}")
-        self.key = key
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """Metadata of one stored object."""
-
-    key: str
-    size: int
-    content_type: str | None
-    last_modified: datetime  # tz-aware UTC
-
-
-@runtime_checkable
-class ObjectStorage(Protocol):
-    """Where media bytes live; implementations raise only StorageError subclasses or ValueError."""
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store bytes under key, replacing any existing object."""
-
-    def get(self, key: str) -> bytes:
-        """Return the object's bytes or raise ObjectMissing."""
-
-    def stat(self, key: str) -> ObjectInfo:
-        """Return the object's metadata or raise ObjectMissing."""
-
-    def exists(self, key: str) -> bool:
-        """Tell whether an object is stored under key."""
-
-    def delete(self, key: str) -> None:
-        """Remove the object; a missing key is not an error."""
-
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        """Return an absolute, time-limited URL that downloads the object."""
-
-    def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Yield every object whose key starts with prefix (for garbage collection)."""
-
-    def check(self) -> None:
-        """Readiness probe; raise StorageUnavailable when storage cannot serve requests."""
 
 
 def content_key(sha256_hex: str, suffix: str, prefix: str = "media") -> str:
@@ -527,19 +476,3 @@ def _utc(moment: datetime | None) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def build_storage(settings: Settings) -> ObjectStorage:
-    """The storage backend the settings name (`STORAGE_BACKEND`)."""
-    if settings.storage_backend == "minio":
-        return MinioStorage(
-            endpoint=settings.minio_endpoint,
-            access_key=settings.minio_access_key,
-            secret_key=settings.minio_secret_key,
-            bucket=settings.minio_bucket,
-            region=settings.minio_region or None,
-            secure=settings.minio_secure,
-        )
-    return LocalStorage(
-        Path(settings.media_root), base_url=settings.public_base_url, secret=settings.secret_key
-    )

@@ -32,10 +32,10 @@ from sqlalchemy.orm import sessionmaker
 
 from miniprogram_api import create_app
 from service.access.auth import issue_token
+from service.bootstrap import storage_for
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory import credit_code
-from service.media.storage import build_storage
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
@@ -82,7 +82,7 @@ def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory) -> Ma
     factory = sessionmaker(
         bind=matrix_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    ctx = Context(settings=settings, session_factory=factory, storage=build_storage(settings))
+    ctx = Context(settings=settings, session_factory=factory, storage=storage_for(settings))
     app = create_app(context=ctx)
     session = factory()
     try:

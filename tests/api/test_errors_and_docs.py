@@ -92,8 +92,8 @@ def test_error_messages_are_chinese_first(client, path):
 
 def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client, ctx):
     from miniprogram_api import create_app
+    from service.bootstrap import storage_for
     from service.core.context import Context
-    from service.media.storage import build_storage
 
     assert client.get("/api/v1/readyz").json["checks"]["storage"] == "ok"
     down = settings.with_overrides(
@@ -103,7 +103,7 @@ def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client, ctx)
         minio_secret_key="s",
     )
     down_ctx = Context(
-        settings=down, session_factory=ctx.session_factory, storage=build_storage(down)
+        settings=down, session_factory=ctx.session_factory, storage=storage_for(down)
     )
     response = create_app(context=down_ctx).test_client().get("/api/v1/readyz")
     body = assert_error(response, 503, "service_unavailable")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service.media.storage import LocalStorage, ObjectStorage
+from service.core.storage import ObjectStorage
+from service.media.storage import LocalStorage
 from tests.fixtures_s3 import make_minio_storage
 
 # make_minio_storage is re-exported: test_storage_contract imports it from here.

@@ -16,14 +16,8 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from service.media.storage import (
-    LocalStorage,
-    MinioStorage,
-    ObjectMissing,
-    ObjectStorage,
-    StorageUnavailable,
-    content_key,
-)
+from service.core.storage import ObjectMissing, ObjectStorage, StorageUnavailable
+from service.media.storage import LocalStorage, MinioStorage, content_key
 from tests.integration.conftest import LOCAL_BASE_URL, make_local_storage, make_minio_storage
 
 JPEG = "image/jpeg"
