@@ -49,7 +49,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 # Run as a script from anywhere: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,6 +60,7 @@ from sqlalchemy import select, text
 from service.access.auth import issue_token
 from service.bootstrap import install_listeners, storage_for
 from service.core import migrations
+from service.core.clock import china_date
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
 from service.core.settings import Settings
@@ -73,7 +73,6 @@ from uploads_schema.vocabulary import Role
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = "mashangcha_api_bench"
 PUBLIC_BASE_URL = "https://mashangcha.example.gov.cn"
-CHINA = ZoneInfo("Asia/Shanghai")
 NULL = "\\N"
 
 READ_RATIO_TARGET = 0.35
@@ -257,7 +256,7 @@ def generate(world: World, count: int, start_ids: dict[str, int], rng: random.Ra
         }[source]
         verifier = u["district"] if major else u["inspector"]
         # Numbered like real ones; every day is before today, so no real report collides.
-        day = created.astimezone(CHINA).strftime("%Y%m%d")
+        day = china_date(created).strftime("%Y%m%d")
         scope = f"{region_path.strip('/').split('/')[1][:6]}-{day}"
         out.counters[scope] += 1
         number = f"YH{scope}-{out.counters[scope]:04d}"

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 # Run as a script from anywhere: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,6 +42,7 @@ from sqlalchemy import Engine, event, text
 from service.access.scoping import Actor
 from service.bootstrap import install_listeners
 from service.core import migrations
+from service.core.clock import china_date
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
 from service.core.settings import Settings
@@ -54,7 +54,6 @@ from uploads_schema.vocabulary import Role
 
 TARGET_P95_MS = 50.0
 DEFAULT_DATABASE = "mashangcha_bench"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 CITY = ("320400000000", "常州市")
 DISTRICTS = [
@@ -667,7 +666,7 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
         session_factory=make_session_factory(engine),
         clock=lambda: clock_now,
     )
-    end_day = clock_now.astimezone(CHINA).date()
+    end_day = china_date(clock_now)
     district, street = scopes(engine)
     admin = Actor(user_id=1, role=Role.ADMIN)
 

@@ -1,3 +1,3 @@
 """The core's foundations: settings, context, unit of work, errors, pagination, idempotency,
-migrations. Imports no other package of service/.
+migrations, the clock (UTC stored, China days). Imports no other package of service/.
 """

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from service.core.clock import utcnow
 from service.core.db import SessionFactory, UnitOfWork, read_connection
-from service.core.models import utcnow
 from service.core.settings import Settings
 from service.core.storage import ObjectStorage
 

@@ -17,10 +17,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC; all stored times are UTC."""
-    return datetime.now(UTC)
+from service.core.clock import utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.core.models import Base, UTCDateTime, enum_column, utcnow
+from service.core.clock import utcnow
+from service.core.models import Base, UTCDateTime, enum_column
 from uploads_schema.vocabulary import (
     Industry,
     RegionLevel,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, enterprise_place, enterprise_scope, in_charge
 from service.core import idempotency
+from service.core.clock import china_date
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from service.core.idempotency import IdempotencyKey
@@ -19,7 +20,6 @@ from service.directory.models import Enterprise, Point
 from service.hazards import workflow
 from service.hazards.models import Hazard, HazardCounter, HazardMedia
 from service.hazards.rules import (
-    CHINA,
     MAX_PHOTOS,
     SOURCE_BY_ROLE,
     MediaInvalid,
@@ -49,7 +49,7 @@ def _district_code(region_path: str) -> str:
 
 def next_number(session: Session, region_path: str, at: datetime) -> str:
     """`YH<district>-<yyyymmdd>-<seq>`: a per-district daily counter, row-locked on increment."""
-    day = at.astimezone(CHINA).strftime("%Y%m%d")
+    day = china_date(at).strftime("%Y%m%d")  # numbers carry the date the office works by
     district = _district_code(region_path)
     scope = f"{district}-{day}"
     for _ in range(3):

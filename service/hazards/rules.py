@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from service.core.errors import Conflict, NotFound, ValidationFailed
 from uploads_schema.vocabulary import HazardSource, HazardStatus, Role
 
-CHINA = ZoneInfo("Asia/Shanghai")  # numbers carry the local date the office works by
 MAX_PHOTOS = 9
 PLAN_FIELDS = ("responsible_person", "measures", "funds", "deadline", "contingency_plan")
 OPEN_STATUSES = (HazardStatus.REPORTED, HazardStatus.RECTIFYING, HazardStatus.VERIFYING)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, delete, not_, select
 from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, hazard_scope
+from service.core.clock import from_china_wall_clock
 from service.core.context import Context
 from service.core.errors import DomainError, NotFound, PermissionDenied
 from service.core.storage import (
@@ -45,9 +46,6 @@ from uploads_schema.vocabulary import MediaKind, MediaStatus
 JPEG = "image/jpeg"
 MEDIA_PREFIX = "media"  # the re-encoded photos
 THUMB_PREFIX = "thumbs"  # their thumbnails
-# EXIF capture times are the phone's wall clock without a zone; our users' phones run on
-# China Standard Time (UTC+8, no daylight saving since 1991), and rows store UTC.
-CAMERA_TZ = timezone(timedelta(hours=8), "CST")
 # An upload that finds its object already stored writes it again when the copy is older
 # than this: an old object may be an orphan the collector is about to delete, and the
 # rewrite restarts its grace period. Far below any sensible `collect_garbage` age.
@@ -211,7 +209,8 @@ def _pending_duplicate(session: Session, uploader_id: int, sha256: str) -> Media
 def _camera_time(captured_at: datetime | None) -> datetime | None:
     if captured_at is None:
         return None
-    return captured_at.replace(tzinfo=CAMERA_TZ).astimezone(UTC)
+    # EXIF times are the phone's wall clock without a zone; our users' phones run on China time.
+    return from_china_wall_clock(captured_at)
 
 
 # --- use cases ------------------------------------------------------------------------

@@ -12,14 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
 from sqlalchemy import select, update
 
+from service.core.clock import to_china, utcnow
 from service.core.context import Context
-from service.core.models import utcnow
 from service.core.settings import Settings, SettingsError
 from service.directory.models import User
 from service.notifications.models import Notification
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 # Claimed rows are invisible to other runs this long; a run that dies mid-way is retried
 # after it. Far longer than a run of `limit` sends at WECHAT_TIMEOUT_SECONDS each.
 CLAIM_LEASE = timedelta(minutes=15)
-BEIJING = timezone(timedelta(hours=8), "CST")  # China has no DST: a fixed offset is exact
 
 
 class DeliveryError(Exception):
@@ -132,7 +131,7 @@ def message_data(notification: Notification) -> dict[str, dict[str, str]]:
         "note": note,
     }
     if payload.get("deadline"):
-        deadline = datetime.fromisoformat(str(payload["deadline"])).astimezone(BEIJING)
+        deadline = to_china(datetime.fromisoformat(str(payload["deadline"])))
         values["deadline"] = deadline.strftime("%Y-%m-%d %H:%M")
     # No deadline in the payload: leave `time4` out rather than send a made-up time.
     return {TEMPLATE_FIELDS[k]: {"value": _fit(TEMPLATE_FIELDS[k], v)} for k, v in values.items()}

@@ -13,7 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.core.models import Base, UTCDateTime, enum_column, utcnow
+from service.core.clock import utcnow
+from service.core.models import Base, UTCDateTime, enum_column
 from service.directory.models import Enterprise, Point
 from uploads_schema.vocabulary import (
     QrStatus,

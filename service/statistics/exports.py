@@ -10,13 +10,13 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from service.access.scoping import Actor
+from service.core.clock import to_china
 from service.core.context import Context
 from service.hazards.models import Hazard
 from service.statistics import figures as statistics
@@ -24,7 +24,6 @@ from service.statistics.figures import Figures, Ranking, StatsQuery, Summary
 from uploads_schema.hazards import STATUS_LABELS
 from uploads_schema.vocabulary import CATEGORY_LABELS, HazardLevel, HazardSource
 
-CHINA = ZoneInfo("Asia/Shanghai")
 SOURCE_LABELS = {
     HazardSource.SELF_CHECK: "企业自查",
     HazardSource.INSPECTION: "检查发现",
@@ -44,7 +43,7 @@ HAZARD_HEADER = [
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return to_china(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _percent(value: float | None) -> str:

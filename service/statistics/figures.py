@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,6 +40,7 @@ from service.access.scoping import (
     region_scope,
     subtree,
 )
+from service.core.clock import china_date, china_midnight, china_time_sql
 from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
@@ -60,7 +60,6 @@ from uploads_schema.vocabulary import (
     Role,
 )
 
-CHINA = ZoneInfo("Asia/Shanghai")
 CODE_SEGMENT = 13  # 12-digit area code + "/"
 
 __all__ = ["Bucket", "Figure", "StatsQuery", "major_hazards", "ranking", "summary", "trend"]
@@ -162,7 +161,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 def period_of(query: StatsQuery, now: datetime) -> Period:
     """The period in UTC; defaults to the current month in China time."""
-    today = now.astimezone(CHINA).date()
+    today = china_date(now)
     first = query.date_from or today.replace(day=1)
     if query.date_to is not None:
         last = query.date_to
@@ -173,8 +172,8 @@ def period_of(query: StatsQuery, now: datetime) -> Period:
         raise ValidationFailed(errors={"to": ["结束日期早于开始日期 / `to` is before `from`"]})
     if (last - first).days > 3 * 366:
         raise ValidationFailed(errors={"to": ["统计期间最长三年 / at most three years"]})
-    start = datetime.combine(first, time.min, CHINA)
-    end = datetime.combine(last + timedelta(days=1), time.min, CHINA)
+    start = china_midnight(first)
+    end = china_midnight(last + timedelta(days=1))
     return Period(start=start, end=end, first_day=first, last_day=last)
 
 
@@ -641,15 +640,15 @@ def _sort_key(figures: Figures, sort: Figure, code: str) -> tuple[int, float, st
 
 
 def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
+    local = china_time_sql(Hazard.created_at, _dialect(s))
     if _dialect(s) == "postgresql":
-        local = func.timezone("Asia/Shanghai", Hazard.created_at)
         if bucket is Bucket.MONTH:
             return func.to_char(local, "YYYY-MM")
         return func.to_char(func.date_trunc("week", local), "YYYY-MM-DD")
     if bucket is Bucket.MONTH:
-        return func.strftime("%Y-%m", Hazard.created_at, "+8 hours")
+        return func.strftime("%Y-%m", local)
     # the Monday of the week: move to the next Sunday (or stay), then back six days
-    return func.date(Hazard.created_at, "+8 hours", "weekday 0", "-6 days")
+    return func.date(local, "weekday 0", "-6 days")
 
 
 def _day_bucket_expr(s: Session, bucket: Bucket, day: Any) -> ColumnElement[str]:

@@ -14,7 +14,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,11 +31,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
+from service.core.clock import china_date, china_date_sql
 from service.hazards.models import Hazard
 from service.statistics.models import HOUR_BUCKETS, HOUR_EDGES, hazard_daily, hazard_monthly
 from uploads_schema.vocabulary import HazardLevel, HazardStatus
 
-CHINA = ZoneInfo("Asia/Shanghai")
 UNIT_LENGTH = 1 + 3 * 13  # "/city/district/street/", each a 12-digit code and "/"
 OPEN = (HazardStatus.REPORTED, HazardStatus.RECTIFYING, HazardStatus.VERIFYING)
 COUNTERS = (
@@ -104,7 +103,7 @@ def contribution(facts: Facts) -> tuple[Key, Counters]:
             seconds = (facts.closed_at - facts.created_at).total_seconds()
             counters["close_seconds"] = seconds
             counters[HOUR_BUCKETS[hour_bucket(seconds / 3600)]] = 1
-    day = facts.created_at.astimezone(CHINA).date()
+    day = china_date(facts.created_at)
     return (facts.region_path[:UNIT_LENGTH], day, HazardLevel(facts.level)), counters
 
 
@@ -210,12 +209,6 @@ def close_seconds(dialect: str) -> ColumnElement[float]:
     return cast(func.round(days * 86400.0, 3), Float)
 
 
-def _local_day(dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return cast(func.timezone("Asia/Shanghai", Hazard.created_at), Date)
-    return func.date(Hazard.created_at, "+8 hours")  # China has kept UTC+8 since 1991
-
-
 def grouped(dialect: str) -> Select[Any]:
     """`hazard_daily` as a GROUP BY over the hazards (key columns, then COUNTERS)."""
 
@@ -234,7 +227,7 @@ def grouped(dialect: str) -> Select[Any]:
             condition = condition & (hours <= HOUR_EDGES[i])
         buckets.append(count_if(condition).label(name))
     unit = func.substr(Hazard.region_path, 1, UNIT_LENGTH).label("unit_path")
-    day = _local_day(dialect).label("day")
+    day = china_date_sql(Hazard.created_at, dialect).label("day")
     return (
         select(
             unit,

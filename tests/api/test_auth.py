@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.access import auth as service_auth
 from service.access.auth import issue_token
+from service.core.clock import utcnow
 from service.core.context import Context
-from service.core.models import utcnow
 from service.directory.models import User
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD, make_user

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from service.core import idempotency
-from service.core.models import IdempotencyRecord, utcnow
+from service.core.clock import utcnow
+from service.core.models import IdempotencyRecord
 from service.hazards.models import Hazard, HazardEvent
 from service.media.models import Media
 from service.notifications.models import Notification

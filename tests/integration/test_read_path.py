@@ -17,6 +17,7 @@ from miniprogram_api import create_app
 from service.access.auth import TokenClaims, issue_token
 from service.core import db as db_module
 from service.core import pagination
+from service.core.clock import utcnow
 from service.core.context import Context
 from service.core.db import (
     DatabaseUnavailable,
@@ -25,7 +26,6 @@ from service.core.db import (
     make_lookup_factory,
     make_session_factory,
 )
-from service.core.models import utcnow
 from service.core.settings import Settings
 from service.directory.models import Region, User
 from service.hazards import reads

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text, update
 from miniprogram_api import create_app
 from service.access.scoping import Actor
 from service.core import migrations
+from service.core.clock import china_date
 from service.core.context import Context
 from service.core.db import make_engine, make_session_factory, snapshot_session
 from service.hazards import transitions
@@ -121,7 +122,7 @@ def test_python_side_defaults_are_counted_when_the_hazard_is_first_flushed(db, w
     assert len(rows) == 1
     (row,) = rows.values()
     assert (row["reported"], row["open"], row["level"]) == (1, 1, HazardLevel.GENERAL)
-    assert row["day"] == hazard.created_at.astimezone(rollup.CHINA).date()
+    assert row["day"] == china_date(hazard.created_at)
     assert differences(db) == []
 
 
