@@ -47,6 +47,7 @@ from service.core.context import Context
 from service.core.db import make_engine, make_session_factory
 from service.core.settings import Settings
 from service.directory.credit_code import check_char
+from service.hazards.models import OPEN_STATUS_SQL
 from service.statistics import figures as stats_service
 from service.statistics import rollup
 from service.statistics.figures import Bucket, StatsQuery, ranking, summary, trend
@@ -649,8 +650,8 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 "WITH h AS (SELECT status, level, deadline, max(created_at) OVER () AS now"
                 " FROM hazards)"
                 " SELECT count(*), avg((status = 'closed')::int), avg((status = 'rejected')::int),"
-                " avg((status IN ('reported', 'rectifying', 'verifying'))::int),"
-                " avg((status IN ('reported', 'rectifying', 'verifying') AND deadline < now)::int),"
+                f" avg(({OPEN_STATUS_SQL})::int),"
+                f" avg(({OPEN_STATUS_SQL} AND deadline < now)::int),"
                 " avg((level = 'major')::int), max(now) FROM h"
             )
         ).one()

@@ -12,6 +12,7 @@ from webargs.fields import DelimitedList
 from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
+    STATUS_LABELS,
     HazardAction,
     HazardCategory,
     HazardLevel,
@@ -19,14 +20,6 @@ from uploads_schema.vocabulary import (
     HazardSource,
     HazardStatus,
 )
-
-STATUS_LABELS = {
-    HazardStatus.REPORTED: "已上报",
-    HazardStatus.RECTIFYING: "整改中",
-    HazardStatus.VERIFYING: "待验收",
-    HazardStatus.CLOSED: "已销号",
-    HazardStatus.REJECTED: "不属实",
-}
 
 _text = validate.Length(max=2000)
 _photos = fields.List(Id(), validate=validate.Length(min=1, max=9), required=True)

@@ -8,9 +8,9 @@ import marshmallow as ma
 from marshmallow import fields, pre_dump
 
 from uploads_schema.common import Day, Id, enum_field
-from uploads_schema.hazards import STATUS_LABELS
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
+    STATUS_LABELS,
     Bucket,
     Figure,
     HazardCategory,

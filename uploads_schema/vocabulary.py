@@ -1,4 +1,5 @@
-"""The domain vocabulary: enums shared by the models and the API schemas.
+"""The domain vocabulary, once: enums, their Chinese labels and the open statuses, shared
+by the core (models, rules, statistics, reminders) and the API schemas.
 
 Values are what is stored and what travels in JSON; never rename a value.
 """
@@ -95,15 +96,36 @@ class HazardStatus(StrEnum):
     REJECTED = "rejected"  # 不属实 / 重复
 
 
+STATUS_LABELS = {
+    HazardStatus.REPORTED: "已上报",
+    HazardStatus.RECTIFYING: "整改中",
+    HazardStatus.VERIFYING: "待验收",
+    HazardStatus.CLOSED: "已销号",
+    HazardStatus.REJECTED: "不属实",
+}
+# Not yet closed or rejected: counted as "open", and what the open-hazards index holds.
+OPEN_STATUSES = (HazardStatus.REPORTED, HazardStatus.RECTIFYING, HazardStatus.VERIFYING)
+
+
 class HazardLevel(StrEnum):
     GENERAL = "general"  # 一般隐患
     MAJOR = "major"  # 重大隐患
+
+
+LEVEL_LABELS = {HazardLevel.GENERAL: "一般隐患", HazardLevel.MAJOR: "重大隐患"}
 
 
 class HazardSource(StrEnum):
     SELF_CHECK = "self_check"  # 企业自查
     INSPECTION = "inspection"  # 网格员/监管检查
     PUBLIC_TIP = "public_tip"  # 群众举报
+
+
+SOURCE_LABELS = {
+    HazardSource.SELF_CHECK: "企业自查",
+    HazardSource.INSPECTION: "检查发现",
+    HazardSource.PUBLIC_TIP: "群众举报",
+}
 
 
 class HazardOrigin(StrEnum):

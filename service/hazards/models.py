@@ -22,6 +22,7 @@ from service.core.clock import utcnow
 from service.core.models import Base, UTCDateTime, enum_column
 from service.directory.models import Enterprise
 from uploads_schema.vocabulary import (
+    OPEN_STATUSES,
     HazardAction,
     HazardCategory,
     HazardLevel,
@@ -31,8 +32,9 @@ from uploads_schema.vocabulary import (
     MediaRole,
 )
 
-# The open statuses (service.hazards.OPEN_STATUSES) as SQL, for the partial index.
-OPEN_STATUS_SQL = "status IN ('reported', 'rectifying', 'verifying')"
+# The open statuses as SQL, for the partial index: "status IN ('reported', ...)". The text
+# must match what migration 0005 created, or the index needs a new migration.
+OPEN_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 
 
 class Hazard(Base):

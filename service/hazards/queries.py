@@ -19,13 +19,13 @@ from service.directory.regions import _visible_region
 from service.hazards import workflow
 from service.hazards.models import Hazard, HazardEvent, HazardMedia
 from service.hazards.rules import (
-    OPEN_STATUSES,
     ReceiptNotFound,
     plan_complete,
     receipt_hash,
 )
 from service.media.models import Media
 from uploads_schema.vocabulary import (
+    OPEN_STATUSES,
     HazardAction,
     HazardCategory,
     HazardLevel,

@@ -8,11 +8,10 @@ import hashlib
 from typing import Any
 
 from service.core.errors import Conflict, NotFound, ValidationFailed
-from uploads_schema.vocabulary import HazardSource, HazardStatus, Role
+from uploads_schema.vocabulary import HazardSource, Role
 
 MAX_PHOTOS = 9
 PLAN_FIELDS = ("responsible_person", "measures", "funds", "deadline", "contingency_plan")
-OPEN_STATUSES = (HazardStatus.REPORTED, HazardStatus.RECTIFYING, HazardStatus.VERIFYING)
 SOURCE_BY_ROLE = {
     Role.REPORTER: HazardSource.PUBLIC_TIP,
     Role.ENTERPRISE_OFFICER: HazardSource.SELF_CHECK,

@@ -23,7 +23,12 @@ from service.core.context import Context
 from service.core.settings import Settings, SettingsError
 from service.directory.models import User
 from service.notifications.models import Notification
-from uploads_schema.vocabulary import HazardStatus, NotificationKind, NotificationStatus
+from uploads_schema.vocabulary import (
+    STATUS_LABELS,
+    HazardStatus,
+    NotificationKind,
+    NotificationStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +93,6 @@ TEMPLATE_FIELDS = {
 }
 _LIMITS = {"character_string": 32, "thing": 20, "phrase": 5}  # WeChat's per-type length caps
 
-STATUS_LABELS = {
-    HazardStatus.REPORTED: "已上报",
-    HazardStatus.RECTIFYING: "整改中",
-    HazardStatus.VERIFYING: "待验收",
-    HazardStatus.CLOSED: "已销号",
-    HazardStatus.REJECTED: "不属实",
-}
 _KIND_STATUS = {NotificationKind.OVERDUE: "已逾期", NotificationKind.DUE_SOON: "即将到期"}
 _NOTES = {
     NotificationKind.ASSIGNED: "您有隐患待整改，请按期完成",

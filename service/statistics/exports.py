@@ -21,15 +21,13 @@ from service.core.context import Context
 from service.hazards.models import Hazard
 from service.statistics import figures as statistics
 from service.statistics.figures import Figures, Ranking, StatsQuery, Summary
-from uploads_schema.hazards import STATUS_LABELS
-from uploads_schema.vocabulary import CATEGORY_LABELS, HazardLevel, HazardSource
-
-SOURCE_LABELS = {
-    HazardSource.SELF_CHECK: "企业自查",
-    HazardSource.INSPECTION: "检查发现",
-    HazardSource.PUBLIC_TIP: "群众举报",
-}
-LEVEL_LABELS = {HazardLevel.GENERAL: "一般隐患", HazardLevel.MAJOR: "重大隐患"}
+from uploads_schema.vocabulary import (
+    CATEGORY_LABELS,
+    LEVEL_LABELS,
+    OPEN_STATUSES,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 
 RANKING_HEADER = [
     "排名", "区域/网格代码", "名称", "上报数", "不属实", "有效隐患", "已销号", "未销号",
@@ -99,7 +97,7 @@ def ranking_rows(ranking: Ranking) -> list[list[Any]]:
 def hazard_row(hazard: Hazard, enterprise_name: str, grid_name: str, now: datetime) -> list[Any]:
     """One hazard of the list, as filed (no reporter)."""
     overdue = (
-        hazard.status.value in ("reported", "rectifying", "verifying")
+        hazard.status in OPEN_STATUSES
         and hazard.deadline is not None
         and hazard.deadline < now
     )

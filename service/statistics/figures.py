@@ -46,11 +46,11 @@ from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
 from service.directory.regions import _visible_region
 from service.hazards.models import Hazard
-from service.hazards.rules import OPEN_STATUSES
 from service.inspections.models import Checkin
 from service.statistics import rollup
 from service.statistics.models import HOUR_BUCKETS, hazard_daily, hazard_monthly
 from uploads_schema.vocabulary import (
+    OPEN_STATUSES,
     Bucket,
     Figure,
     HazardLevel,

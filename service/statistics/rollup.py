@@ -34,10 +34,9 @@ from sqlalchemy.orm import Session, UOWTransaction
 from service.core.clock import china_date, china_date_sql
 from service.hazards.models import Hazard
 from service.statistics.models import HOUR_BUCKETS, HOUR_EDGES, hazard_daily, hazard_monthly
-from uploads_schema.vocabulary import HazardLevel, HazardStatus
+from uploads_schema.vocabulary import OPEN_STATUSES, HazardLevel, HazardStatus
 
 UNIT_LENGTH = 1 + 3 * 13  # "/city/district/street/", each a 12-digit code and "/"
-OPEN = (HazardStatus.REPORTED, HazardStatus.RECTIFYING, HazardStatus.VERIFYING)
 COUNTERS = (
     "reported",
     "rejected",
@@ -93,7 +92,7 @@ def contribution(facts: Facts) -> tuple[Key, Counters]:
     status = HazardStatus(facts.status)  # the column also takes plain strings
     counters["reported"] = 1
     counters["rejected"] = int(status is HazardStatus.REJECTED)
-    counters["open"] = int(status in OPEN)
+    counters["open"] = int(status in OPEN_STATUSES)
     counters["reopens"] = facts.reopen_count or 0
     if status is HazardStatus.CLOSED:
         counters["closed"] = 1
@@ -236,7 +235,7 @@ def grouped(dialect: str) -> Select[Any]:
             func.count(Hazard.id).label("reported"),
             count_if(status == HazardStatus.REJECTED).label("rejected"),
             count_if(status == HazardStatus.CLOSED).label("closed"),
-            count_if(status.in_(OPEN)).label("open"),
+            count_if(status.in_(OPEN_STATUSES)).label("open"),
             count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label(
                 "closed_on_time"
             ),
