@@ -3,7 +3,8 @@
 `process_image` sniffs the real type, enforces byte and pixel caps before decoding,
 applies the EXIF orientation, and re-encodes a capped-size JPEG and a thumbnail that
 carry no metadata at all (no EXIF/GPS, XMP, ICC, comments). Capture time and GPS are
-returned separately so the server can keep them without publishing them.
+returned separately so the server can keep them without publishing them. A refused file
+raises one of the rejections below: domain errors that answer the client as they are.
 
 Pure functions: no Flask, no I/O, no global Pillow settings are changed, so it is safe
 to call from several threads at once.
@@ -17,10 +18,12 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from PIL import Image, ImageFile
 from PIL.ExifTags import GPS, IFD, Base
+
+from service.core.errors import DomainError
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -55,18 +58,11 @@ _ORIENTATION = {  # EXIF Orientation -> transpose that displays it upright (as I
 _WHITE = (255, 255, 255)
 
 
-class ImageRejected(Exception):
-    """An upload that is not an acceptable photo; carries status, code and messages."""
+class ImageRejected(DomainError):
+    """An upload that is not an acceptable photo; subclasses name the reason."""
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "image_rejected"
-    message: ClassVar[str] = "图片无法接受"
-    message_en: ClassVar[str] = "The image was rejected"
-
-    def __init__(self, message: str | None = None, message_en: str | None = None) -> None:
-        self.message = message or type(self).message
-        self.message_en = message_en or type(self).message_en
-        super().__init__(self.message_en)
+    status, code = 400, "image_rejected"
+    message, message_en = "图片无法接受", "The image was rejected"
 
 
 class UnsupportedImageType(ImageRejected):

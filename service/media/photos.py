@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.access.scoping import Actor, hazard_scope
 from service.core.clock import from_china_wall_clock
 from service.core.context import Context
-from service.core.errors import DomainError, NotFound, PermissionDenied
+from service.core.errors import NotFound, PermissionDenied
 from service.core.storage import (
     ObjectInfo,
     ObjectMissing,
@@ -31,14 +31,7 @@ from service.core.storage import (
     StorageUnavailable,
 )
 from service.hazards.models import Hazard, HazardMedia
-from service.media.images import (
-    FileTooLarge,
-    ImageCorrupt,
-    ImageRejected,
-    ImageTooLarge,
-    UnsupportedImageType,
-    process_image,
-)
+from service.media.images import process_image
 from service.media.models import Media
 from service.media.storage import LocalStorage, content_key
 from uploads_schema.vocabulary import MediaKind, MediaStatus
@@ -58,56 +51,12 @@ _DELETE_BATCH = 500
 # --- errors ---------------------------------------------------------------------------
 
 
-class UploadRejected(DomainError):
-    """The upload is not an acceptable photo; subclasses name the reason."""
-
-    status, code = 400, "image_rejected"
-    message, message_en = "图片无法接受", "The image was rejected"
-
-
-class UploadTooLarge(UploadRejected):
-    status, code = 413, "file_too_large"
-    message, message_en = "文件过大", "The file is too large"
-
-
-class UploadTooManyPixels(UploadRejected):
-    status, code = 413, "image_too_large"
-    message, message_en = "图片尺寸过大", "The image dimensions are too large"
-
-
-class UploadTypeUnsupported(UploadRejected):
-    status, code = 415, "unsupported_media_type"
-    message = "仅支持 JPEG、PNG、WebP 格式的照片"
-    message_en = "Only JPEG, PNG and WebP photos are accepted"
-
-
-class UploadCorrupt(UploadRejected):
-    status, code = 422, "image_corrupt"
-    message, message_en = "图片已损坏或不完整，无法读取", "The image is corrupt or incomplete"
-
-
-# The image checks know nothing of HTTP; this table gives each verdict its domain error.
-_REJECTIONS: dict[type[ImageRejected], type[UploadRejected]] = {
-    FileTooLarge: UploadTooLarge,
-    ImageTooLarge: UploadTooManyPixels,
-    UnsupportedImageType: UploadTypeUnsupported,
-    ImageCorrupt: UploadCorrupt,
-    ImageRejected: UploadRejected,
-}
-
-
 class MediaLinkInvalid(PermissionDenied):
     """A signed photo link that was tampered with, is malformed or has expired."""
 
     code = "media_link_invalid"
     message = "图片链接无效或已过期，请重新打开"
     message_en = "The photo link is invalid or has expired; open the photo again"
-
-
-def _rejection(exc: ImageRejected) -> UploadRejected:
-    """The domain error for an image verdict, keeping its specific messages."""
-    error_type = next(_REJECTIONS[cls] for cls in type(exc).__mro__ if cls in _REJECTIONS)
-    return error_type(exc.message, exc.message_en)
 
 
 # --- results --------------------------------------------------------------------------
@@ -223,10 +172,8 @@ def upload_photo(
     max_bytes = ctx.settings.media_max_bytes
     # One byte past the cap is enough to know a file is too large.
     data = stream.read(max_bytes + 1)
-    try:
-        photo = process_image(data, max_bytes=max_bytes)
-    except ImageRejected as exc:
-        raise _rejection(exc) from exc
+    # A refused file raises an ImageRejected: a domain error that answers the client as is.
+    photo = process_image(data, max_bytes=max_bytes)
 
     with ctx.uow() as uow:
         existing = _pending_duplicate(uow.session, actor.user_id, photo.sha256)

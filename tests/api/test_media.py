@@ -19,6 +19,7 @@ from miniprogram_api import create_app
 from service.core.context import Context
 from service.core.db import DatabaseUnavailable, UnitOfWork
 from service.media import photos as media_service
+from service.media.images import ImageRejected, process_image
 from service.media.models import Media
 from service.media.storage import MinioStorage, content_key
 from tests import hostile
@@ -96,6 +97,26 @@ def test_hostile_upload_gets_its_documented_error_and_stores_nothing(
     assert body["message"] != body["message_en"]  # a Chinese message for the phone
     assert media_count(db) == 0
     assert stored_keys(ctx.storage) == set()
+
+
+@pytest.mark.parametrize("case", hostile.CASES, ids=lambda case: case.name)
+def test_a_refused_upload_answers_in_the_image_checks_own_words(
+    client, settings, db, reporter, case
+):
+    # One definition per rejection: the API answers with the very error the check raised,
+    # its specific messages included ("文件为空", the pixel count, the byte cap).
+    data = case.build()
+    cap = settings.media_max_bytes
+    with pytest.raises(ImageRejected) as refused:
+        process_image(data[: cap + 1], max_bytes=cap)
+
+    response = upload(
+        client, reporter, data, filename=case.filename, content_type=case.declared_type
+    )
+
+    error = refused.value
+    body = assert_error(response, error.status, error.code)
+    assert (body["message"], body["message_en"]) == (error.message, error.message_en)
 
 
 def test_upload_without_a_file_is_422(client, db, reporter):

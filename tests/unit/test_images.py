@@ -12,6 +12,7 @@ from PIL import Image, ImageFile
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.TiffImagePlugin import IFDRational
 
+from service.core.errors import DomainError
 from service.media.images import (
     FileTooLarge,
     ImageCorrupt,
@@ -83,6 +84,14 @@ def test_rejections_carry_chinese_and_english_messages() -> None:
     assert (error.status, error.code) == (415, "unsupported_media_type")
     assert "JPEG" in error.message and "仅支持" in error.message
     assert str(error) == error.message_en
+
+
+def test_rejections_are_the_domain_errors_the_api_answers_with() -> None:
+    # One definition each: nothing maps them to other classes on their way to the client.
+    for rejection in (ImageRejected, *EXCEPTION_FOR_CODE.values()):
+        assert issubclass(rejection, DomainError)
+    error = FileTooLarge()
+    assert (error.errors, error.headers) == ({}, {})
 
 
 def test_size_cap_is_inclusive() -> None:
