@@ -386,7 +386,7 @@ def generate(world: World, count: int, start_ids: dict[str, int], rng: random.Ra
                 h.get("extension_until"), h.get("extension_reason"), h["plan"], major, 0,
                 h.get("rejected_reason"), h.get("rejected_by_id"), h.get("fix_note"),
                 h.get("fix_submitted_at"), h.get("closed_at"), h.get("closed_by_id"),
-                status == "rectifying" and deadline < now, 0, created, times[-1],
+                0, created, times[-1],
             )
         )  # fmt: skip
         hazard_id += 1
@@ -398,8 +398,8 @@ HAZARD_COLUMNS = (
     "category, description, level, status, version, event_seq, last_event_hash, reporter_id, "
     "anonymous, receipt_key_hash, lat, lng, assignee_id, deadline, original_deadline, "
     "extension_until, extension_reason, plan, supervised, reopen_count, rejected_reason, "
-    "rejected_by_id, fix_note, fix_submitted_at, closed_at, closed_by_id, overdue, "
-    "escalation_level, created_at, updated_at"
+    "rejected_by_id, fix_note, fix_submitted_at, closed_at, closed_by_id, escalation_level, "
+    "created_at, updated_at"
 )
 EVENT_COLUMNS = (
     "id, hazard_id, seq, action, from_status, to_status, actor_id, actor_role, note, data, "

@@ -328,8 +328,8 @@ HAZARD_COLUMNS = (
     "id, number, enterprise_id, qrcode_id, grid_id, region_path, source, origin, category,"
     " description, level, status, version, event_seq, last_event_hash, reporter_id, anonymous,"
     " lat, lng, deadline, original_deadline, plan, supervised, reopen_count, rejected_reason,"
-    " rejected_by_id, fix_note, fix_submitted_at, closed_at, closed_by_id, overdue,"
-    " escalation_level, created_at, updated_at"
+    " rejected_by_id, fix_note, fix_submitted_at, closed_at, closed_by_id, escalation_level,"
+    " created_at, updated_at"
 )
 
 # Event histories, by shape: (action, from status, to status) in order.
@@ -439,7 +439,7 @@ def _hazard_lines(
             f"{opt(deadline)}\t{opt(original)}\t{PLAN_JSON if major else NULL}\t"
             f"{'t' if major and hazard_id % 2 else 'f'}\t{reopens}\t{rejected_reason}\t"
             f"{rejected_by}\t{'已整改' if fix_at else NULL}\t{opt(fix_at)}\t{opt(closed_at)}\t"
-            f"{closed_by}\t{'t' if overdue else 'f'}\t{escalation}\t{ts(created)}\t{ts(updated)}\n"
+            f"{closed_by}\t{escalation}\t{ts(created)}\t{ts(updated)}\n"
         )
 
 
@@ -651,7 +651,7 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 " FROM hazards)"
                 " SELECT count(*), avg((status = 'closed')::int), avg((status = 'rejected')::int),"
                 f" avg(({OPEN_STATUS_SQL})::int),"
-                f" avg(({OPEN_STATUS_SQL} AND deadline < now)::int),"
+                " avg((status = 'rectifying' AND deadline < now)::int),"
                 " avg((level = 'major')::int), max(now) FROM h"
             )
         ).one()

@@ -184,7 +184,10 @@ class HazardSchema(ma.Schema):
     fix_submitted_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     closed_by_id = fields.Integer(allow_none=True)
-    overdue = fields.Boolean(required=True)
+    overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "逾期: rectifying and past its current deadline, now"},
+    )
     version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
@@ -209,6 +212,7 @@ class HazardSchema(ma.Schema):
                 else None
             ),
             plan_complete=view.plan_complete,
+            overdue=view.overdue,
             photos=view.photos,
             actions=view.actions,
         )
@@ -333,7 +337,7 @@ def hazard_json(doc: Any) -> dict[str, Any]:
         "fix_submitted_at": _iso(h.fix_submitted_at),
         "closed_at": _iso(h.closed_at),
         "closed_by_id": h.closed_by_id,
-        "overdue": h.overdue,
+        "overdue": doc.overdue,
         "version": h.version,
         "created_at": _iso(h.created_at),
         "updated_at": _iso(h.updated_at),

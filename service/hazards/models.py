@@ -92,7 +92,8 @@ class Hazard(Base):
     fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the overdue sweep has done (service.hazards.overdue); overdue itself is computed
+    # (service.hazards.deadlines), never stored.
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, active_history=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,6 +2,11 @@
 
 Run by cron every few minutes (`flask hazards sweep`). Safe to run again or twice at
 once: rows are re-checked under a row lock, and every reminder has a dedup key.
+
+Overdue is `deadlines.is_overdue` (rectifying past the current deadline). What the sweep has
+done to a hazard is its `escalation_level`: 0 nothing yet, 1 marked overdue and the assignee
+told, 2 the grid's inspectors, 3 the supervisors. Workflow steps that give the enterprise a
+new deadline (reopen, an approved extension into the future) set it back to 0.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Session
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory.models import Region, User, grid_inspectors
+from service.hazards.deadlines import is_overdue, overdue_condition
 from service.hazards.models import Hazard
 from service.hazards.workflow import apply
 from service.notifications import outbox
@@ -25,7 +31,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # hazards per transaction: a district-wide sweep never holds one huge lock set
 LEVEL_ASSIGNEE, LEVEL_INSPECTORS, LEVEL_SUPERVISORS = 1, 2, 3
-_MARKABLE = (HazardStatus.REPORTED, HazardStatus.RECTIFYING)
 
 
 @dataclass
@@ -84,21 +89,19 @@ def sweep(ctx: Context, now: datetime | None = None) -> SweepReport:
 def _needs_work(c: _Cutoffs) -> ColumnElement[bool]:
     """Hazards the sweep may have to touch; `_sweep_one` decides exactly what."""
     rectifying = Hazard.status == HazardStatus.RECTIFYING
-    overdue, not_overdue = Hazard.overdue.is_(True), Hazard.overdue.is_(False)
+    unmarked = Hazard.escalation_level < LEVEL_ASSIGNEE
     return and_(
         Hazard.deadline.is_not(None),
         or_(
-            and_(Hazard.status.in_(_MARKABLE), not_overdue, Hazard.deadline <= c.now),
-            and_(rectifying, not_overdue, Hazard.deadline <= c.due_soon_until),
+            and_(overdue_condition(c.now), unmarked),
+            and_(rectifying, unmarked, Hazard.deadline <= c.due_soon_until),
             and_(
                 rectifying,
-                overdue,
                 Hazard.escalation_level < LEVEL_INSPECTORS,
                 Hazard.deadline <= c.inspectors_before,
             ),
             and_(
                 rectifying,
-                overdue,
                 Hazard.escalation_level < LEVEL_SUPERVISORS,
                 Hazard.deadline <= c.supervisors_before,
             ),
@@ -133,11 +136,13 @@ def _sweep_one(
     report: SweepReport,
 ) -> None:
     deadline = hazard.deadline
-    if deadline is None or hazard.status not in _MARKABLE:
+    # Only a rectification is overdue: a reported hazard has nobody assigned yet, and a fix
+    # under verification waits for the verifier, not the enterprise.
+    if deadline is None or hazard.status is not HazardStatus.RECTIFYING:
         return
-    if deadline > c.now:
-        rectifying = hazard.status is HazardStatus.RECTIFYING
-        if rectifying and not hazard.overdue and deadline <= c.due_soon_until:
+    marked = hazard.escalation_level >= LEVEL_ASSIGNEE
+    if not is_overdue(hazard.status, deadline, c.now):
+        if not marked and deadline <= c.due_soon_until:
             queued = _notify(
                 session, hazard, NotificationKind.DUE_SOON, [hazard.assignee_id], level=0
             )
@@ -145,9 +150,8 @@ def _sweep_one(
             report.notifications_queued += queued
         return
 
-    if not hazard.overdue:
-        hazard.overdue = True
-        hazard.escalation_level = max(hazard.escalation_level, LEVEL_ASSIGNEE)
+    if not marked:
+        hazard.escalation_level = LEVEL_ASSIGNEE
         apply(
             session,
             hazard,
@@ -160,10 +164,6 @@ def _sweep_one(
         report.notifications_queued += _notify(
             session, hazard, NotificationKind.OVERDUE, [hazard.assignee_id], LEVEL_ASSIGNEE
         )
-    # The workflow escalates only while rectifying: a fix under verification, or a
-    # reported hazard not yet assigned, is nobody's overdue rectification.
-    if hazard.status is not HazardStatus.RECTIFYING:
-        return
     if hazard.escalation_level < LEVEL_INSPECTORS and deadline <= c.inspectors_before:
         _escalate(session, hazard, LEVEL_INSPECTORS, recipients.inspectors(hazard), c, report)
         report.escalated_to_inspectors += 1

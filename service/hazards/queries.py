@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, lazyload
 from service.access.scoping import Actor, hazard_scope, subtree
 from service.core.context import Context
 from service.core.errors import NotFound
+from service.core.models import utcnow
 from service.directory.models import User
 from service.directory.regions import _visible_region
 from service.hazards import workflow
+from service.hazards.deadlines import is_overdue, overdue_condition
 from service.hazards.models import Hazard, HazardEvent, HazardMedia
 from service.hazards.rules import (
     ReceiptNotFound,
@@ -25,7 +27,6 @@ from service.hazards.rules import (
 )
 from service.media.models import Media
 from uploads_schema.vocabulary import (
-    OPEN_STATUSES,
     HazardAction,
     HazardCategory,
     HazardLevel,
@@ -81,6 +82,7 @@ class HazardView:
     reporter: User | None
     photos: dict[str, list[Photo]] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
+    overdue: bool = False  # `deadlines.is_overdue` at read time
 
     @property
     def plan_complete(self) -> bool:
@@ -108,12 +110,15 @@ def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[s
     return result
 
 
-def _view(actor: Actor, hazard: Hazard, reporter: User | None, photos: dict) -> HazardView:
+def _view(
+    actor: Actor, hazard: Hazard, reporter: User | None, photos: dict, now: datetime
+) -> HazardView:
     return HazardView(
         hazard=hazard,
         reporter=reporter if shows_reporter(actor, hazard) else None,
         photos=photos.get(hazard.id, {}),
         actions=workflow.available_actions(actor, hazard),
+        overdue=is_overdue(hazard.status, hazard.deadline, now),
     )
 
 
@@ -131,12 +136,17 @@ def get_hazard(ctx: Context, actor: Actor, hazard_id: int) -> HazardView:
         if found is None:
             raise NotFound("隐患不存在", "Hazard not found")
         hazard, reporter = found
-        return _view(actor, hazard, reporter, _photos(ctx, s, [hazard.id]))
+        return _view(actor, hazard, reporter, _photos(ctx, s, [hazard.id]), ctx.now())
 
 
 def public_view(hazard: Hazard) -> HazardView:
     """What a reporter gets back from the public scan endpoint: the report, no one's names."""
-    return HazardView(hazard=hazard, reporter=None, photos={r.value: [] for r in MediaRole})
+    return HazardView(
+        hazard=hazard,
+        reporter=None,
+        photos={r.value: [] for r in MediaRole},
+        overdue=is_overdue(hazard.status, hazard.deadline, utcnow()),
+    )
 
 
 def view_after_write(ctx: Context, actor: Actor, hazard: Hazard) -> HazardView:
@@ -186,11 +196,9 @@ def list_conditions(
             conditions.append(column == value)
     if f.supervised is not None:
         conditions.append(Hazard.supervised.is_(f.supervised))
-    overdue = Hazard.status.in_(OPEN_STATUSES) & (Hazard.deadline < now)
-    if f.overdue is True:
-        conditions.append(overdue)
-    elif f.overdue is False:
-        conditions.append(~overdue | Hazard.deadline.is_(None))
+    if f.overdue is not None:
+        overdue = overdue_condition(now)
+        conditions.append(overdue if f.overdue else ~overdue)
     if f.date_from is not None:
         conditions.append(Hazard.created_at >= f.date_from)
     if f.date_to is not None:

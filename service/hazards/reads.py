@@ -42,6 +42,7 @@ from service.core.errors import NotFound
 from service.core.pagination import Page, count_total, page_window
 from service.directory.models import Enterprise, Region, User
 from service.hazards import workflow
+from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard, HazardMedia
 from service.hazards.queries import HazardFilters, list_conditions, shows_reporter
 from service.hazards.rules import plan_complete
@@ -73,6 +74,7 @@ class HazardDoc(NamedTuple):
     reporter: tuple[int, str] | None  # (id, display name), only when the caller may see it
     photos: dict[str, list[PhotoRef]]
     actions: list[str]
+    overdue: bool  # `deadlines.is_overdue` at read time
 
     @property
     def plan_complete(self) -> bool:
@@ -134,7 +136,7 @@ def read_hazard(ctx: Context, claims: TokenClaims, hazard_id: int) -> tuple[Acto
     actor = actor_of(row, claims.token_version)
     if row is None or row.id is None:
         raise NotFound("隐患不存在", "Hazard not found")
-    return actor, _docs(ctx, actor, [row])[0]
+    return actor, _docs(ctx, actor, [row], ctx.now())[0]
 
 
 # A page's documents by id: key lookups, so the pooled connection's prepared statement may
@@ -159,15 +161,16 @@ def list_page(
     their documents with enterprises, reporters and photos in one statement, and the total."""
     page, page_size = page_window(page, page_size)
     window = {"offset": (page - 1) * page_size, "limit": page_size}
+    now = ctx.now()  # one moment for the "overdue" filter and the documents' field
     with ctx.lookup() as uow:
         s = uow.session
         connection = s.connection()  # Core statements: the ORM's execution path costs more
         if filters == _NO_FILTERS:
-            listing = _plain_listing(s, actor, ctx.now())
+            listing = _plain_listing(s, actor, now)
             count = listing.count
             ids = [row.id for row in listing.ids.all(connection, window)]
         else:
-            conditions = list_conditions(s, actor, filters, ctx.now())
+            conditions = list_conditions(s, actor, filters, now)
             count = _count_of(conditions)
             ids = list(connection.scalars(_ids_of(conditions), window))
         total = count_total(s, count, ("hazards", actor, repr(filters)))
@@ -176,7 +179,7 @@ def list_page(
             fetch = _PAGE_PG if connection.dialect.name == "postgresql" else _PAGE_OTHER
             found = {row.id: row for row in fetch.all(connection, {"ids": ids})}
             rows = [found[i] for i in ids if i in found]
-    return Page(items=_docs(ctx, actor, rows), page=page, page_size=page_size, total=total)
+    return Page(items=_docs(ctx, actor, rows, now), page=page, page_size=page_size, total=total)
 
 
 def _count_of(conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
@@ -224,8 +227,8 @@ def _plain_listing(s: Session, actor: Actor, now: datetime) -> _Listing:
 _ROLES = tuple(role.value for role in MediaRole)
 
 
-def _docs(ctx: Context, actor: Actor, rows: Sequence[Any]) -> list[HazardDoc]:
-    """One document per hazard row, for this caller."""
+def _docs(ctx: Context, actor: Actor, rows: Sequence[Any], now: datetime) -> list[HazardDoc]:
+    """One document per hazard row, for this caller, as of `now`."""
     ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
     storage = ctx.storage
     docs = []
@@ -252,6 +255,7 @@ def _docs(ctx: Context, actor: Actor, rows: Sequence[Any]) -> list[HazardDoc]:
                 ),
                 photos=photos,
                 actions=workflow.available_actions(actor, row),
+                overdue=is_overdue(row.status, row.deadline, now),
             )
         )
     return docs

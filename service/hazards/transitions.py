@@ -341,7 +341,7 @@ def reopen(
         )
         hazard.reopen_count += 1
         hazard.closed_at = hazard.closed_by_id = None
-        hazard.deadline, hazard.overdue, hazard.escalation_level = deadline, False, 0
+        hazard.deadline, hazard.escalation_level = deadline, 0  # the sweep starts afresh
 
     return _transition(ctx, actor, hazard_id, idem, work)
 
@@ -395,7 +395,7 @@ def extend(
         if approve:
             hazard.deadline = hazard.extension_until
             if hazard.deadline > now:
-                hazard.overdue, hazard.escalation_level = False, 0
+                hazard.escalation_level = 0  # no longer overdue: the sweep starts afresh
         hazard.extension_until = hazard.extension_reason = None
 
     return _transition(ctx, actor, hazard_id, idem, work)

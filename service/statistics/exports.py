@@ -18,13 +18,13 @@ from openpyxl.styles import Font
 from service.access.scoping import Actor
 from service.core.clock import to_china
 from service.core.context import Context
+from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard
 from service.statistics import figures as statistics
 from service.statistics.figures import Figures, Ranking, StatsQuery, Summary
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     LEVEL_LABELS,
-    OPEN_STATUSES,
     SOURCE_LABELS,
     STATUS_LABELS,
 )
@@ -96,11 +96,7 @@ def ranking_rows(ranking: Ranking) -> list[list[Any]]:
 
 def hazard_row(hazard: Hazard, enterprise_name: str, grid_name: str, now: datetime) -> list[Any]:
     """One hazard of the list, as filed (no reporter)."""
-    overdue = (
-        hazard.status in OPEN_STATUSES
-        and hazard.deadline is not None
-        and hazard.deadline < now
-    )
+    overdue = is_overdue(hazard.status, hazard.deadline, now)
     return [
         hazard.number,
         enterprise_name,

@@ -1,7 +1,7 @@
 """The hazard workflow through the HTTP API: report, assign, fix, verify, close, and the rules."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -12,9 +12,11 @@ from service.core.models import IdempotencyRecord
 from service.hazards.models import Hazard, HazardEvent
 from service.media.models import Media
 from service.notifications.models import Notification
+from service.statistics import figures as statistics
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
 from tests.api.helpers import assert_error
-from uploads_schema.vocabulary import MediaStatus
+from tests.factories import make_hazard
+from uploads_schema.vocabulary import HazardStatus, MediaStatus
 
 NUMBER = re.compile(r"^YH\d{6}-\d{8}-\d{4}$")
 
@@ -415,8 +417,6 @@ def test_hazard_list_filters(client, world, h, token):
 
 
 def test_overdue_filter(client, world, h, token, ctx):
-    from datetime import UTC, datetime, timedelta
-
     hid = report(client, h["inspector"], token).json["hazard"]["id"]
     post(
         client,
@@ -429,6 +429,80 @@ def test_overdue_filter(client, world, h, token, ctx):
     ctx.clock = lambda: datetime.now(UTC) + timedelta(days=2)
     overdue = client.get("/api/v1/hazards?overdue=true", headers=h["inspector"]).json
     assert [x["id"] for x in overdue["items"]] == [hid]
+    assert overdue["items"][0]["overdue"] is True  # computed at read time, not by a sweep
+    assert client.get(f"/api/v1/hazards/{hid}", headers=h["inspector"]).json["overdue"] is True
+
+
+# Overdue is one meaning: rectifying past its current deadline. A mix of statuses and
+# deadlines around a fixed now: (enterprise, status, deadline relative to now, overdue?).
+NOW = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+OVERDUE_MIX = [
+    ("enterprise_a", HazardStatus.REPORTED, None, False),
+    ("enterprise_a", HazardStatus.REPORTED, timedelta(days=-3), False),  # nobody assigned yet
+    ("enterprise_a", HazardStatus.RECTIFYING, timedelta(days=-3), True),
+    ("enterprise_a", HazardStatus.RECTIFYING, timedelta(minutes=-1), True),
+    ("enterprise_b", HazardStatus.RECTIFYING, timedelta(days=-20), True),
+    ("enterprise_a", HazardStatus.RECTIFYING, timedelta(0), False),  # due this instant
+    ("enterprise_a", HazardStatus.RECTIFYING, timedelta(days=2), False),
+    ("enterprise_a", HazardStatus.VERIFYING, timedelta(days=-3), False),  # the verifier's turn
+    ("enterprise_b", HazardStatus.CLOSED, timedelta(days=-3), False),
+    ("enterprise_a", HazardStatus.REJECTED, timedelta(days=-3), False),
+]
+
+
+@pytest.fixture
+def overdue_mix(db, world, ctx) -> dict[int, bool]:
+    """The mix, reported in October; hazard id → overdue now."""
+    ctx.clock = lambda: NOW
+    made = {}
+    for n, (enterprise, status, due_in, overdue) in enumerate(OVERDUE_MIX):
+        hazard = make_hazard(
+            db,
+            getattr(world, enterprise),
+            status=status,
+            created_at=datetime(2026, 10, 1 + n, 2, 0, tzinfo=UTC),
+            deadline=None if due_in is None else NOW + due_in,
+            assignee_id=world.officer.id if status is not HazardStatus.REPORTED else None,
+        )
+        made[hazard.id] = overdue
+    db.commit()
+    return made
+
+
+def test_a_list_filtered_overdue_holds_exactly_the_hazards_whose_json_says_overdue(
+    client, h, overdue_mix
+):
+    hdr = h["district_supervisor"]
+    everything = client.get("/api/v1/hazards?page_size=100", headers=hdr).json["items"]
+    assert {x["id"]: x["overdue"] for x in everything} == overdue_mix
+    for x in everything:  # the single read says the same
+        assert client.get(f"/api/v1/hazards/{x['id']}", headers=hdr).json["overdue"] is x["overdue"]
+    late = client.get("/api/v1/hazards?overdue=true&page_size=100", headers=hdr).json
+    rest = client.get("/api/v1/hazards?overdue=false&page_size=100", headers=hdr).json
+    assert {x["id"] for x in late["items"]} == {i for i, o in overdue_mix.items() if o}
+    assert {x["id"] for x in rest["items"]} == {i for i, o in overdue_mix.items() if not o}
+    assert all(x["overdue"] for x in late["items"])
+    assert not any(x["overdue"] for x in rest["items"])
+    assert late["total"] == 3 and late["total"] + rest["total"] == len(OVERDUE_MIX)
+
+
+@pytest.mark.parametrize("use_rollup", [True, False])
+def test_the_statistics_count_the_hazards_a_list_filtered_overdue_holds(
+    client, h, overdue_mix, monkeypatch, use_rollup
+):
+    monkeypatch.setattr(statistics, "USE_ROLLUP", use_rollup)
+    hdr = h["district_supervisor"]
+    listed = client.get("/api/v1/hazards?overdue=true&page_size=100", headers=hdr).json["total"]
+    october = "from=2026-10-01&to=2026-10-31"
+    summary = client.get(f"/api/v1/stats/summary?{october}", headers=hdr).json
+    assert summary["figures"]["overdue"] == listed == 3
+    ranking = client.get(f"/api/v1/stats/ranking?{october}", headers=hdr).json
+    assert {r["unit_name"]: r["figures"]["overdue"] for r in ranking["rows"]} == {
+        "甲街道": 2,
+        "乙街道": 1,
+    }
+    trend = client.get(f"/api/v1/stats/trend?bucket=month&{october}", headers=hdr).json
+    assert [p["figures"]["overdue"] for p in trend["points"]] == [listed]
 
 
 def test_tampering_with_a_stored_event_is_detected(client, world, h, token, db, app):

@@ -19,6 +19,7 @@ from service.access.scoping import Actor
 from service.core.context import Context
 from service.core.settings import SettingsError
 from service.directory.models import User
+from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard, HazardEvent
 from service.hazards.overdue import sweep
 from service.hazards.workflow import apply, verify_chain
@@ -132,13 +133,15 @@ def fresh(session: Session) -> Session:
 # --- the sweep ---------------------------------------------------------------------------
 
 
-def test_sweep_marks_exactly_the_overdue_open_hazards_and_tells_the_assignee(ctx, db, world, clock):
+def test_sweep_marks_exactly_the_overdue_hazards_and_tells_the_assignee(ctx, db, world, clock):
     late = make_hazard(db, world, deadline=T0 - timedelta(hours=1))
+    on_time = make_hazard(db, world, deadline=T0 + timedelta(days=3))
+    no_deadline = make_hazard(db, world, deadline=None)
+    # Overdue is a rectification past its deadline: not a report nobody was assigned to yet,
+    # not a fix waiting for verification (the enterprise no longer holds the ball).
     late_reported = make_hazard(
         db, world, status=HazardStatus.REPORTED, deadline=T0 - timedelta(hours=2), unassigned=True
     )
-    on_time = make_hazard(db, world, deadline=T0 + timedelta(days=3))
-    no_deadline = make_hazard(db, world, deadline=None)
     untouched = [
         make_hazard(db, world, status=s, deadline=T0 - timedelta(days=5))
         for s in (HazardStatus.CLOSED, HazardStatus.VERIFYING, HazardStatus.REJECTED)
@@ -146,24 +149,23 @@ def test_sweep_marks_exactly_the_overdue_open_hazards_and_tells_the_assignee(ctx
 
     report = sweep(ctx)
 
-    assert report.marked_overdue == 2
-    assert report.notifications_queued == 1  # the reported hazard has nobody assigned yet
+    assert report.marked_overdue == 1
+    assert report.notifications_queued == 1
     fresh(db)
-    for hazard in (late, late_reported):
+    db.refresh(late)
+    assert is_overdue(late.status, late.deadline, T0)
+    assert late.escalation_level == 1
+    assert late.version == 2
+    (event,) = events(db, late)
+    assert event.action is HazardAction.MARK_OVERDUE
+    assert event.actor_id is None and event.actor_role == "system"
+    assert event.data == {"deadline": late.deadline.isoformat()}
+    assert event.created_at == T0
+    assert verify_chain(events(db, late)) == []
+    assert late.status is HazardStatus.RECTIFYING  # marking never moves the status
+    for hazard in (on_time, no_deadline, late_reported, *untouched):
         db.refresh(hazard)
-        assert hazard.overdue is True
-        assert hazard.escalation_level == 1
-        assert hazard.version == 2
-        (event,) = events(db, hazard)
-        assert event.action is HazardAction.MARK_OVERDUE
-        assert event.actor_id is None and event.actor_role == "system"
-        assert event.data == {"deadline": hazard.deadline.isoformat()}
-        assert event.created_at == T0
-        assert verify_chain(events(db, hazard)) == []
-    assert late_reported.status is HazardStatus.REPORTED  # marking never moves the status
-    for hazard in (on_time, no_deadline, *untouched):
-        db.refresh(hazard)
-        assert (hazard.overdue, hazard.event_seq, hazard.version) == (False, 0, 1)
+        assert (hazard.escalation_level, hazard.event_seq, hazard.version) == (0, 0, 1)
     (message,) = notes(db)
     assert (message.kind, message.hazard_id, message.recipient_id) == (
         NotificationKind.OVERDUE,

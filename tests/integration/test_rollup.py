@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import MetaData, Table, func, insert, select, text, update
 
 from miniprogram_api import create_app
 from service.access.scoping import Actor
@@ -334,10 +334,12 @@ def test_the_migration_counts_hazards_stored_before_it(empty_url):
                 (HazardStatus.REJECTED, None),
                 (HazardStatus.RECTIFYING, None),
             ]
-            # Plain INSERTs, as rows stored before 0005 were: no table to keep yet.
+            # Plain INSERTs, as rows stored before 0005 were: no table to keep yet; into
+            # the table as it was then (it still had `overdue`, dropped by 0007).
+            hazards = Table("hazards", MetaData(), autoload_with=session.connection())
             for n, (status, closed) in enumerate(made):
                 session.execute(
-                    insert(Hazard.__table__).values(
+                    insert(hazards).values(
                         number=f"YHMIG-{n}",
                         enterprise_id=world.enterprise_b.id,
                         grid_id=world.enterprise_b.grid_id,

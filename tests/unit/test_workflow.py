@@ -53,7 +53,6 @@ EXPECTED = {
     (HazardStatus.REPORTED, HazardAction.ASSIGN): HazardStatus.RECTIFYING,
     (HazardStatus.REPORTED, HazardAction.REJECT): HazardStatus.REJECTED,
     (HazardStatus.REPORTED, HazardAction.FILE_PLAN): HazardStatus.REPORTED,
-    (HazardStatus.REPORTED, HazardAction.MARK_OVERDUE): HazardStatus.REPORTED,
     (HazardStatus.RECTIFYING, HazardAction.FILE_PLAN): HazardStatus.RECTIFYING,
     (HazardStatus.RECTIFYING, HazardAction.SUBMIT_FIX): HazardStatus.VERIFYING,
     (HazardStatus.RECTIFYING, HazardAction.REQUEST_EXTENSION): HazardStatus.RECTIFYING,

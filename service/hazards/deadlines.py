@@ -1,0 +1,31 @@
+"""Deadlines, each rule written once: overdue (逾期), a fix waiting too long for verification
+(验收超时) and on time (按期).
+
+Every rule is a Python predicate over a hazard's values and the same rule as a SQL condition
+over `hazards`. The hazard JSON, the list filter, the statistics (live and rollup), the
+exports and the sweep all use these, so a list filtered `overdue=true` holds exactly the
+hazards whose JSON says `"overdue": true`, and the statistics count that same set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_
+
+from service.hazards.models import Hazard
+from uploads_schema.vocabulary import HazardStatus
+
+
+def is_overdue(status: HazardStatus | str, deadline: datetime | None, now: datetime) -> bool:
+    """逾期: rectifying and its current deadline has passed (the enterprise holds the ball)."""
+    return status == HazardStatus.RECTIFYING and deadline is not None and deadline < now
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """`is_overdue` in SQL; never NULL, so its negation selects exactly the other hazards."""
+    return and_(
+        Hazard.status == HazardStatus.RECTIFYING,
+        Hazard.deadline.is_not(None),
+        Hazard.deadline < now,
+    )
