@@ -29,3 +29,31 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
         Hazard.deadline.is_not(None),
         Hazard.deadline < now,
     )
+
+
+def is_on_time(
+    status: HazardStatus | str,
+    fix_submitted_at: datetime | None,
+    original_deadline: datetime | None,
+) -> bool:
+    """按期: closed, and the fix finally accepted was submitted by the original deadline.
+
+    A failed verification sends the hazard back and the next fix overwrites
+    `fix_submitted_at`, so for a closed hazard it is the accepted fix's. An approved
+    extension moves the current deadline only: a fix after the original one is late."""
+    return (
+        status == HazardStatus.CLOSED
+        and fix_submitted_at is not None
+        and original_deadline is not None
+        and fix_submitted_at <= original_deadline
+    )
+
+
+def on_time_condition() -> ColumnElement[bool]:
+    """`is_on_time` in SQL."""
+    return and_(
+        Hazard.status == HazardStatus.CLOSED,
+        Hazard.fix_submitted_at.is_not(None),
+        Hazard.original_deadline.is_not(None),
+        Hazard.fix_submitted_at <= Hazard.original_deadline,
+    )

@@ -79,7 +79,7 @@ class Hazard(Base):
     lng: Mapped[float | None] = mapped_column(Float)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # for 按期整改率
+    # for 按期整改率 (an approved extension moves `deadline` only)
     original_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # pending request
     extension_reason: Mapped[str | None] = mapped_column(Text)
@@ -89,7 +89,8 @@ class Hazard(Base):
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     fix_note: Mapped[str | None] = mapped_column(Text)
-    fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the latest fix's; for a closed hazard the accepted one's (按期 counts by it)
+    fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # What the overdue sweep has done (service.hazards.overdue); overdue itself is computed
@@ -113,6 +114,7 @@ class Hazard(Base):
                 "level",
                 "deadline",
                 "original_deadline",
+                "fix_submitted_at",
                 "closed_at",
                 "reopen_count",
                 "grid_id",
@@ -122,13 +124,14 @@ class Hazard(Base):
         ),
         Index("ix_hazards_status_deadline", "status", "deadline"),
         Index("ix_hazards_created_at", "created_at"),
-        # "Overdue now" next to the daily rollup: open hazards only, a small slice of a year.
+        # The "now" figures next to the daily rollup (overdue, awaiting verification): open
+        # hazards only, a small slice of a year.
         Index(
             "ix_hazards_open_region_path_created",
             "region_path",
             "created_at",
             postgresql_ops={"region_path": "text_pattern_ops"},
-            postgresql_include=["deadline", "level", "grid_id"],
+            postgresql_include=["status", "deadline", "fix_submitted_at", "level", "grid_id"],
             postgresql_where=text(OPEN_STATUS_SQL),
             sqlite_where=text(OPEN_STATUS_SQL),
         ),

@@ -45,7 +45,7 @@ from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
 from service.directory.regions import _visible_region
-from service.hazards.deadlines import is_overdue, overdue_condition
+from service.hazards.deadlines import is_overdue, on_time_condition, overdue_condition
 from service.hazards.models import Hazard
 from service.inspections.models import Checkin
 from service.statistics import rollup
@@ -99,7 +99,7 @@ class Figures:
     overdue: int = 0
     closed_on_time: int = 0
     rectification_rate: float | None = None  # 整改率 = closed / valid
-    on_time_rate: float | None = None  # 按期整改率 = closed by the original deadline / valid
+    on_time_rate: float | None = None  # 按期整改率 = closed_on_time / valid
     mean_hours_to_close: float | None = None
     p90_hours_to_close: float | None = None
     reopen_count: int = 0
@@ -336,7 +336,7 @@ def _live_counts(r: _Request, group: Any | None) -> dict[Any, _Counts]:
             _count_if(closed).label("closed"),
             _count_if(status.in_(OPEN_STATUSES)).label("open"),
             _count_if(overdue_condition(r.now)).label("overdue"),
-            _count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label("on_time"),
+            _count_if(on_time_condition()).label("on_time"),
             func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
             _count_if(timed).label("timed"),
             func.sum(case((timed, rollup.close_seconds(_dialect(r.s))))).label("seconds"),

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
 from service.core.clock import china_date, china_date_sql
+from service.hazards.deadlines import is_on_time, on_time_condition
 from service.hazards.models import Hazard
 from service.statistics.models import HOUR_BUCKETS, HOUR_EDGES, hazard_daily, hazard_monthly
 from uploads_schema.vocabulary import OPEN_STATUSES, HazardLevel, HazardStatus
@@ -56,6 +57,7 @@ TRACKED = (
     "region_path",
     "closed_at",
     "original_deadline",
+    "fix_submitted_at",
     "reopen_count",
 )
 
@@ -73,6 +75,7 @@ class Facts:
     region_path: str
     closed_at: datetime | None
     original_deadline: datetime | None
+    fix_submitted_at: datetime | None
     reopen_count: int
 
 
@@ -96,9 +99,10 @@ def contribution(facts: Facts) -> tuple[Key, Counters]:
     counters["reopens"] = facts.reopen_count or 0
     if status is HazardStatus.CLOSED:
         counters["closed"] = 1
+        counters["closed_on_time"] = int(
+            is_on_time(status, facts.fix_submitted_at, facts.original_deadline)
+        )
         if facts.closed_at is not None:
-            deadline = facts.original_deadline
-            counters["closed_on_time"] = int(deadline is not None and facts.closed_at <= deadline)
             seconds = (facts.closed_at - facts.created_at).total_seconds()
             counters["close_seconds"] = seconds
             counters[HOUR_BUCKETS[hour_bucket(seconds / 3600)]] = 1
@@ -236,9 +240,7 @@ def grouped(dialect: str) -> Select[Any]:
             count_if(status == HazardStatus.REJECTED).label("rejected"),
             count_if(status == HazardStatus.CLOSED).label("closed"),
             count_if(status.in_(OPEN_STATUSES)).label("open"),
-            count_if(timed & (Hazard.closed_at <= Hazard.original_deadline)).label(
-                "closed_on_time"
-            ),
+            count_if(on_time_condition()).label("closed_on_time"),
             func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
             func.coalesce(func.sum(case((timed, close_seconds(dialect)), else_=0.0)), 0.0).label(
                 "close_seconds"

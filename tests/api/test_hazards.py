@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -19,6 +20,7 @@ from tests.factories import make_hazard
 from uploads_schema.vocabulary import HazardStatus, MediaStatus
 
 NUMBER = re.compile(r"^YH\d{6}-\d{8}-\d{4}$")
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -503,6 +505,68 @@ def test_the_statistics_count_the_hazards_a_list_filtered_overdue_holds(
     }
     trend = client.get(f"/api/v1/stats/trend?bucket=month&{october}", headers=hdr).json
     assert [p["figures"]["overdue"] for p in trend["points"]] == [listed]
+
+
+def test_on_time_is_the_accepted_fix_submitted_by_the_original_deadline(
+    client, world, h, token, ctx, monkeypatch
+):
+    t0 = datetime.now(UTC)
+    clock = [t0]
+    ctx.clock = lambda: clock[0]
+    deadline = t0 + timedelta(days=2)
+
+    def at(days: float) -> None:
+        clock[0] = t0 + timedelta(days=days)
+
+    def step(headers, hazard_id, action, body):
+        response = post(client, headers, hazard_id, action, body)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def fix(hazard_id):
+        body = {"note": "已整改", "media_ids": [upload(client, h["officer"])]}
+        return step(h["officer"], hazard_id, "submit-fix", body)
+
+    ids = []
+    for _ in range(3):
+        at(0)
+        hid = report(client, h["inspector"], token).json["hazard"]["id"]
+        assign = {"assignee_id": world.officer.id, "deadline": deadline.isoformat()}
+        step(h["inspector"], hid, "assign", assign)
+        ids.append(hid)
+    in_time, refixed, extended = ids
+    # Fixed the day before the deadline, verified the day after: on time.
+    at(1)
+    fix(in_time)
+    at(3)
+    assert step(h["inspector"], in_time, "verify", {"passed": True})["status"] == "closed"
+    # Fixed in time, failed, fixed again after the deadline: the accepted fix is late.
+    at(1)
+    fix(refixed)
+    step(h["inspector"], refixed, "verify", {"passed": False, "note": "未整改到位"})
+    at(3)
+    fix(refixed)
+    closed = step(h["inspector"], refixed, "verify", {"passed": True})
+    assert closed["fix_submitted_at"] == (t0 + timedelta(days=3)).isoformat()
+    # Fixed after the original deadline, within an approved extension: late all the same.
+    at(1)
+    ask = {"deadline": (t0 + timedelta(days=10)).isoformat(), "reason": "等配件"}
+    step(h["officer"], extended, "extend", ask)
+    step(h["inspector"], extended, "extend", {"approve": True})
+    at(3)
+    fix(extended)
+    step(h["inspector"], extended, "verify", {"passed": True})
+
+    today = t0.astimezone(CHINA).date().isoformat()
+    period = f"from={today}&to={today}"
+    for use_rollup in (True, False):
+        monkeypatch.setattr(statistics, "USE_ROLLUP", use_rollup)
+        figures = client.get(f"/api/v1/stats/summary?{period}", headers=h["district_supervisor"])
+        assert figures.status_code == 200, figures.json
+        assert (figures.json["figures"]["closed"], figures.json["figures"]["closed_on_time"]) == (
+            3,
+            1,
+        )
 
 
 def test_tampering_with_a_stored_event_is_detected(client, world, h, token, db, app):

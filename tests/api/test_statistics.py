@@ -42,32 +42,71 @@ class Spec:
     enterprise: str  # attribute of World
     status: HazardStatus
     created: str
-    deadline: str | None = None
-    closed: str | None = None
+    deadline: str | None = None  # the original deadline, at 18:00
+    closed: str | None = None  # at 15:00
     reopens: int = 0
     level: HazardLevel = HazardLevel.GENERAL
+    fixed: str | None = None  # the (accepted) fix's submission, at 12:00
+    extended: str | None = None  # the current deadline after an approved extension, at 18:00
 
 
 SPECS = [
-    Spec("enterprise_a", S.CLOSED, "2026-10-02", "2026-10-10", "2026-10-05", 0),
-    Spec("enterprise_a", S.CLOSED, "2026-10-03", "2026-10-08", "2026-10-12", 1),
+    Spec("enterprise_a", S.CLOSED, "2026-10-02", "2026-10-10", "2026-10-05", 0, fixed="2026-10-04"),
+    # fixed by the deadline, verified after it: on time
+    Spec("enterprise_a", S.CLOSED, "2026-10-03", "2026-10-08", "2026-10-12", 1, fixed="2026-10-08"),
     Spec("enterprise_a2", S.REJECTED, "2026-10-04"),
     Spec("enterprise_a2", S.RECTIFYING, "2026-10-05", "2026-10-20"),
-    Spec("enterprise_a", S.VERIFYING, "2026-10-06", "2026-12-01"),
+    Spec("enterprise_a", S.VERIFYING, "2026-10-06", "2026-12-01", fixed="2026-11-09"),
     Spec("enterprise_a", S.REPORTED, "2026-10-07"),
-    Spec("enterprise_a", S.CLOSED, "2026-09-28", "2026-10-02", "2026-09-30"),
+    Spec("enterprise_a", S.CLOSED, "2026-09-28", "2026-10-02", "2026-09-30", fixed="2026-09-29"),
     Spec("enterprise_a", S.RECTIFYING, "2026-10-15", "2026-10-30", level=HazardLevel.MAJOR),
-    Spec("enterprise_b", S.CLOSED, "2026-10-10", "2026-10-20", "2026-10-11"),
+    Spec("enterprise_b", S.CLOSED, "2026-10-10", "2026-10-20", "2026-10-11", fixed="2026-10-11"),
     Spec("enterprise_b", S.REJECTED, "2026-10-11"),
-    Spec("enterprise_b", S.CLOSED, "2026-11-02", "2026-11-05", "2026-11-03"),
+    Spec("enterprise_b", S.CLOSED, "2026-11-02", "2026-11-05", "2026-11-03", fixed="2026-11-03"),
     # Edges: 31 October in UTC but 1 November in China; Sunday in UTC but Monday in China;
     # closed exactly on a bucket edge (24 h, 4 h) and just past one (24 h 1 min).
     Spec("enterprise_a", S.REPORTED, "2026-11-01 00:30"),
     Spec("enterprise_a", S.REPORTED, "2026-10-11 23:30"),
     Spec("enterprise_a", S.RECTIFYING, "2026-10-12 00:30", "2026-10-13"),
-    Spec("enterprise_a", S.CLOSED, "2026-10-13 09:00", "2026-10-20", "2026-10-14 09:00"),
-    Spec("enterprise_a", S.CLOSED, "2026-10-20 10:00", "2026-10-21", "2026-10-20 14:00"),
-    Spec("enterprise_a", S.CLOSED, "2026-10-21 08:00", "2026-10-22", "2026-10-22 08:01"),
+    Spec(
+        "enterprise_a",
+        S.CLOSED,
+        "2026-10-13 09:00",
+        "2026-10-20",
+        "2026-10-14 09:00",
+        fixed="2026-10-14 08:00",
+    ),
+    Spec(
+        "enterprise_a",
+        S.CLOSED,
+        "2026-10-20 10:00",
+        "2026-10-21",
+        "2026-10-20 14:00",
+        fixed="2026-10-20 13:00",
+    ),
+    Spec(
+        "enterprise_a",
+        S.CLOSED,
+        "2026-10-21 08:00",
+        "2026-10-22",
+        "2026-10-22 08:01",
+        fixed="2026-10-22 07:00",
+    ),
+    # Overdue and on time against the deadlines. Fixed within an approved extension, after
+    # the original deadline: late. Rectifying within its extension: not overdue. A fix past
+    # the deadline waiting for verification: not overdue (the verifier's turn), and waiting
+    # longer than VERIFY_WITHIN_HOURS.
+    Spec(
+        "enterprise_a",
+        S.CLOSED,
+        "2026-10-16",
+        "2026-10-18",
+        "2026-10-24",
+        fixed="2026-10-23",
+        extended="2026-10-25",
+    ),
+    Spec("enterprise_a2", S.RECTIFYING, "2026-10-17", "2026-10-19", extended="2026-11-20"),
+    Spec("enterprise_b", S.VERIFYING, "2026-10-08", "2026-10-15", fixed="2026-10-16"),
 ]
 
 
@@ -80,7 +119,9 @@ def data(db, world, ctx):
             getattr(world, spec.enterprise),
             status=spec.status,
             created_at=local(spec.created),
-            deadline=local(spec.deadline, 18) if spec.deadline else None,
+            deadline=local(spec.extended or spec.deadline, 18) if spec.deadline else None,
+            original_deadline=local(spec.deadline, 18) if spec.deadline else None,
+            fix_submitted_at=local(spec.fixed, 12) if spec.fixed else None,
             closed_at=local(spec.closed, 15) if spec.closed else None,
             reopen_count=spec.reopens,
             level=spec.level,
@@ -114,8 +155,13 @@ def expected(specs, active: int, checked: int, first="2026-10-01", last="2026-10
     rejected = sum(s.status is S.REJECTED for s in chosen)
     valid = len(chosen) - rejected
     open_ = [s for s in chosen if s.status in (S.REPORTED, S.RECTIFYING, S.VERIFYING)]
-    overdue = sum(1 for s in open_ if s.deadline and local(s.deadline, 18) < NOW)
-    on_time = sum(1 for s in closed if local(s.closed, 15) <= local(s.deadline, 18))
+    # 逾期: rectifying past the current deadline; 按期: the accepted fix by the original one
+    overdue = sum(
+        1
+        for s in chosen
+        if s.status is S.RECTIFYING and s.deadline and local(s.extended or s.deadline, 18) < NOW
+    )
+    on_time = sum(1 for s in closed if local(s.fixed, 12) <= local(s.deadline, 18))
     hours = sorted((local(s.closed, 15) - local(s.created)).total_seconds() / 3600 for s in closed)
     p90 = next(h for i, h in enumerate(hours, 1) if i * 10 >= len(hours) * 9) if hours else None
     # reported as the upper edge of its histogram bucket (the last, open bucket: its lower edge)

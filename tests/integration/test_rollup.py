@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import MetaData, Table, func, insert, select, text, update
+from sqlalchemy import MetaData, Table, func, insert, inspect, select, text, update
 
 from miniprogram_api import create_app
 from service.access.scoping import Actor
@@ -66,6 +66,7 @@ def facts(**overrides) -> Facts:
         region_path="/320400000000/320412000000/320412001000/320412001001/",
         closed_at=datetime(2026, 10, 1, 23, 0, tzinfo=UTC),
         original_deadline=datetime(2026, 10, 3, tzinfo=UTC),
+        fix_submitted_at=datetime(2026, 10, 1, 21, 0, tzinfo=UTC),
         reopen_count=2,
     )
     values.update(overrides)
@@ -83,9 +84,33 @@ def test_a_closed_hazard_counts_on_its_china_day_and_street_with_its_hours_bucke
 def test_bucket_edges_are_inclusive_and_the_last_bucket_is_open():
     on_edge = contribution(facts(closed_at=datetime(2026, 10, 1, 21, 0, tzinfo=UTC)))[1]
     assert on_edge["h_le_4"] == 1
-    late = contribution(facts(closed_at=datetime(2027, 10, 5, tzinfo=UTC)))[1]
+    late = contribution(
+        facts(
+            closed_at=datetime(2027, 10, 5, tzinfo=UTC),
+            fix_submitted_at=datetime(2027, 10, 4, tzinfo=UTC),
+        )
+    )[1]
     assert late["h_gt_8760"] == 1 and late["closed_on_time"] == 0
     assert rollup.bucket_edge(len(HOUR_BUCKETS) - 1) == 8760.0
+
+
+def test_on_time_is_the_accepted_fix_submitted_by_the_original_deadline():
+    deadline = datetime(2026, 10, 3, tzinfo=UTC)
+
+    def on_time(**overrides) -> int:
+        values = {"original_deadline": deadline, **overrides}
+        return contribution(facts(**values))[1]["closed_on_time"]
+
+    # submitted the day before, verified (closed) two days after the deadline: on time
+    assert on_time(fix_submitted_at=deadline - timedelta(days=1), closed_at=deadline + timedelta(2))
+    assert on_time(fix_submitted_at=deadline - timedelta(days=1)) == 1
+    assert on_time(fix_submitted_at=deadline, closed_at=deadline + timedelta(hours=1)) == 1
+    # submitted after the original deadline (an extension moves only the current one): late
+    assert on_time(fix_submitted_at=deadline + timedelta(seconds=1)) == 0
+    assert on_time(fix_submitted_at=None) == 0  # no fix recorded: not counted as on time
+    assert on_time(original_deadline=None) == 0
+    open_ = facts(status=HazardStatus.VERIFYING, closed_at=None)
+    assert contribution(open_)[1]["closed_on_time"] == 0  # only closed hazards count
 
 
 def test_a_hazard_registered_at_district_level_is_its_own_unit():
@@ -143,7 +168,14 @@ def test_a_flush_touching_more_keys_than_one_statement_takes_is_sent_in_slices(
 
 
 def test_changes_to_unloaded_columns_still_subtract_the_old_values(db, world):
-    hazard = make_hazard(db, world.enterprise_a, created_at=T0, status=HazardStatus.VERIFYING)
+    hazard = make_hazard(
+        db,
+        world.enterprise_a,
+        created_at=T0,
+        status=HazardStatus.VERIFYING,
+        deadline=T0 + timedelta(days=2),
+        fix_submitted_at=T0 + timedelta(days=3),
+    )
     db.commit()
     db.expire(hazard)  # nothing loaded: the old values must come from the database
     hazard.status = HazardStatus.CLOSED
@@ -151,6 +183,11 @@ def test_changes_to_unloaded_columns_still_subtract_the_old_values(db, world):
     hazard.level = HazardLevel.MAJOR
     db.flush()
     assert differences(db) == []
+    db.expire(hazard)
+    hazard.fix_submitted_at = T0 + timedelta(hours=20)  # now on time
+    db.flush()
+    assert differences(db) == []
+    assert sum(r["closed_on_time"] for r in stored(db).values()) == 1
     db.expire(hazard)
     hazard.created_at = T0 - timedelta(days=40)
     hazard.region_path = world.enterprise_b.region_path
@@ -321,6 +358,43 @@ def empty_url(database_url, tmp_path) -> Iterator[str]:
         yield url
 
 
+def _insert_as_before(session, enterprise, made: list[dict]) -> None:
+    """Plain INSERTs into the table as the older revision has it (with `overdue`, dropped by
+    0007), as rows stored then were: nothing keeps the rollup tables."""
+    hazards = Table("hazards", MetaData(), autoload_with=session.connection())
+    due = T0 + timedelta(days=3)
+    for n, values in enumerate(made):
+        session.execute(
+            insert(hazards).values(
+                number=f"YHMIG-{n}",
+                enterprise_id=enterprise.id,
+                grid_id=enterprise.grid_id,
+                region_path=enterprise.region_path,
+                source=HazardSource.INSPECTION,
+                origin=HazardOrigin.APP,
+                category=HazardCategory.FIRE,
+                description="x",
+                level=HazardLevel.GENERAL,
+                version=1,
+                event_seq=0,
+                last_event_hash="0" * 64,
+                anonymous=False,
+                supervised=False,
+                **{
+                    "overdue": False,
+                    "escalation_level": 0,
+                    "reopen_count": 1,
+                    "deadline": due,
+                    "original_deadline": due,
+                    "created_at": T0,
+                    "updated_at": T0,
+                    **values,
+                },
+            )
+        )
+    session.commit()
+
+
 def test_the_migration_counts_hazards_stored_before_it(empty_url):
     migrations.upgrade(empty_url, "0004")
     engine = make_engine(empty_url)
@@ -328,44 +402,26 @@ def test_the_migration_counts_hazards_stored_before_it(empty_url):
         factory = make_session_factory(engine)
         with factory() as session:
             world = build_world(session)
-            made = [
-                (HazardStatus.CLOSED, T0 + timedelta(hours=7)),
-                (HazardStatus.CLOSED, T0 + timedelta(days=20)),
-                (HazardStatus.REJECTED, None),
-                (HazardStatus.RECTIFYING, None),
-            ]
-            # Plain INSERTs, as rows stored before 0005 were: no table to keep yet; into
-            # the table as it was then (it still had `overdue`, dropped by 0007).
-            hazards = Table("hazards", MetaData(), autoload_with=session.connection())
-            for n, (status, closed) in enumerate(made):
-                session.execute(
-                    insert(hazards).values(
-                        number=f"YHMIG-{n}",
-                        enterprise_id=world.enterprise_b.id,
-                        grid_id=world.enterprise_b.grid_id,
-                        region_path=world.enterprise_b.region_path,
-                        source=HazardSource.INSPECTION,
-                        origin=HazardOrigin.APP,
-                        category=HazardCategory.FIRE,
-                        description="x",
-                        level=HazardLevel.GENERAL,
-                        status=status,
-                        version=1,
-                        event_seq=0,
-                        last_event_hash="0" * 64,
-                        anonymous=False,
-                        supervised=False,
-                        overdue=False,
-                        escalation_level=0,
-                        reopen_count=1,
-                        deadline=T0 + timedelta(days=3),
-                        original_deadline=T0 + timedelta(days=3),
-                        closed_at=closed,
-                        created_at=T0,
-                        updated_at=T0,
-                    )
-                )
-            session.commit()
+            closed = HazardStatus.CLOSED
+            _insert_as_before(
+                session,
+                world.enterprise_b,
+                [
+                    # fixed and closed in time, and both late: on time by either rule
+                    dict(
+                        status=closed,
+                        fix_submitted_at=T0 + timedelta(hours=5),
+                        closed_at=T0 + timedelta(hours=7),
+                    ),
+                    dict(
+                        status=closed,
+                        fix_submitted_at=T0 + timedelta(days=19),
+                        closed_at=T0 + timedelta(days=20),
+                    ),
+                    dict(status=HazardStatus.REJECTED),
+                    dict(status=HazardStatus.RECTIFYING),
+                ],
+            )
         migrations.upgrade(empty_url)
         with factory() as session:
             rows = stored(session)
@@ -379,5 +435,66 @@ def test_the_migration_counts_hazards_stored_before_it(empty_url):
             assert month["month"] == date(2026, 10, 1) and month["reported"] == 4
             total = session.scalar(select(func.count()).select_from(Hazard))
             assert total == 4
+    finally:
+        engine.dispose()
+
+
+def test_migration_0007_counts_on_time_by_the_fix_and_drops_the_stored_overdue_flag(empty_url):
+    migrations.upgrade(empty_url, "0006")
+    engine = make_engine(empty_url)
+    deadline = T0 + timedelta(days=3)  # every hazard's original deadline
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            world = build_world(session)
+            closed, rectifying = HazardStatus.CLOSED, HazardStatus.RECTIFYING
+            _insert_as_before(
+                session,
+                world.enterprise_b,
+                [
+                    # fixed in time, verified after the deadline: on time from 0007 on
+                    dict(
+                        status=closed,
+                        fix_submitted_at=deadline - timedelta(hours=2),
+                        closed_at=deadline + timedelta(days=1),
+                    ),
+                    # fixed after the original deadline, within an approved extension: late
+                    dict(
+                        status=closed,
+                        deadline=deadline + timedelta(days=7),
+                        fix_submitted_at=deadline + timedelta(days=1),
+                        closed_at=deadline + timedelta(days=2),
+                    ),
+                    # fixed and verified in time: on time by either rule
+                    dict(
+                        status=closed,
+                        fix_submitted_at=deadline - timedelta(days=2),
+                        closed_at=deadline - timedelta(days=1),
+                    ),
+                    dict(status=rectifying, overdue=True, escalation_level=2),
+                    dict(status=rectifying),
+                ],
+            )
+        engine.dispose()  # the migrations change tables this pool's connections have seen
+
+        def on_time() -> int:
+            with factory() as session:
+                assert differences(session) == []  # the refill is the code's own count
+                daily = sum(r["closed_on_time"] for r in stored(session).values())
+                monthly = session.scalar(select(func.sum(hazard_monthly.c.closed_on_time)))
+                assert daily == monthly
+                return daily
+
+        migrations.upgrade(empty_url)
+        assert on_time() == 2
+        assert "overdue" not in {c["name"] for c in inspect(engine).get_columns("hazards")}
+
+        migrations.downgrade(empty_url, "0006")
+        engine.dispose()
+        with factory() as session:
+            flags = session.execute(text("SELECT overdue FROM hazards ORDER BY number")).scalars()
+            assert [bool(f) for f in flags] == [False, False, False, True, False]
+            old = session.execute(select(func.sum(hazard_daily.c.closed_on_time))).scalar()
+            assert old == 1  # closed by the original deadline, as 0005 counted
     finally:
         engine.dispose()
