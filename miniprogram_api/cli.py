@@ -138,11 +138,12 @@ def hazards_verify_chain() -> None:
 
 @hazards_cli.command("sweep")
 def hazards_sweep() -> None:
-    """Mark overdue hazards, escalate them and queue reminders (run from cron)."""
+    """Mark overdue hazards, escalate them and late verifications, queue reminders (cron)."""
     r = overdue.sweep(context())
     click.echo(
         f"{r.marked_overdue} marked overdue, {r.escalated_to_inspectors} escalated to "
-        f"inspectors, {r.escalated_to_supervisors} to supervisors, {r.due_soon} due-soon "
+        f"inspectors, {r.escalated_to_supervisors} to supervisors, {r.verification_late} "
+        f"late verifications to supervisors, {r.due_soon} due-soon "
         f"reminders, {r.notifications_queued} notifications queued "
         f"({r.candidates} candidates, {r.busy} left to a concurrent run)"
     )

@@ -46,8 +46,26 @@ class FiguresSchema(ma.Schema):
     valid = fields.Integer(required=True, metadata={"description": "有效 = 上报 − 不属实"})
     closed = fields.Integer(required=True, metadata={"description": "已销号"})
     open = fields.Integer(required=True, metadata={"description": "未销号"})
-    overdue = fields.Integer(required=True, metadata={"description": "逾期（当前）"})
-    closed_on_time = fields.Integer(required=True, metadata={"description": "按期销号"})
+    overdue = fields.Integer(
+        required=True,
+        metadata={"description": "逾期（当前）: rectifying past the current deadline, now"},
+    )
+    awaiting_verification = fields.Integer(
+        required=True, metadata={"description": "待验收（当前）: verifying, now"}
+    )
+    verification_late = fields.Integer(
+        required=True,
+        metadata={
+            "description": "验收超时（当前）: verifying, the fix submitted more than "
+            "VERIFY_WITHIN_HOURS ago"
+        },
+    )
+    closed_on_time = fields.Integer(
+        required=True,
+        metadata={
+            "description": "按期销号: closed, the accepted fix submitted by the original deadline"
+        },
+    )
     rectification_rate = fields.Float(allow_none=True, metadata={"description": "整改率"})
     on_time_rate = fields.Float(allow_none=True, metadata={"description": "按期整改率"})
     mean_hours_to_close = fields.Float(

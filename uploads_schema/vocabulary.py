@@ -175,7 +175,7 @@ class HazardAction(StrEnum):
     APPROVE_EXTENSION = "approve_extension"  # 批准延期
     DECLINE_EXTENSION = "decline_extension"  # 驳回延期
     MARK_OVERDUE = "mark_overdue"  # 逾期
-    ESCALATE = "escalate"  # 逾期升级提醒
+    ESCALATE = "escalate"  # 升级提醒: overdue (逾期) or late verification (验收超时)
 
 
 class MediaRole(StrEnum):
@@ -190,6 +190,7 @@ class NotificationKind(StrEnum):
     VERIFIED = "verified"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    VERIFY_LATE = "verify_late"  # 验收超时: to the supervisors above the hazard
 
 
 class NotificationStatus(StrEnum):
@@ -206,6 +207,8 @@ class Figure(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     OVERDUE = "overdue"
+    AWAITING_VERIFICATION = "awaiting_verification"  # 待验收
+    VERIFICATION_LATE = "verification_late"  # 验收超时
     RECTIFICATION_RATE = "rectification_rate"  # 整改率
     ON_TIME_RATE = "on_time_rate"  # 按期整改率
     MEAN_HOURS_TO_CLOSE = "mean_hours_to_close"

@@ -9,6 +9,9 @@
   rollup tables are refilled from the hazards with the new rule (the downgrade refills them
   with the old one). Like 0005/0006, deploy this once no process runs the older code, or run
   `flask stats rebuild-rollup` after the last old process is gone.
+- A fix waiting for verification longer than VERIFY_WITHIN_HOURS is escalated by the sweep
+  with a new notification kind, `verify_late`: `notifications.kind`'s CHECK takes it (the
+  downgrade deletes such messages first).
 - The statistics' covering indexes take the columns the new figures read
   (`fix_submitted_at`; the open hazards' index also `status`), PostgreSQL only: SQLite
   ignores INCLUDE.
@@ -71,6 +74,10 @@ STATS_INCLUDE = {
         "enterprise_id",
         "id",
     ],
+}
+KINDS = {
+    "old": ("assigned", "fix_submitted", "verified", "due_soon", "overdue"),
+    "new": ("assigned", "fix_submitted", "verified", "due_soon", "overdue", "verify_late"),
 }
 OPEN_INCLUDE = {
     "old": ["deadline", "level", "grid_id"],
@@ -150,10 +157,20 @@ def _indexes(version: str) -> None:
     )
 
 
+def _kinds(version: str) -> None:
+    """`notifications.kind` takes the kinds of `version` (SQLite: the table is copied)."""
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notifications_notification_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_notifications_notification_kind"), sa.column("kind").in_(KINDS[version])
+        )
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     # A plain DROP COLUMN (SQLite ≥ 3.35 too): the column is in no index or constraint.
     op.drop_column("hazards", "overdue")
+    _kinds("new")
     if dialect == "postgresql":
         _indexes("new")
     for statement in _refill_sql(dialect, ON_TIME_BY_SUBMISSION):
@@ -173,3 +190,5 @@ def downgrade() -> None:
         sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.execute("UPDATE hazards SET overdue = (escalation_level >= 1)")
+    op.execute("DELETE FROM notifications WHERE kind = 'verify_late'")
+    _kinds("old")

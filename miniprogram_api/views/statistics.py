@@ -40,7 +40,7 @@ class Summary(MethodView):
     @blp.response(200, SummarySchema)
     @_errors
     def get(self, args):
-        """Reported, closed, open, overdue, 整改率, 按期整改率, time to close, 检查覆盖率."""
+        """Reported, closed, open, overdue, 待验收, 整改率, 按期整改率, 销号时长, 检查覆盖率."""
         return statistics.summary(context(), current_actor(), StatsQuery(**args))
 
 

@@ -78,6 +78,9 @@ class Settings:
     due_soon_hours: int = 24
     escalate_inspector_after_hours: int = 24  # past the deadline → the grid's inspectors
     escalate_supervisor_after_hours: int = 72  # past the deadline → the nearest supervisors
+    # A submitted fix unverified this long is late (验收超时): counted apart in the
+    # statistics and escalated by the sweep to the supervisors above the hazard.
+    verify_within_hours: int = 72
     # Outbox delivery (flask outbox send): "log" or "wechat" (subscribe messages).
     notification_sender: str = "log"
     outbox_max_attempts: int = 5
@@ -125,7 +128,7 @@ class Settings:
             for name in ("minio_endpoint", "minio_access_key", "minio_secret_key", "minio_bucket"):
                 if not getattr(self, name):
                     problems.append(f"{name.upper()} is required when STORAGE_BACKEND=minio")
-        for name in ("media_pending_ttl_hours", "idempotency_ttl_hours"):
+        for name in ("media_pending_ttl_hours", "idempotency_ttl_hours", "verify_within_hours"):
             if getattr(self, name) < 1:
                 problems.append(f"{name.upper()} must be at least 1")
         if self.is_production:

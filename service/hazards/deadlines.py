@@ -1,5 +1,5 @@
-"""Deadlines, each rule written once: overdue (逾期), a fix waiting too long for verification
-(验收超时) and on time (按期).
+"""Deadlines, each rule written once: overdue (逾期), on time (按期), and a fix awaiting
+verification (待验收), late after VERIFY_WITHIN_HOURS (验收超时).
 
 Every rule is a Python predicate over a hazard's values and the same rule as a SQL condition
 over `hazards`. The hazard JSON, the list filter, the statistics (live and rollup), the
@@ -9,7 +9,7 @@ hazards whose JSON says `"overdue": true`, and the statistics count that same se
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_
 
@@ -56,4 +56,38 @@ def on_time_condition() -> ColumnElement[bool]:
         Hazard.fix_submitted_at.is_not(None),
         Hazard.original_deadline.is_not(None),
         Hazard.fix_submitted_at <= Hazard.original_deadline,
+    )
+
+
+def is_awaiting_verification(status: HazardStatus | str) -> bool:
+    """待验收: a submitted fix waits for the verifier (not the enterprise's delay)."""
+    return status == HazardStatus.VERIFYING
+
+
+def awaiting_verification_condition() -> ColumnElement[bool]:
+    """`is_awaiting_verification` in SQL."""
+    return Hazard.status == HazardStatus.VERIFYING
+
+
+def is_verification_late(
+    status: HazardStatus | str,
+    fix_submitted_at: datetime | None,
+    now: datetime,
+    within_hours: int,
+) -> bool:
+    """验收超时: awaiting verification, the fix submitted more than `within_hours`
+    (VERIFY_WITHIN_HOURS) before now."""
+    return (
+        is_awaiting_verification(status)
+        and fix_submitted_at is not None
+        and fix_submitted_at < now - timedelta(hours=within_hours)
+    )
+
+
+def verification_late_condition(now: datetime, within_hours: int) -> ColumnElement[bool]:
+    """`is_verification_late` in SQL."""
+    return and_(
+        awaiting_verification_condition(),
+        Hazard.fix_submitted_at.is_not(None),
+        Hazard.fix_submitted_at < now - timedelta(hours=within_hours),
     )

@@ -1,4 +1,5 @@
-"""The overdue sweep (逾期巡检): mark overdue hazards, escalate them, queue reminders.
+"""The overdue sweep (逾期巡检): mark overdue hazards, escalate them, queue reminders, and
+escalate fixes waiting too long for verification (验收超时).
 
 Run by cron every few minutes (`flask hazards sweep`). Safe to run again or twice at
 once: rows are re-checked under a row lock, and every reminder has a dedup key.
@@ -7,6 +8,10 @@ Overdue is `deadlines.is_overdue` (rectifying past the current deadline). What t
 done to a hazard is its `escalation_level`: 0 nothing yet, 1 marked overdue and the assignee
 told, 2 the grid's inspectors, 3 the supervisors. Workflow steps that give the enterprise a
 new deadline (reopen, an approved extension into the future) set it back to 0.
+
+A fix under verification is never overdue: once `deadlines.is_verification_late`, the
+verifier's superiors (the supervisors of the nearest region above the hazard that has any)
+are told, once per submitted fix, with an `escalate` event recorded from `verifying`.
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory.models import Region, User, grid_inspectors
-from service.hazards.deadlines import is_overdue, overdue_condition
-from service.hazards.models import Hazard
+from service.hazards.deadlines import (
+    is_overdue,
+    is_verification_late,
+    overdue_condition,
+    verification_late_condition,
+)
+from service.hazards.models import Hazard, HazardEvent
 from service.hazards.workflow import apply
 from service.notifications import outbox
 from uploads_schema.vocabulary import HazardAction, HazardStatus, NotificationKind, Role
@@ -41,6 +51,7 @@ class SweepReport:
     marked_overdue: int = 0
     escalated_to_inspectors: int = 0
     escalated_to_supervisors: int = 0
+    verification_late: int = 0  # fixes waiting too long, escalated to the supervisors
     due_soon: int = 0
     notifications_queued: int = 0
     busy: int = 0  # locked by a concurrent sweep or use case, or no longer due: left alone
@@ -52,6 +63,7 @@ class _Cutoffs:
     due_soon_until: datetime  # deadlines up to here get a due-soon reminder
     inspectors_before: datetime  # deadlines before here escalate to the grid's inspectors
     supervisors_before: datetime  # … and before here to the supervisors
+    verify_within_hours: int  # a fix unverified longer is late
 
     @classmethod
     def at(cls, now: datetime, settings: Settings) -> _Cutoffs:
@@ -60,11 +72,13 @@ class _Cutoffs:
             due_soon_until=now + timedelta(hours=settings.due_soon_hours),
             inspectors_before=now - timedelta(hours=settings.escalate_inspector_after_hours),
             supervisors_before=now - timedelta(hours=settings.escalate_supervisor_after_hours),
+            verify_within_hours=settings.verify_within_hours,
         )
 
 
 def sweep(ctx: Context, now: datetime | None = None) -> SweepReport:
-    """Mark overdue hazards, escalate them as days pass, queue due-soon and overdue reminders."""
+    """Mark overdue hazards, escalate them as days pass, queue due-soon and overdue reminders;
+    escalate late verifications."""
     cutoffs = _Cutoffs.at(now or ctx.now(), ctx.settings)
     with ctx.uow() as uow:
         ids = list(uow.session.scalars(select(Hazard.id).where(_needs_work(cutoffs))))
@@ -74,11 +88,12 @@ def sweep(ctx: Context, now: datetime | None = None) -> SweepReport:
         _sweep_batch(ctx, ids[start : start + BATCH_SIZE], cutoffs, report)
     log.info(
         "overdue sweep: %d candidates, %d marked overdue, %d to inspectors, "
-        "%d to supervisors, %d due soon, %d queued, %d busy",
+        "%d to supervisors, %d late verifications, %d due soon, %d queued, %d busy",
         report.candidates,
         report.marked_overdue,
         report.escalated_to_inspectors,
         report.escalated_to_supervisors,
+        report.verification_late,
         report.due_soon,
         report.notifications_queued,
         report.busy,
@@ -90,22 +105,40 @@ def _needs_work(c: _Cutoffs) -> ColumnElement[bool]:
     """Hazards the sweep may have to touch; `_sweep_one` decides exactly what."""
     rectifying = Hazard.status == HazardStatus.RECTIFYING
     unmarked = Hazard.escalation_level < LEVEL_ASSIGNEE
-    return and_(
-        Hazard.deadline.is_not(None),
-        or_(
-            and_(overdue_condition(c.now), unmarked),
-            and_(rectifying, unmarked, Hazard.deadline <= c.due_soon_until),
-            and_(
-                rectifying,
-                Hazard.escalation_level < LEVEL_INSPECTORS,
-                Hazard.deadline <= c.inspectors_before,
-            ),
-            and_(
-                rectifying,
-                Hazard.escalation_level < LEVEL_SUPERVISORS,
-                Hazard.deadline <= c.supervisors_before,
+    return or_(
+        and_(
+            Hazard.deadline.is_not(None),
+            or_(
+                and_(overdue_condition(c.now), unmarked),
+                and_(rectifying, unmarked, Hazard.deadline <= c.due_soon_until),
+                and_(
+                    rectifying,
+                    Hazard.escalation_level < LEVEL_INSPECTORS,
+                    Hazard.deadline <= c.inspectors_before,
+                ),
+                and_(
+                    rectifying,
+                    Hazard.escalation_level < LEVEL_SUPERVISORS,
+                    Hazard.deadline <= c.supervisors_before,
+                ),
             ),
         ),
+        and_(
+            verification_late_condition(c.now, c.verify_within_hours),
+            ~_verification_escalated(),
+        ),
+    )
+
+
+def _verification_escalated() -> ColumnElement[bool]:
+    """The fix under verification was escalated already: an `escalate` event from
+    `verifying` after it was submitted (a new fix after a failed verification is new; its
+    escalation comes VERIFY_WITHIN_HOURS later, never at the same instant)."""
+    return exists().where(
+        HazardEvent.hazard_id == Hazard.id,
+        HazardEvent.action == HazardAction.ESCALATE,
+        HazardEvent.from_status == HazardStatus.VERIFYING,
+        HazardEvent.created_at > Hazard.fix_submitted_at,
     )
 
 
@@ -135,6 +168,9 @@ def _sweep_one(
     recipients: _Recipients,
     report: SweepReport,
 ) -> None:
+    if hazard.status is HazardStatus.VERIFYING:
+        _sweep_verifying(session, hazard, c, recipients, report)
+        return
     deadline = hazard.deadline
     # Only a rectification is overdue: a reported hazard has nobody assigned yet, and a fix
     # under verification waits for the verifier, not the enterprise.
@@ -170,6 +206,49 @@ def _sweep_one(
     if hazard.escalation_level < LEVEL_SUPERVISORS and deadline <= c.supervisors_before:
         _escalate(session, hazard, LEVEL_SUPERVISORS, recipients.supervisors(hazard), c, report)
         report.escalated_to_supervisors += 1
+
+
+def _sweep_verifying(
+    session: Session,
+    hazard: Hazard,
+    c: _Cutoffs,
+    recipients: _Recipients,
+    report: SweepReport,
+) -> None:
+    """A fix waiting longer than VERIFY_WITHIN_HOURS: tell the verifier's superiors, once."""
+    submitted = hazard.fix_submitted_at
+    if submitted is None or not is_verification_late(
+        hazard.status, submitted, c.now, c.verify_within_hours
+    ):
+        return
+    # Asked again under the row lock: a concurrent sweep may have committed its escalation
+    # after this batch's statement took its snapshot.
+    escalated = select(_verification_escalated()).where(Hazard.id == hazard.id)
+    if session.scalar(escalated):
+        return
+    apply(
+        session,
+        hazard,
+        HazardAction.ESCALATE,
+        None,
+        at=c.now,
+        data={"awaiting_verification_since": submitted.isoformat()},
+    )
+    report.verification_late += 1
+    supervisors = recipients.supervisors(hazard)
+    if not supervisors:
+        log.warning("hazard %s awaits verification too long but nobody to notify", hazard.number)
+    tag = submitted.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kind = NotificationKind.VERIFY_LATE
+    for rid in supervisors:  # the key holds the fix: a new fix, once late, is told again
+        report.notifications_queued += outbox.enqueue(
+            session,
+            kind=kind,
+            hazard=hazard,
+            recipient_id=rid,
+            dedup_key=f"{kind.value}:{hazard.id}:{rid}:{tag}",
+            payload={"fix_submitted_at": submitted.isoformat()},
+        )
 
 
 def _escalate(

@@ -93,11 +93,16 @@ TEMPLATE_FIELDS = {
 }
 _LIMITS = {"character_string": 32, "thing": 20, "phrase": 5}  # WeChat's per-type length caps
 
-_KIND_STATUS = {NotificationKind.OVERDUE: "已逾期", NotificationKind.DUE_SOON: "即将到期"}
+_KIND_STATUS = {
+    NotificationKind.OVERDUE: "已逾期",
+    NotificationKind.DUE_SOON: "即将到期",
+    NotificationKind.VERIFY_LATE: "验收超时",
+}
 _NOTES = {
     NotificationKind.ASSIGNED: "您有隐患待整改，请按期完成",
     NotificationKind.FIX_SUBMITTED: "整改已提交，请及时验收",
     NotificationKind.DUE_SOON: "整改期限将至，请抓紧整改",
+    NotificationKind.VERIFY_LATE: "整改已提交，验收超时，请督促验收",
 }
 _OVERDUE_NOTES = {
     1: "隐患已逾期，请立即整改",

@@ -31,7 +31,7 @@ from uploads_schema.vocabulary import (
 
 RANKING_HEADER = [
     "排名", "区域/网格代码", "名称", "上报数", "不属实", "有效隐患", "已销号", "未销号",
-    "逾期", "按期销号", "整改率", "按期整改率", "平均销号时长（小时）",
+    "逾期", "待验收", "验收超时", "按期销号", "整改率", "按期整改率", "平均销号时长（小时）",
     "90%销号时长上限（小时）", "重新整改次数", "检查覆盖率",
 ]  # fmt: skip
 HAZARD_HEADER = [
@@ -65,6 +65,8 @@ def summary_rows(summary: Summary) -> list[list[Any]]:
         ["已销号数", f.closed],
         ["未销号数", f.open],
         ["当前逾期数", f.overdue],
+        ["当前待验收数", f.awaiting_verification],
+        ["验收超时数", f.verification_late],
         ["按期销号数", f.closed_on_time],
         ["整改率", _percent(f.rectification_rate)],
         ["按期整改率", _percent(f.on_time_rate)],
@@ -79,7 +81,8 @@ def summary_rows(summary: Summary) -> list[list[Any]]:
 
 def _figure_cells(f: Figures) -> list[Any]:
     return [
-        f.reported, f.rejected, f.valid, f.closed, f.open, f.overdue, f.closed_on_time,
+        f.reported, f.rejected, f.valid, f.closed, f.open, f.overdue,
+        f.awaiting_verification, f.verification_late, f.closed_on_time,
         _percent(f.rectification_rate), _percent(f.on_time_rate),
         _number(f.mean_hours_to_close), _number(f.p90_hours_to_close), f.reopen_count,
         _percent(f.coverage),

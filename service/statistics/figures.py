@@ -4,7 +4,8 @@ Every figure is aggregated in SQL; hazards are never loaded into Python to be co
 Two paths give the same figures (README, "Statistics"): the daily rollup `hazard_daily`
 (service.rollup) serves whole regions down to streets for staff whose scope is the region
 itself; everything else (grids, enterprises, industries, communities, inspectors and
-officers) is a GROUP BY over the hazards. "Overdue now" and coverage are always live.
+officers) is a GROUP BY over the hazards. The "now" figures (overdue, awaiting verification,
+verification late) and coverage are always live.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
 from service.directory.regions import _visible_region
-from service.hazards.deadlines import is_overdue, on_time_condition, overdue_condition
+from service.hazards.deadlines import (
+    awaiting_verification_condition,
+    is_overdue,
+    on_time_condition,
+    overdue_condition,
+    verification_late_condition,
+)
 from service.hazards.models import Hazard
 from service.inspections.models import Checkin
 from service.statistics import rollup
@@ -96,8 +103,10 @@ class Figures:
     valid: int = 0
     closed: int = 0
     open: int = 0
-    overdue: int = 0
-    closed_on_time: int = 0
+    overdue: int = 0  # 逾期: rectifying past the current deadline, now
+    awaiting_verification: int = 0  # 待验收: a fix waiting for the verifier, now
+    verification_late: int = 0  # 验收超时: … for longer than VERIFY_WITHIN_HOURS
+    closed_on_time: int = 0  # 按期销号: the accepted fix submitted by the original deadline
     rectification_rate: float | None = None  # 整改率 = closed / valid
     on_time_rate: float | None = None  # 按期整改率 = closed_on_time / valid
     mean_hours_to_close: float | None = None
@@ -262,6 +271,17 @@ class _Request:
     now: datetime
     period: Period
     region: Region | None
+    verify_within_hours: int
+
+    def now_figures(self) -> list[Any]:
+        """The "now" counts (overdue, awaiting verification, late), labelled for `_Counts`."""
+        return [
+            _count_if(overdue_condition(self.now)).label("overdue"),
+            _count_if(awaiting_verification_condition()).label("awaiting_verification"),
+            _count_if(verification_late_condition(self.now, self.verify_within_hours)).label(
+                "verification_late"
+            ),
+        ]
 
     def hazards(self, *, in_period: bool = True) -> list[ColumnElement[bool]]:
         """Conditions selecting the hazards of the scope (and period)."""
@@ -295,7 +315,8 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
             # These statements take milliseconds: starting parallel workers for them costs
             # more than it saves and, on a small server, lengthens the tail.
             s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        yield _Request(s, actor, query, now, period, _scope_region(s, actor, query))
+        region = _scope_region(s, actor, query)
+        yield _Request(s, actor, query, now, period, region, ctx.settings.verify_within_hours)
 
 
 @dataclass
@@ -307,6 +328,8 @@ class _Counts:
     closed: int = 0
     open: int = 0
     overdue: int = 0
+    awaiting_verification: int = 0
+    verification_late: int = 0
     closed_on_time: int = 0
     reopens: int = 0
     timed: int = 0  # closed hazards with a closed_at, over which hours are taken
@@ -335,7 +358,7 @@ def _live_counts(r: _Request, group: Any | None) -> dict[Any, _Counts]:
             _count_if(status == HazardStatus.REJECTED).label("rejected"),
             _count_if(closed).label("closed"),
             _count_if(status.in_(OPEN_STATUSES)).label("open"),
-            _count_if(overdue_condition(r.now)).label("overdue"),
+            *r.now_figures(),
             _count_if(on_time_condition()).label("on_time"),
             func.coalesce(func.sum(Hazard.reopen_count), 0).label("reopens"),
             _count_if(timed).label("timed"),
@@ -352,6 +375,8 @@ def _live_counts(r: _Request, group: Any | None) -> dict[Any, _Counts]:
             closed=int(row.closed),
             open=int(row.open),
             overdue=int(row.overdue),
+            awaiting_verification=int(row.awaiting_verification),
+            verification_late=int(row.verification_late),
             closed_on_time=int(row.on_time),
             reopens=int(row.reopens),
             timed=int(row.timed),
@@ -449,7 +474,7 @@ def _rollup_counts(
     whole_months: bool,
 ) -> dict[Any, _Counts]:
     """Counts per group from the rollup (`group_of` builds the group from its row's
-    columns); "overdue now" from the open hazards (live)."""
+    columns); the "now" figures from the open hazards (live)."""
     units = _rollup_rows(r, whole_months)
     key = (group_of(units.c) if group_of is not None else literal("all")).label("k")
     sums = [func.coalesce(func.sum(units.c[c]), 0).label(c) for c in rollup.COUNTERS]
@@ -459,24 +484,28 @@ def _rollup_counts(
         .having(func.sum(units.c.reported) > 0)  # rows emptied by moves count as none
     ).all()
     live_key = (live_group if live_group is not None else literal("all")).label("k")
-    # Overdue hazards are open ones: the open set lets the partial index of open hazards
-    # serve, a small slice of a year.
-    overdue = dict(
-        r.s.execute(
-            select(live_key, func.count())
-            .where(*r.hazards(), Hazard.status.in_(OPEN_STATUSES), overdue_condition(r.now))
+    # Each "now" figure counts open hazards: the open set lets the partial index of open
+    # hazards serve, a small slice of a year.
+    now = {
+        row.k: row
+        for row in r.s.execute(
+            select(live_key, *r.now_figures())
+            .where(*r.hazards(), Hazard.status.in_(OPEN_STATUSES))
             .group_by(live_key)
         ).all()
-    )
+    }
     out = {}
     for row in rows:
         buckets = [int(getattr(row, b)) for b in HOUR_BUCKETS]
+        live = now.get(row.k)
         out[row.k] = _Counts(
             reported=int(row.reported),
             rejected=int(row.rejected),
             closed=int(row.closed),
             open=int(row.open),
-            overdue=int(overdue.get(row.k, 0)),
+            overdue=int(live.overdue) if live else 0,
+            awaiting_verification=int(live.awaiting_verification) if live else 0,
+            verification_late=int(live.verification_late) if live else 0,
             closed_on_time=int(row.closed_on_time),
             reopens=int(row.reopens),
             timed=sum(buckets),
@@ -511,6 +540,8 @@ def _figures(c: _Counts, checked: int, active: int) -> Figures:
         closed=c.closed,
         open=c.open,
         overdue=c.overdue,
+        awaiting_verification=c.awaiting_verification,
+        verification_late=c.verification_late,
         closed_on_time=c.closed_on_time,
         rectification_rate=_rate(c.closed, valid),
         on_time_rate=_rate(c.closed_on_time, valid),
@@ -632,7 +663,13 @@ def ranking(
 
 
 # Figures where less is better rank ascending; None (no data) always ranks last.
-_ASCENDING = {Figure.OPEN, Figure.OVERDUE, Figure.MEAN_HOURS_TO_CLOSE}
+_ASCENDING = {
+    Figure.OPEN,
+    Figure.OVERDUE,
+    Figure.AWAITING_VERIFICATION,
+    Figure.VERIFICATION_LATE,
+    Figure.MEAN_HOURS_TO_CLOSE,
+}
 
 
 def _sort_key(figures: Figures, sort: Figure, code: str) -> tuple[int, float, str]:

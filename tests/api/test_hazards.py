@@ -498,6 +498,7 @@ def test_the_statistics_count_the_hazards_a_list_filtered_overdue_holds(
     october = "from=2026-10-01&to=2026-10-31"
     summary = client.get(f"/api/v1/stats/summary?{october}", headers=hdr).json
     assert summary["figures"]["overdue"] == listed == 3
+    assert summary["figures"]["awaiting_verification"] == 1  # counted apart, not overdue
     ranking = client.get(f"/api/v1/stats/ranking?{october}", headers=hdr).json
     assert {r["unit_name"]: r["figures"]["overdue"] for r in ranking["rows"]} == {
         "甲街道": 2,

@@ -162,6 +162,9 @@ def expected(specs, active: int, checked: int, first="2026-10-01", last="2026-10
         if s.status is S.RECTIFYING and s.deadline and local(s.extended or s.deadline, 18) < NOW
     )
     on_time = sum(1 for s in closed if local(s.fixed, 12) <= local(s.deadline, 18))
+    # 待验收 now, and 验收超时: the fix submitted more than VERIFY_WITHIN_HOURS (72) ago
+    awaiting = [s for s in chosen if s.status is S.VERIFYING]
+    late = sum(1 for s in awaiting if s.fixed and local(s.fixed, 12) < NOW - timedelta(hours=72))
     hours = sorted((local(s.closed, 15) - local(s.created)).total_seconds() / 3600 for s in closed)
     p90 = next(h for i, h in enumerate(hours, 1) if i * 10 >= len(hours) * 9) if hours else None
     # reported as the upper edge of its histogram bucket (the last, open bucket: its lower edge)
@@ -173,6 +176,8 @@ def expected(specs, active: int, checked: int, first="2026-10-01", last="2026-10
         "closed": len(closed),
         "open": len(open_),
         "overdue": overdue,
+        "awaiting_verification": len(awaiting),
+        "verification_late": late,
         "closed_on_time": on_time,
         "rectification_rate": round(len(closed) / valid, 4) if valid else None,
         "on_time_rate": round(on_time / valid, 4) if valid else None,
@@ -254,6 +259,9 @@ def test_ranking_of_a_district_ranks_its_streets(client, data, auth_header):
     assert [r["rank"] for r in body["rows"]] == [1, 2]
     by_overdue = get(client, headers, f"/api/v1/stats/ranking?sort=overdue&{OCTOBER}")
     assert [r["unit_name"] for r in by_overdue["rows"]] == ["乙街道", "甲街道"]
+    # fewer late verifications rank first: 甲 has none late, 乙 one
+    by_late = get(client, headers, f"/api/v1/stats/ranking?sort=verification_late&{OCTOBER}")
+    assert [r["unit_name"] for r in by_late["rows"]] == ["甲街道", "乙街道"]
 
 
 def test_ranking_of_a_community_ranks_its_grids(client, data, auth_header):
@@ -280,7 +288,17 @@ def test_monthly_trend(client, data, auth_header):
         ("2026-11", "2026-11-30"),
     ):
         want = expected(SPECS, 0, 0, first=f"{month}-01", last=last)
-        for name in ("reported", "rejected", "closed", "rectification_rate", "p90_hours_to_close"):
+        for name in (
+            "reported",
+            "rejected",
+            "closed",
+            "overdue",
+            "awaiting_verification",
+            "verification_late",
+            "closed_on_time",
+            "rectification_rate",
+            "p90_hours_to_close",
+        ):
             assert points[month][name] == want[name], (month, name)
 
 
@@ -335,6 +353,10 @@ def test_xlsx_export_has_the_three_sheets_in_chinese(client, data, auth_header, 
     summary = {r[0]: r[1] for r in workbook["汇总"].iter_rows(min_row=2, values_only=True)}
     want = expected(SPECS, active=3, checked=1)
     assert summary["上报隐患数"] == want["reported"]
+    assert summary["当前逾期数"] == want["overdue"]
+    assert summary["当前待验收数"] == want["awaiting_verification"] == 2
+    assert summary["验收超时数"] == want["verification_late"] == 1
+    assert summary["按期销号数"] == want["closed_on_time"]
     assert summary["整改率"] == f"{want['rectification_rate'] * 100:.2f}%"
     ranking = list(workbook["排名"].iter_rows(values_only=True))
     assert ranking[0][:3] == ("排名", "区域/网格代码", "名称")

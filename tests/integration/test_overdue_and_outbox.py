@@ -82,8 +82,10 @@ def make_hazard(
     deadline: datetime | None,
     enterprise=None,
     unassigned: bool = False,
+    fixed: datetime | None = None,
 ) -> Hazard:
-    """A hazard row as the workflow would leave it (no events yet)."""
+    """A hazard row as the workflow would leave it (no events yet); `fixed`: when the fix
+    was submitted."""
     enterprise = enterprise or world.enterprise_a
     hazard = Hazard(
         number=f"YHT-{uuid.uuid4().hex[:6]}-{next(_numbers):04d}",
@@ -101,6 +103,7 @@ def make_hazard(
         deadline=deadline,
         original_deadline=deadline,
         assignee_id=None if unassigned else world.officer.id,
+        fix_submitted_at=fixed,
         created_at=T0 - timedelta(days=10),
         updated_at=T0 - timedelta(days=10),
     )
@@ -281,6 +284,91 @@ def test_a_hazard_that_left_rectifying_is_not_escalated_further(ctx, db, world, 
     assert db.get(Hazard, hazard.id).escalation_level == 1
 
 
+def test_a_late_verification_goes_to_the_supervisors_above_never_to_the_assignee(
+    ctx, db, world, clock
+):
+    """A fix waiting longer than VERIFY_WITHIN_HOURS (72) is the verifier's delay: the
+    supervisors of the nearest region above hear of it, once per fix; it is never overdue."""
+    waiting = make_hazard(
+        db,
+        world,
+        status=HazardStatus.VERIFYING,
+        deadline=T0 - timedelta(days=5),  # long past: overdue had it still been rectifying
+        fixed=T0 - timedelta(hours=71),
+    )
+    far = make_hazard(  # grid B, street B without supervisors: the district's hear of it
+        db,
+        world,
+        status=HazardStatus.VERIFYING,
+        deadline=T0 + timedelta(days=5),
+        fixed=T0 - timedelta(hours=71),
+        enterprise=world.enterprise_b,
+    )
+
+    report = sweep(ctx)
+    assert (report.candidates, report.marked_overdue, report.verification_late) == (0, 0, 0)
+
+    clock.advance(hours=1, seconds=1)  # 72 hours and a second since the fix
+    report = sweep(ctx)
+    assert (report.marked_overdue, report.verification_late) == (0, 2)
+    assert report.escalated_to_inspectors == report.escalated_to_supervisors == 0
+    assert report.notifications_queued == 2
+    again = sweep(ctx)
+    assert (again.candidates, again.verification_late, again.notifications_queued) == (0, 0, 0)
+
+    fresh(db)
+    for hazard, supervisor in (
+        (waiting, world.street_supervisor),
+        (far, world.district_supervisor),
+    ):
+        db.refresh(hazard)
+        assert hazard.status is HazardStatus.VERIFYING
+        assert hazard.escalation_level == 0  # the rectification's escalation is untouched
+        assert not is_overdue(hazard.status, hazard.deadline, clock())
+        (event,) = events(db, hazard)
+        assert (event.action, event.from_status) == (
+            HazardAction.ESCALATE,
+            HazardStatus.VERIFYING,
+        )
+        assert event.data == {"awaiting_verification_since": hazard.fix_submitted_at.isoformat()}
+        (message,) = notes(db, hazard)
+        assert (message.kind, message.recipient_id) == (NotificationKind.VERIFY_LATE, supervisor.id)
+        assert message.recipient_id != world.officer.id
+        assert message.payload["fix_submitted_at"] == hazard.fix_submitted_at.isoformat()
+        data = message_data(message)
+        assert data["phrase3"] == {"value": "验收超时"}
+        assert data["thing5"] == {"value": "整改已提交，验收超时，请督促验收"}
+
+    # Failed, fixed again: a new fix gets its own 72 hours, then one more message.
+    clock.advance(hours=2)
+    hazard = db.get(Hazard, waiting.id)
+    inspector = Actor(world.inspector.id, Role.INSPECTOR, grid_ids=frozenset({world.grid_a.id}))
+    officer = Actor(world.officer.id, Role.ENTERPRISE_OFFICER, enterprise_id=hazard.enterprise_id)
+    apply(db, hazard, HazardAction.FAIL, inspector, at=clock(), note="未整改到位")
+    apply(db, hazard, HazardAction.SUBMIT_FIX, officer, at=clock())
+    hazard.fix_submitted_at = clock()
+    db.commit()
+    clock.advance(hours=72)
+    assert sweep(ctx).verification_late == 0
+    clock.advance(seconds=1)
+    assert sweep(ctx).verification_late == 1
+    fresh(db)
+    assert [n.kind for n in notes(db, waiting)] == [NotificationKind.VERIFY_LATE] * 2
+    assert {n.recipient_id for n in notes(db, waiting)} == {world.street_supervisor.id}
+    assert verify_chain(events(db, waiting)) == []
+
+
+def test_how_long_a_fix_may_wait_for_verification_is_a_setting(ctx, db, world, clock):
+    ctx.settings = ctx.settings.with_overrides(verify_within_hours=24)
+    make_hazard(
+        db, world, status=HazardStatus.VERIFYING, deadline=None, fixed=T0 - timedelta(hours=25)
+    )
+    no_time = make_hazard(db, world, status=HazardStatus.VERIFYING, deadline=None)
+    assert sweep(ctx).verification_late == 1
+    fresh(db)
+    assert events(db, no_time) == []  # no submission time recorded: nothing to count from
+
+
 def test_due_soon_reminds_the_assignee_once_per_deadline(ctx, db, world, clock):
     hazard = make_hazard(db, world, deadline=T0 + timedelta(hours=20))
     make_hazard(db, world, deadline=T0 + timedelta(hours=30))  # not yet within 24 h
@@ -329,6 +417,16 @@ def test_concurrent_sweeps_mark_and_escalate_each_hazard_once(live_ctx):
     session = live_ctx.session_factory()
     world = build_world(session)
     hazards = [make_hazard(session, world, deadline=T0 - timedelta(days=4)) for _ in range(60)]
+    waiting = [
+        make_hazard(
+            session,
+            world,
+            status=HazardStatus.VERIFYING,
+            deadline=T0 - timedelta(days=4),
+            fixed=T0 - timedelta(days=4),
+        )
+        for _ in range(20)
+    ]
     session.close()
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
@@ -353,10 +451,12 @@ def test_concurrent_sweeps_mark_and_escalate_each_hazard_once(live_ctx):
                 select(HazardEvent.hazard_id, func.count()).group_by(HazardEvent.hazard_id)
             ).all()
         )
-        assert per_hazard == {h.id: 3 for h in hazards}  # mark, level 2, level 3: once each
-        # Per hazard: the assignee, grid A's inspector, street A's supervisor.
-        assert check.scalar(select(func.count()).select_from(Notification)) == 3 * len(hazards)
-        for hazard in hazards:
+        # Overdue: mark, level 2, level 3; a late verification: one escalation. Once each.
+        assert per_hazard == {h.id: 3 for h in hazards} | {h.id: 1 for h in waiting}
+        # Overdue: the assignee, grid A's inspector, street A's supervisor; late: the latter.
+        total = 3 * len(hazards) + len(waiting)
+        assert check.scalar(select(func.count()).select_from(Notification)) == total
+        for hazard in hazards + waiting:
             assert verify_chain(events(check, hazard)) == []
 
 

@@ -5,6 +5,7 @@ from service.core.settings import Settings, SettingsError
 
 def test_defaults_need_no_environment():
     settings = Settings.from_env({})
+    assert settings.verify_within_hours == 72
     assert settings.database_url.startswith("sqlite:///")
     assert settings.storage_backend == "local"
     assert settings.auth_dev_login is False
@@ -25,8 +26,10 @@ def test_a_malformed_value_names_the_variable():
         Settings.from_env({"JWT_ACCESS_TTL_MINUTES": "soon"})
 
 
-@pytest.mark.parametrize("name", ["IDEMPOTENCY_TTL_HOURS", "MEDIA_PENDING_TTL_HOURS"])
-def test_a_retention_of_less_than_an_hour_is_refused(name):
+@pytest.mark.parametrize(
+    "name", ["IDEMPOTENCY_TTL_HOURS", "MEDIA_PENDING_TTL_HOURS", "VERIFY_WITHIN_HOURS"]
+)
+def test_a_period_of_less_than_an_hour_is_refused(name):
     assert Settings.from_env({name: "1"})
     with pytest.raises(SettingsError, match=f"{name} must be at least 1"):
         Settings.from_env({name: "0"})

@@ -60,6 +60,7 @@ EXPECTED = {
     (HazardStatus.RECTIFYING, HazardAction.DECLINE_EXTENSION): HazardStatus.RECTIFYING,
     (HazardStatus.RECTIFYING, HazardAction.MARK_OVERDUE): HazardStatus.RECTIFYING,
     (HazardStatus.RECTIFYING, HazardAction.ESCALATE): HazardStatus.RECTIFYING,
+    (HazardStatus.VERIFYING, HazardAction.ESCALATE): HazardStatus.VERIFYING,
     (HazardStatus.VERIFYING, HazardAction.PASS): HazardStatus.CLOSED,
     (HazardStatus.VERIFYING, HazardAction.FAIL): HazardStatus.RECTIFYING,
     (HazardStatus.CLOSED, HazardAction.REOPEN): HazardStatus.RECTIFYING,
