@@ -238,7 +238,7 @@ def _sweep_verifying(
     supervisors = recipients.supervisors(hazard)
     if not supervisors:
         log.warning("hazard %s awaits verification too long but nobody to notify", hazard.number)
-    tag = submitted.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    tag = _key_time(submitted)
     kind = NotificationKind.VERIFY_LATE
     for rid in supervisors:  # the key holds the fix: a new fix, once late, is told again
         report.notifications_queued += outbox.enqueue(
@@ -281,7 +281,7 @@ def _notify(
     deadline = hazard.deadline
     if deadline is None:
         return 0
-    tag = deadline.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    tag = _key_time(deadline)
     queued = 0
     for rid in recipient_ids:
         queued += outbox.enqueue(
@@ -293,6 +293,11 @@ def _notify(
             payload={"deadline": deadline.isoformat(), "level": level},
         )
     return queued
+
+
+def _key_time(moment: datetime) -> str:
+    """A moment as dedup keys hold it."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 class _Recipients:
