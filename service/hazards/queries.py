@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from service.access.scoping import Actor, hazard_scope, subtree
+from service.core.clock import utcnow
 from service.core.context import Context
 from service.core.errors import NotFound
-from service.core.models import utcnow
 from service.directory.models import User
 from service.directory.regions import _visible_region
 from service.hazards import workflow
