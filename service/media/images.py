@@ -56,6 +56,7 @@ _ORIENTATION = {  # EXIF Orientation -> transpose that displays it upright (as I
     8: Image.Transpose.ROTATE_90,
 }
 _WHITE = (255, 255, 255)
+EARLIEST_CAPTURE = datetime(1900, 1, 1)  # no camera wrote an earlier time
 
 
 class ImageRejected(DomainError):
@@ -316,9 +317,11 @@ def _captured_at(exif: Image.Exif) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+        moment = datetime.strptime(value.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
     except ValueError:  # "0000:00:00 00:00:00" and other placeholders
         return None
+    # "0001:01:01 …" parses but is a placeholder too; dates are 1900–2999 everywhere else.
+    return moment if EARLIEST_CAPTURE.year <= moment.year < 3000 else None
 
 
 def _gps(exif: Image.Exif) -> tuple[float, float] | None:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from PIL import Image
+from PIL.ExifTags import IFD, Base
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -205,6 +206,16 @@ def test_exif_orientation_is_applied_and_every_trace_of_metadata_is_gone(client,
     top, bottom = image.getpixel((100, 20)), image.getpixel((100, 380))
     assert top[0] > 200 and top[2] < 60  # red
     assert bottom[2] > 200 and bottom[0] < 60  # blue
+
+
+def test_a_photo_dated_year_one_is_kept_without_a_capture_time(client, db, world, auth_header):
+    # The earliest time EXIF can say; turning it into UTC once overflowed into a 500.
+    exif = hostile.phone_exif(1)
+    exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = "0001:01:01 00:00:00"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(buf, "JPEG", exif=exif)
+    answer = uploaded(client, auth_header(world.reporter), buf.getvalue(), share_location="1")
+    assert row(db, answer["id"]).captured_at is None
 
 
 def test_capture_time_and_gps_are_kept_only_when_the_uploader_shares_location(

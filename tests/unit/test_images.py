@@ -229,9 +229,12 @@ def test_implausible_gps_is_dropped(latitude: tuple[object, ...]) -> None:
     assert process_image(_jpeg_with_exif(exif)).gps is None
 
 
-def test_placeholder_capture_time_is_dropped() -> None:
+@pytest.mark.parametrize(
+    "placeholder", ["0000:00:00 00:00:00", "0001:01:01 00:00:00", "1899:12:31 23:59:59"]
+)
+def test_placeholder_capture_time_is_dropped(placeholder: str) -> None:
     exif = hostile.phone_exif(1)
-    exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = "0000:00:00 00:00:00"
+    exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = placeholder
     assert process_image(_jpeg_with_exif(exif)).captured_at is None
 
 
