@@ -5,7 +5,7 @@ checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -25,6 +25,7 @@ from service.hazards.rules import (
     plan_complete,
     receipt_hash,
 )
+from service.media.links import link_ttl, photo_links
 from service.media.models import Media
 from uploads_schema.vocabulary import (
     HazardAction,
@@ -98,14 +99,12 @@ def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[s
             HazardMedia.hazard_id, HazardMedia.role, HazardMedia.event_seq, HazardMedia.position
         )
     ).all()
-    ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
+    ttl, storage = link_ttl(ctx.settings), ctx.storage
     result: dict[int, dict[str, list[Photo]]] = {
         hid: {r.value: [] for r in MediaRole} for hid in hazard_ids
     }
-    storage = ctx.storage
     for hazard_id, role, media_id, key, thumb_key in rows:
-        url = storage.presigned_get(key, ttl) if storage else ""
-        thumb = storage.presigned_get(thumb_key, ttl) if storage else ""
+        url, thumb = photo_links(storage, key, thumb_key, ttl)
         result[hazard_id][role.value].append(Photo(media_id, role, url, thumb))
     return result
 

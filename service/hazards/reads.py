@@ -10,7 +10,7 @@ cost several times what the database spends. Answers are the same as the ORM use
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -46,6 +46,7 @@ from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard, HazardMedia
 from service.hazards.queries import HazardFilters, list_conditions, shows_reporter
 from service.hazards.rules import plan_complete
+from service.media.links import link_ttl, photo_links
 from service.media.models import Media
 from uploads_schema.vocabulary import MediaRole
 
@@ -229,8 +230,7 @@ _ROLES = tuple(role.value for role in MediaRole)
 
 def _docs(ctx: Context, actor: Actor, rows: Sequence[Any], now: datetime) -> list[HazardDoc]:
     """One document per hazard row, for this caller, as of `now`."""
-    ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
-    storage = ctx.storage
+    ttl, storage = link_ttl(ctx.settings), ctx.storage
     docs = []
     for row in rows:
         photos: dict[str, list[PhotoRef]] = {role: [] for role in _ROLES}
@@ -241,9 +241,8 @@ def _docs(ctx: Context, actor: Actor, rows: Sequence[Any], now: datetime) -> lis
             )
         )
         for role, _seq, _position, media_id, key, thumb_key in packed:
-            url = storage.presigned_get(key, ttl) if storage else ""
-            thumb = storage.presigned_get(thumb_key, ttl) if storage else ""
-            photos[role].append(PhotoRef(media_id, url, thumb))
+            url, thumbnail_url = photo_links(storage, key, thumb_key, ttl)
+            photos[role].append(PhotoRef(media_id, url, thumbnail_url))
         docs.append(
             HazardDoc(
                 hazard=row,

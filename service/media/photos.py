@@ -32,6 +32,7 @@ from service.core.storage import (
 )
 from service.hazards.models import Hazard, HazardMedia
 from service.media.images import process_image
+from service.media.links import link_ttl, photo_links
 from service.media.models import Media
 from service.media.storage import LocalStorage, content_key
 from uploads_schema.vocabulary import MediaKind, MediaStatus
@@ -116,18 +117,11 @@ def _storage_errors() -> Iterator[None]:
         raise StorageUnavailable(str(exc)) from exc
 
 
-def _url_ttl(ctx: Context) -> timedelta:
-    return timedelta(seconds=ctx.settings.media_url_ttl_seconds)
-
-
 def _links(ctx: Context, media: Media) -> PhotoLinks:
-    storage, ttl = _storage(ctx), _url_ttl(ctx)
+    storage, ttl = _storage(ctx), link_ttl(ctx.settings)
     with _storage_errors():
-        return PhotoLinks(
-            media=media,
-            url=storage.presigned_get(media.key, ttl),
-            thumbnail_url=storage.presigned_get(media.thumb_key, ttl),
-        )
+        url, thumbnail_url = photo_links(storage, media.key, media.thumb_key, ttl)
+    return PhotoLinks(media=media, url=url, thumbnail_url=thumbnail_url)
 
 
 def _put_fresh(storage: ObjectStorage, key: str, data: bytes, now: datetime) -> None:
@@ -240,7 +234,7 @@ def photo_url(ctx: Context, actor: Actor, media_id: int, *, thumbnail: bool = Fa
             raise NotFound("照片不存在", "Photo not found")
     with _storage_errors():
         return _storage(ctx).presigned_get(
-            media.thumb_key if thumbnail else media.key, _url_ttl(ctx)
+            media.thumb_key if thumbnail else media.key, link_ttl(ctx.settings)
         )
 
 

@@ -1,4 +1,5 @@
-"""Signed photo links: always valid for what was asked, reused within a quarter of it."""
+"""Signed photo links: always valid for what was asked, reused within a quarter of it, and
+signed for MEDIA_URL_TTL_SECONDS wherever a photo is shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from service.core.settings import Settings
+from service.media.links import link_ttl, photo_links
 from service.media.storage import MAX_PRESIGN_EXPIRY, SignedLinks, link_window
 
 SEVEN_DAYS = int(MAX_PRESIGN_EXPIRY.total_seconds())
@@ -68,3 +71,30 @@ def test_the_kept_links_are_bounded(monkeypatch):
     for n in range(25):
         links.get(f"k/{n}.jpg", timedelta(seconds=300), lambda key: None)
     assert len(links._kept) <= 10
+
+
+class RecordingStorage:
+    """Only what signing a photo asks of a storage: `presigned_get`."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, timedelta]] = []
+
+    def presigned_get(self, key: str, expires: timedelta) -> str:
+        self.asked.append((key, expires))
+        return f"https://files.test/{key}?for={int(expires.total_seconds())}"
+
+
+def test_a_photo_and_its_thumbnail_are_signed_for_media_url_ttl_seconds():
+    storage = RecordingStorage()
+    ttl = link_ttl(Settings(media_url_ttl_seconds=120))
+    url, thumbnail_url = photo_links(storage, "media/ab/p.jpg", "thumbs/cd/p.jpg", ttl)
+    assert url == "https://files.test/media/ab/p.jpg?for=120"
+    assert thumbnail_url == "https://files.test/thumbs/cd/p.jpg?for=120"
+    assert storage.asked == [("media/ab/p.jpg", ttl), ("thumbs/cd/p.jpg", ttl)]
+
+
+def test_without_a_storage_a_photo_has_empty_links():
+    assert photo_links(None, "media/ab/p.jpg", "thumbs/cd/p.jpg", timedelta(seconds=60)) == (
+        "",
+        "",
+    )
