@@ -196,28 +196,6 @@ class HazardSchema(ma.Schema):
         fields.String(), required=True, metadata={"description": "What the caller may do now"}
     )
 
-    @pre_dump
-    def _flatten(self, view: Any, **kwargs: Any) -> dict[str, Any]:
-        h = view.hazard
-        names = [f.name for f in h.__table__.columns]  # every stored column
-        data = {name: getattr(h, name) for name in names}
-        data.update(
-            status_label=STATUS_LABELS[h.status],
-            category_label=CATEGORY_LABELS[h.category],
-            enterprise={"id": h.enterprise.id, "name": h.enterprise.name},
-            reporter=view.reporter,
-            extension=(
-                {"until": h.extension_until, "reason": h.extension_reason or ""}
-                if h.extension_until
-                else None
-            ),
-            plan_complete=view.plan_complete,
-            overdue=view.overdue,
-            photos=view.photos,
-            actions=view.actions,
-        )
-        return data
-
 
 class ReportResultSchema(ma.Schema):
     hazard = fields.Nested(HazardSchema, required=True)
@@ -286,7 +264,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def hazard_page_json(page: Any) -> dict[str, Any]:
-    """What `HazardPageSchema` dumps for a `Page` of `HazardDoc`s (see `hazard_json`)."""
+    """The list page `HazardPageSchema` documents, for a `Page` of `HazardDoc`s."""
     return {
         "items": [hazard_json(doc) for doc in page.items],
         "page": page.page,
@@ -296,9 +274,10 @@ def hazard_page_json(page: Any) -> dict[str, Any]:
 
 
 def hazard_json(doc: Any) -> dict[str, Any]:
-    """What `HazardSchema` dumps, built directly: the hot reads skip marshmallow, which costs
-    more than their database work. `doc` is a `service.reads.HazardDoc`; a test holds the two
-    to the same output for every status and role."""
+    """The hazard `HazardSchema` documents, built directly: reads and writes skip
+    marshmallow, which costs more than the database work. `doc` is a
+    `service.hazards.reads.HazardDoc`; tests hold the output to an ORM oracle dumped through
+    the schema for every status and role, and its keys to the schema's fields."""
     h = doc.hazard
     reporter = doc.reporter
     return {

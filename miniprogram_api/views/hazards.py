@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -80,10 +80,8 @@ class Hazards(MethodView):
         ctx, actor = context(), current_actor()
         idem = idempotency_key(actor, anonymous=args["anonymous"])
         result = reporting.report_hazard(ctx, actor, **args, idem=idem)
-        return {
-            "hazard": queries.view_after_write(ctx, actor, result.hazard),
-            "receipt_key": result.receipt_key,
-        }
+        doc = reads.after_write(ctx, actor, result.hazard)
+        return jsonify({"hazard": hazard_json(doc), "receipt_key": result.receipt_key}), 201
 
 
 @blp.route("/<int:hazard_id>")
@@ -94,7 +92,11 @@ class HazardById(MethodView):
         """One hazard: photos, plan, deadlines, history summary and the caller's next actions."""
         actor, doc = reads.read_hazard(context(), bearer_claims(), hazard_id)
         g.actor = actor  # for the access log, as `current_actor` would have set it
-        return json_response(hazard_json(doc), {"ETag": f'"{doc.hazard.version}"'})
+        return json_response(hazard_json(doc), _etag(doc))
+
+
+def _etag(doc: reads.HazardDoc) -> dict[str, str]:
+    return {"ETag": f'"{doc.hazard.version}"'}
 
 
 def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untyped-def]
@@ -103,8 +105,8 @@ def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untype
     hazard = use_case(
         ctx, actor, hazard_id, **args, expected_version=version, idem=idempotency_key(actor)
     )
-    view = queries.view_after_write(ctx, actor, hazard)
-    return view, 200, {"ETag": f'"{view.hazard.version}"'}
+    doc = reads.after_write(ctx, actor, hazard)
+    return jsonify(hazard_json(doc)), 200, _etag(doc)
 
 
 def _route(path: str, schema, use_case, doc: str):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,11 +14,16 @@ from miniprogram_api.limits import limiter, scan_limit
 from miniprogram_api.views.hazards import WRITE_HEADERS
 from miniprogram_api.writes import idempotency_key
 from service.core.errors import DomainError
-from service.hazards import queries, reporting
+from service.hazards import queries, reads, reporting
 from service.inspections import checkins
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
-from uploads_schema.hazards import ReceiptSchema, ReportResultSchema, ScanReportSchema
+from uploads_schema.hazards import (
+    ReceiptSchema,
+    ReportResultSchema,
+    ScanReportSchema,
+    hazard_json,
+)
 from uploads_schema.qrcodes import (
     CheckinInputSchema,
     CheckinPageSchema,
@@ -85,7 +90,8 @@ class ScanReport(MethodView):
             **args,
             idem=idempotency_key(actor, anonymous=args["anonymous"]),
         )
-        return {"hazard": queries.public_view(result.hazard), "receipt_key": result.receipt_key}
+        doc = reads.public_hazard(ctx, result.hazard.id)
+        return jsonify({"hazard": hazard_json(doc), "receipt_key": result.receipt_key}), 201
 
 
 @blp.route("/receipts/<key>")

@@ -1,39 +1,31 @@
-"""Hazard queries: the caller's scope, loading, filters, the ORM view, events, receipts and chain
-checks.
-"""
+"""Hazard queries: the caller's scope, loading, filters, events, receipts and chain checks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, hazard_scope, subtree
-from service.core.clock import utcnow
 from service.core.context import Context
 from service.core.errors import NotFound
-from service.directory.models import User
 from service.directory.regions import _visible_region
 from service.hazards import workflow
-from service.hazards.deadlines import is_overdue, overdue_condition
-from service.hazards.models import Hazard, HazardEvent, HazardMedia
+from service.hazards.deadlines import overdue_condition
+from service.hazards.models import Hazard, HazardEvent
 from service.hazards.rules import (
     ReceiptNotFound,
-    plan_complete,
     receipt_hash,
 )
-from service.media.links import link_ttl, photo_links
-from service.media.models import Media
 from uploads_schema.vocabulary import (
     HazardAction,
     HazardCategory,
     HazardLevel,
     HazardSource,
     HazardStatus,
-    MediaRole,
     Role,
 )
 
@@ -58,105 +50,6 @@ def shows_reporter(actor: Actor, hazard: Hazard) -> bool:
     if actor.user_id == hazard.reporter_id:
         return True
     return actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR)
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-# A reporter is shown by id and name: skip the extra query for the user's eager-loaded grids.
-_NO_GRIDS = lazyload(User.grids)
-
-
-@dataclass
-class Photo:
-    id: int
-    role: MediaRole
-    url: str
-    thumbnail_url: str
-
-
-@dataclass
-class HazardView:
-    """A hazard as one caller may see it."""
-
-    hazard: Hazard
-    reporter: User | None
-    photos: dict[str, list[Photo]] = field(default_factory=dict)
-    actions: list[str] = field(default_factory=list)
-    overdue: bool = False  # `deadlines.is_overdue` at read time
-
-    @property
-    def plan_complete(self) -> bool:
-        return plan_complete(self.hazard.plan)
-
-
-def _photos(ctx: Context, s: Session, hazard_ids: list[int]) -> dict[int, dict[str, list[Photo]]]:
-    rows = s.execute(
-        select(HazardMedia.hazard_id, HazardMedia.role, Media.id, Media.key, Media.thumb_key)
-        .join(Media, Media.id == HazardMedia.media_id)
-        .where(HazardMedia.hazard_id.in_(hazard_ids))
-        .order_by(
-            HazardMedia.hazard_id, HazardMedia.role, HazardMedia.event_seq, HazardMedia.position
-        )
-    ).all()
-    ttl, storage = link_ttl(ctx.settings), ctx.storage
-    result: dict[int, dict[str, list[Photo]]] = {
-        hid: {r.value: [] for r in MediaRole} for hid in hazard_ids
-    }
-    for hazard_id, role, media_id, key, thumb_key in rows:
-        url, thumb = photo_links(storage, key, thumb_key, ttl)
-        result[hazard_id][role.value].append(Photo(media_id, role, url, thumb))
-    return result
-
-
-def _view(
-    actor: Actor, hazard: Hazard, reporter: User | None, photos: dict, now: datetime
-) -> HazardView:
-    return HazardView(
-        hazard=hazard,
-        reporter=reporter if shows_reporter(actor, hazard) else None,
-        photos=photos.get(hazard.id, {}),
-        actions=workflow.available_actions(actor, hazard),
-        overdue=is_overdue(hazard.status, hazard.deadline, now),
-    )
-
-
-def get_hazard(ctx: Context, actor: Actor, hazard_id: int) -> HazardView:
-    """One hazard with photos, plan, deadlines, and what the caller may do next."""
-    with ctx.uow() as uow:
-        s = uow.session
-        # The hazard and its reporter (shown or not, decided in `_view`) in one round trip.
-        found = s.execute(
-            select(Hazard, User)
-            .outerjoin(User, User.id == Hazard.reporter_id)
-            .options(_NO_GRIDS)
-            .where(Hazard.id == hazard_id, hazard_scope(actor))
-        ).first()
-        if found is None:
-            raise NotFound("隐患不存在", "Hazard not found")
-        hazard, reporter = found
-        return _view(actor, hazard, reporter, _photos(ctx, s, [hazard.id]), ctx.now())
-
-
-def public_view(hazard: Hazard) -> HazardView:
-    """What a reporter gets back from the public scan endpoint: the report, no one's names."""
-    return HazardView(
-        hazard=hazard,
-        reporter=None,
-        photos={r.value: [] for r in MediaRole},
-        overdue=is_overdue(hazard.status, hazard.deadline, utcnow()),
-    )
-
-
-def view_after_write(ctx: Context, actor: Actor, hazard: Hazard) -> HazardView:
-    """The caller's view of a hazard just written. An anonymous report is kept from its
-    reporter like from anyone (nothing links them): they get the public view back."""
-    try:
-        return get_hazard(ctx, actor, hazard.id)
-    except NotFound:
-        if hazard.anonymous:
-            return public_view(hazard)
-        raise
 
 
 @dataclass

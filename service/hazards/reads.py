@@ -3,8 +3,9 @@
 `GET /hazards/{id}` is what every phone calls most. It is answered by one statement —
 the caller (checked as `load_actor` checks), the hazard if in the caller's scope, its
 enterprise, reporter and photos — with no ORM objects and no marshmallow: building those
-cost several times what the database spends. Answers are the same as the ORM use cases
-(`hazards.get_hazard`), which the write endpoints still use; tests compare the two.
+cost several times what the database spends. The writes answer with the same documents
+(`hazard_for`, `after_write`, `public_hazard`); tests hold them to an ORM oracle dumped
+through `HazardSchema` (tests/api/hazard_oracle.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from service.access.scoping import (
     actor_of,
     caller_columns,
     caller_hazard_scope,
+    hazard_scope,
 )
 from service.core.context import Context
 from service.core.db import DirectStatement
@@ -152,6 +154,47 @@ _PAGE_PG = DirectStatement(
     _by_ids.where(_h.c.id == any_(cast(bindparam("ids"), ARRAY(Integer))))
 )
 _PAGE_OTHER = DirectStatement(_by_ids.where(_h.c.id.in_(bindparam("ids", expanding=True))))
+_BY_ID = _by_ids.where(_h.c.id == bindparam("hazard_id"))
+
+
+def hazard_for(ctx: Context, actor: Actor, hazard_id: int) -> HazardDoc:
+    """One hazard in the scope of a caller already loaded (else 404), the document
+    `read_hazard` reads: what a write answers once its transaction has committed."""
+    with ctx.read_connection() as connection:
+        row = connection.execute(
+            _BY_ID.where(hazard_scope(actor)), {"hazard_id": hazard_id}
+        ).first()
+    if row is None:
+        raise NotFound("隐患不存在", "Hazard not found")
+    return _docs(ctx, actor, [row], ctx.now())[0]
+
+
+def public_hazard(ctx: Context, hazard_id: int) -> HazardDoc:
+    """A hazard as a public report through a scanned code answers it, whoever sent it:
+    the report itself, no one's name, no photos, no actions."""
+    with ctx.read_connection() as connection:
+        row = connection.execute(_BY_ID, {"hazard_id": hazard_id}).first()
+    if row is None:
+        raise NotFound("隐患不存在", "Hazard not found")
+    return HazardDoc(
+        hazard=row,
+        enterprise_name=row.enterprise_name,
+        reporter=None,
+        photos={role: [] for role in _ROLES},
+        actions=[],
+        overdue=is_overdue(row.status, row.deadline, ctx.now()),
+    )
+
+
+def after_write(ctx: Context, actor: Actor, hazard: Hazard) -> HazardDoc:
+    """The caller's document of a hazard they just wrote. An anonymous report is kept from
+    its reporter like from anyone (nothing links them): they get the public one."""
+    try:
+        return hazard_for(ctx, actor, hazard.id)
+    except NotFound:
+        if hazard.anonymous:
+            return public_hazard(ctx, hazard.id)
+        raise
 
 
 def list_page(

@@ -1,5 +1,5 @@
-"""The hot reads (`GET /hazards/{id}`, `GET /hazards`) answer exactly what the ORM use case
-dumped through `HazardSchema` answers, for every status, role and scope."""
+"""The hot reads (`GET /hazards/{id}`, `GET /hazards`) answer exactly what the ORM oracle
+(`hazard_oracle`) dumped through `HazardSchema` answers, for every status, role and scope."""
 
 import logging
 
@@ -9,10 +9,8 @@ from werkzeug.wrappers import Response
 
 from miniprogram_api import create_app
 from service.access.scoping import load_actor
-from service.core import errors
-from service.hazards import queries
+from tests.api import hazard_oracle
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
-from uploads_schema.hazards import HazardSchema
 
 ROLES = ("admin", "district_supervisor", "street_supervisor", "inspector", "officer", "reporter")
 
@@ -59,7 +57,8 @@ def _hazards_in_every_state(client, world, h) -> list[int]:
         "submit-fix",
         after | {"media_ids": [upload(client, h["officer"])]},
     )
-    _post(client, h["inspector"], closed, "verify", {"passed": True, "note": "合格"})
+    check = {"passed": True, "note": "合格", "media_ids": [upload(client, h["inspector"])]}
+    _post(client, h["inspector"], closed, "verify", check)
     major = new(h["inspector"], token_a)
     _post(client, h["officer"], major, "plan", PLAN)
     _post(
@@ -75,12 +74,7 @@ def _hazards_in_every_state(client, world, h) -> list[int]:
 
 
 def _expected(ctx, db, user, hazard_id):
-    actor = load_actor(db.connection(), user.id)
-    try:
-        view = queries.get_hazard(ctx, actor, hazard_id)
-    except errors.NotFound:
-        return None
-    return HazardSchema().dump(view)
+    return hazard_oracle.expected(ctx, load_actor(db.connection(), user.id), hazard_id)
 
 
 def _unsigned(document):
@@ -109,6 +103,71 @@ def test_one_hazard_reads_the_same_as_the_schema_dump_for_every_role(client, ctx
             assert _unsigned(response.json) == _unsigned(expected), (role, hazard_id)
             compared += 1
     assert compared >= 25  # every role sees some: the comparison is not vacuous
+
+
+def test_every_write_answers_the_callers_document_of_what_it_wrote(client, ctx, db, world, h):
+    """Reports and the seven transitions answer as a read after the write would (the ORM
+    oracle), with the ETag of the new version; a retry answers the same; the anonymous
+    reporter gets the public document, which names no one."""
+    token = scan_token(client, h["admin"], world.enterprise_a.id)
+
+    def oracle(role, hazard_id, public=False):
+        if public:
+            view = hazard_oracle.public_view(ctx, hazard_id)
+        else:
+            actor = load_actor(db.connection(), getattr(world, role).id)
+            view = hazard_oracle.view_after_write(ctx, actor, hazard_id)
+        return _unsigned(hazard_oracle.HazardViewSchema().dump(view))
+
+    def reported(role, response, public=False):
+        assert response.status_code == 201, response.json
+        hazard = response.json["hazard"]
+        assert _unsigned(hazard) == oracle(role, hazard["id"], public), role
+        return hazard
+
+    def moved(role, hazard_id, action, body, **headers):
+        response = _post(client, h[role] | headers, hazard_id, action, body)
+        assert _unsigned(response.json) == oracle(role, hazard_id), (role, action)
+        assert response.headers["ETag"] == f'"{response.json["version"]}"'
+        return response
+
+    named = reported("reporter", report(client, h["reporter"], token, photos=2))
+    assert named["reporter"]["id"] == world.reporter.id
+    kept_from_reporter = reported("reporter", report(client, h["reporter"], token, anonymous=True))
+    assert kept_from_reporter["reporter"] is None and kept_from_reporter["actions"] == []
+    in_scope = reported("inspector", report(client, h["inspector"], token, anonymous=True))
+    assert in_scope["actions"] == ["assign", "reject"]  # their own grid's: the full document
+    for anonymous in (True, False):
+        body = {"category": "fire", "description": "消防通道堆放杂物", "anonymous": anonymous}
+        body["media_ids"] = [upload(client, h["reporter"])]
+        headers = h["reporter"] | {"Idempotency-Key": f"scan-{anonymous}"}
+        url = f"/api/v1/scan/{token}/hazards"
+        first = client.post(url, json=body, headers=headers)
+        public = reported("reporter", first, public=True)
+        assert public["reporter"] is None and public["photos"]["before"] == []
+        assert client.post(url, json=body, headers=headers).json == first.json
+
+    hid = reported("inspector", report(client, h["inspector"], token))["id"]
+    moved("officer", hid, "plan", {"measures": "更换电缆"})
+    assign = {"assignee_id": world.officer.id, "deadline": in_days(7)}
+    first = moved("inspector", hid, "assign", assign, **{"Idempotency-Key": "assign-1"})
+    again = moved("inspector", hid, "assign", assign, **{"Idempotency-Key": "assign-1"})
+    assert _unsigned(again.json) == _unsigned(first.json)
+    assert again.headers["ETag"] == first.headers["ETag"]
+    moved("officer", hid, "extend", {"deadline": in_days(9), "reason": "等配件"})
+    moved("inspector", hid, "extend", {"approve": True})
+    fix = {"note": "已整改", "media_ids": [upload(client, h["officer"])]}
+    moved("officer", hid, "submit-fix", fix)
+    failed = {"passed": False, "note": "不合格", "media_ids": [upload(client, h["inspector"])]}
+    moved("inspector", hid, "verify", failed)
+    moved("officer", hid, "submit-fix", fix | {"media_ids": [upload(client, h["officer"])]})
+    moved("inspector", hid, "verify", {"passed": True})
+    reopen = {"reason": "复查发现反弹", "deadline": in_days(5)}
+    moved("street_supervisor", hid, "reopen", reopen)
+    # A retry after the hazard moved on answers where it stands now, as a read would.
+    later = moved("inspector", hid, "assign", assign, **{"Idempotency-Key": "assign-1"})
+    assert later.json["status"] == "rectifying" and later.json["version"] > first.json["version"]
+    moved("inspector", named["id"], "reject", {"reason": "不属实"})
 
 
 def test_a_list_page_reads_the_same_as_the_schema_dumps_newest_first(client, ctx, db, world, h):
