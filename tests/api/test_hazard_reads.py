@@ -2,15 +2,21 @@
 (`hazard_oracle`) dumped through `HazardSchema` answers, for every status, role and scope."""
 
 import logging
+from typing import Any
 
+import marshmallow as ma
 import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from miniprogram_api import create_app
 from service.access.scoping import load_actor
+from service.core.errors import NotFound
+from service.hazards import reads
+from service.hazards.queries import HazardFilters
 from tests.api import hazard_oracle
 from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
+from uploads_schema.hazards import HazardPageSchema, HazardSchema, hazard_json, hazard_page_json
 
 ROLES = ("admin", "district_supervisor", "street_supervisor", "inspector", "officer", "reporter")
 
@@ -103,6 +109,60 @@ def test_one_hazard_reads_the_same_as_the_schema_dump_for_every_role(client, ctx
             assert _unsigned(response.json) == _unsigned(expected), (role, hazard_id)
             compared += 1
     assert compared >= 25  # every role sees some: the comparison is not vacuous
+
+
+def _nested(schema: ma.Schema, path: str) -> set[str]:
+    """The paths of every nested object `schema` declares, recursively."""
+    paths = set()
+    for name, declared in schema.fields.items():
+        inner = declared.inner if isinstance(declared, ma.fields.List) else declared
+        if isinstance(inner, ma.fields.Nested):
+            key = f"{path}.{declared.data_key or name}"
+            paths |= {key} | _nested(inner.schema, key)
+    return paths
+
+
+def _shape_differences(schema: ma.Schema, value: Any, path: str, seen: set[str]) -> list[str]:
+    """Where the keys of `value` differ from the fields `schema` declares, recursively into
+    every nested object present (`seen` collects the paths that were compared)."""
+    declared = {f.data_key or name: f for name, f in schema.fields.items()}
+    keys, names = set(value), set(declared)
+    found = []
+    if keys != names:
+        found.append(f"{path}: JSON only {sorted(keys - names)}, declared only {names - keys}")
+    for key, field in declared.items():
+        inner = field.inner if isinstance(field, ma.fields.List) else field
+        if not isinstance(inner, ma.fields.Nested) or value.get(key) is None:
+            continue
+        for item in value[key] if isinstance(field, ma.fields.List) else [value[key]]:
+            seen.add(f"{path}.{key}")
+            found += _shape_differences(inner.schema, item, f"{path}.{key}", seen)
+    return found
+
+
+def test_hazard_json_has_exactly_the_fields_hazard_schema_documents(client, ctx, db, world, h):
+    """The answers are built without marshmallow; the schema still documents them (OpenAPI,
+    the typed web client). Every variant — with and without reporter, photos of each kind,
+    plan, extension; public; a list page — has the declared keys, nested objects too."""
+    made = _hazards_in_every_state(client, world, h)
+    seen: set[str] = set()
+    differences = []
+    for role in ROLES:
+        actor = load_actor(db.connection(), getattr(world, role).id)
+        for hazard_id in made:
+            try:
+                doc = reads.hazard_for(ctx, actor, hazard_id)
+            except NotFound:
+                continue
+            differences += _shape_differences(HazardSchema(), hazard_json(doc), "hazard", seen)
+        page = reads.list_page(ctx, actor, HazardFilters(), page_size=100)
+        differences += _shape_differences(HazardPageSchema(), hazard_page_json(page), "page", seen)
+    for hazard_id in made:
+        public = hazard_json(reads.public_hazard(ctx, hazard_id))
+        differences += _shape_differences(HazardSchema(), public, "hazard", seen)
+    assert differences == []
+    # Not vacuous: every nested object the schemas declare was there to compare.
+    assert _nested(HazardSchema(), "hazard") | _nested(HazardPageSchema(), "page") <= seen
 
 
 def test_every_write_answers_the_callers_document_of_what_it_wrote(client, ctx, db, world, h):
