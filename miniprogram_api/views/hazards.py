@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,6 +13,7 @@ from miniprogram_api.auth import bearer_claims, context, current_actor
 from miniprogram_api.responses import json_response
 from miniprogram_api.writes import expected_version, idempotency_key
 from service.hazards import queries, reads, reporting, transitions
+from service.hazards.models import Hazard
 from service.hazards.queries import HazardFilters
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import (
@@ -99,43 +103,116 @@ def _etag(doc: reads.HazardDoc) -> dict[str, str]:
     return {"ETag": f'"{doc.hazard.version}"'}
 
 
-def _transition(use_case, hazard_id: int, args: dict):  # type: ignore[no-untyped-def]
+def _transitioned(
+    use_case: Callable[..., Hazard], hazard_id: int, args: dict[str, Any]
+) -> tuple[Response, int, dict[str, str]]:
+    """Run one transition use case; answer the caller's document of the hazard after it."""
     ctx, actor = context(), current_actor()
     version = expected_version(args)
     hazard = use_case(
         ctx, actor, hazard_id, **args, expected_version=version, idem=idempotency_key(actor)
     )
     doc = reads.after_write(ctx, actor, hazard)
+    # Flask's JSON, as every other write's answer (orjson is for the hot reads).
     return jsonify(hazard_json(doc)), 200, _etag(doc)
 
 
-def _route(path: str, schema, use_case, doc: str):  # type: ignore[no-untyped-def]
-    """Register one transition endpoint: POST /hazards/<id>/<path>."""
-
-    def post(self, args, hazard_id):  # type: ignore[no-untyped-def]
-        return _transition(use_case, hazard_id, args)
-
-    post.__doc__ = doc
-    post = blp.doc(**TRANSITION_HEADERS)(post)
-    post = blp.alt_response(422, schema=ErrorSchema)(post)
-    post = blp.alt_response(409, schema=ErrorSchema)(post)
-    post = blp.alt_response(404, schema=ErrorSchema)(post)
-    post = blp.alt_response(403, schema=ErrorSchema)(post)
-    post = blp.response(200, HazardSchema)(post)
-    post = blp.arguments(schema)(post)
-    view = type(f"Hazard_{path.replace('-', '_')}", (MethodView,), {"post": post})
-    blp.route(f"/<int:hazard_id>/{path}")(view)
+@blp.route("/<int:hazard_id>/assign")
+class HazardAssign(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Assign the fix (交办): assignee, level, deadline."""
+        return _transitioned(transitions.assign, hazard_id, args)
 
 
-_route(
-    "assign", AssignSchema, transitions.assign, "Assign the fix (交办): assignee, level, deadline."
-)
-_route("plan", PlanSchema, transitions.file_plan, "File the 五落实 plan of a hazard.")
-_route("submit-fix", SubmitFixSchema, transitions.submit_fix, "Submit the fix with after-photos.")
-_route("verify", VerifySchema, transitions.verify, "Verify a submitted fix (验收): pass or fail.")
-_route("reject", RejectSchema, transitions.reject, "Reject a report as not a hazard or duplicate.")
-_route("reopen", ReopenSchema, transitions.reopen, "Reopen a closed hazard (supervisor).")
-_route("extend", ExtendSchema, transitions.extend, "Ask for, approve or decline a later deadline.")
+@blp.route("/<int:hazard_id>/plan")
+class HazardPlan(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(PlanSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """File the 五落实 plan of a hazard."""
+        return _transitioned(transitions.file_plan, hazard_id, args)
+
+
+@blp.route("/<int:hazard_id>/submit-fix")
+class HazardSubmitFix(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(SubmitFixSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Submit the fix with after-photos."""
+        return _transitioned(transitions.submit_fix, hazard_id, args)
+
+
+@blp.route("/<int:hazard_id>/verify")
+class HazardVerify(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(VerifySchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Verify a submitted fix (验收): pass or fail."""
+        return _transitioned(transitions.verify, hazard_id, args)
+
+
+@blp.route("/<int:hazard_id>/reject")
+class HazardReject(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(RejectSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Reject a report as not a hazard or duplicate."""
+        return _transitioned(transitions.reject, hazard_id, args)
+
+
+@blp.route("/<int:hazard_id>/reopen")
+class HazardReopen(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(ReopenSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Reopen a closed hazard (supervisor)."""
+        return _transitioned(transitions.reopen, hazard_id, args)
+
+
+@blp.route("/<int:hazard_id>/extend")
+class HazardExtend(MethodView):
+    @blp.doc(**TRANSITION_HEADERS)
+    @blp.arguments(ExtendSchema)
+    @blp.response(200, HazardSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, hazard_id):
+        """Ask for, approve or decline a later deadline."""
+        return _transitioned(transitions.extend, hazard_id, args)
 
 
 @blp.route("/<int:hazard_id>/events")
