@@ -143,11 +143,7 @@ def assign(
             raise ValidationFailed(
                 errors={"assignee_id": ["须为该企业的安全员 / an officer of this enterprise"]}
             )
-        if expected_version is not None and expected_version != hazard.version:
-            raise workflow.StaleVersion()
-        hazard.level = level
-        if level is HazardLevel.MAJOR and not plan_complete(hazard.plan):
-            raise PlanIncomplete()
+        hazard.level = level  # the policy judges the hazard at the level it is given
         workflow.apply(
             s,
             hazard,
@@ -160,7 +156,11 @@ def assign(
                 "deadline": deadline.isoformat(),
                 "level": level.value,
             },
+            expected_version=expected_version,
         )
+        # After the version, status and policy checks; raising here undoes the whole step.
+        if level is HazardLevel.MAJOR and not plan_complete(hazard.plan):
+            raise PlanIncomplete()
         hazard.assignee_id = assignee_id
         hazard.deadline = deadline
         hazard.original_deadline = hazard.original_deadline or deadline

@@ -385,6 +385,71 @@ def test_a_stale_version_is_a_409(client, world, h, token):
     assert ok.status_code == 200
 
 
+def test_every_transition_refuses_a_stale_version_and_changes_nothing(client, world, h, token, db):
+    """Each step of a hazard's life, sent first with the version before the last change
+    (by If-Match and by the `version` field in turn), then with the current one."""
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    assign = {"assignee_id": world.officer.id, "deadline": in_days(7)}
+    steps = [
+        ("officer", "plan", PLAN),
+        ("inspector", "assign", assign | {"level": "major", "deadline": in_days(30)}),
+        ("officer", "extend", {"deadline": in_days(40), "reason": "等配件"}),
+        ("street_supervisor", "extend", {"approve": False, "reason": "不批准"}),
+        ("officer", "extend", {"deadline": in_days(45), "reason": "等配件"}),
+        ("street_supervisor", "extend", {"approve": True}),
+        ("officer", "submit-fix", {"note": "已整改", "media_ids": [upload(client, h["officer"])]}),
+        ("street_supervisor", "verify", {"passed": False, "note": "不合格"}),
+        ("officer", "submit-fix", {"note": "再整改", "media_ids": [upload(client, h["officer"])]}),
+        ("street_supervisor", "verify", {"passed": True}),
+        ("street_supervisor", "reopen", {"reason": "复查发现反弹", "deadline": in_days(5)}),
+    ]
+    version = 1
+    for n, (role, action, body) in enumerate(steps):
+        stale = version - 1 if version > 1 else version + 1
+        refused = post(
+            client,
+            h[role] | ({"If-Match": f'"{stale}"'} if n % 2 else {}),
+            hid,
+            action,
+            body if n % 2 else body | {"version": stale},
+        )
+        assert_error(refused, 409, "version_conflict")
+        current = db.scalar(select(Hazard.version).where(Hazard.id == hid))
+        assert current == version, action
+        done = post(client, h[role] | {"If-Match": f'"{version}"'}, hid, action, body)
+        assert done.status_code == 200, (action, done.json)
+        version = done.json["version"]
+    tip = report(client, h["reporter"], token).json["hazard"]["id"]
+    stale_reject = post(client, h["inspector"], tip, "reject", {"reason": "不属实", "version": 2})
+    assert_error(stale_reject, 409, "version_conflict")
+    fresh_reject = post(client, h["inspector"], tip, "reject", {"reason": "不属实", "version": 1})
+    assert fresh_reject.status_code == 200
+
+
+def test_a_stale_major_assignment_is_a_version_conflict_even_without_its_plan(
+    client, world, h, token
+):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    post(client, h["officer"], hid, "plan", {"responsible_person": "张伟"})  # version 2
+    major = {"assignee_id": world.officer.id, "deadline": in_days(30), "level": "major"}
+    stale = post(client, h["inspector"] | {"If-Match": '"1"'}, hid, "assign", major)
+    assert_error(stale, 409, "version_conflict")
+    assert stale.json["errors"] == {"version": ["current version is 2"]}
+    fresh = post(client, h["inspector"] | {"If-Match": '"2"'}, hid, "assign", major)
+    assert_error(fresh, 409, "plan_incomplete")
+
+
+def test_the_missing_plan_is_told_only_to_whoever_may_assign_now(client, world, h, token):
+    """Status and policy are checked first: a caller who may not assign, or a hazard
+    already being fixed, answers that rather than the plan."""
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    major = {"assignee_id": world.officer.id, "deadline": in_days(30), "level": "major"}
+    assert_error(post(client, h["officer"], hid, "assign", major), 403, "forbidden")
+    general = major | {"level": "general"}
+    assert post(client, h["inspector"], hid, "assign", general).status_code == 200
+    assert_error(post(client, h["inspector"], hid, "assign", major), 409, "invalid_transition")
+
+
 def test_hazards_are_scoped_and_ids_out_of_scope_are_404(client, world, h, token, auth_header):
     mine = report(client, h["reporter"], token).json["hazard"]["id"]
     b_token = scan_token(client, h["admin"], world.enterprise_b.id)
