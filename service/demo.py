@@ -221,14 +221,10 @@ def _seed_hazards(ctx: Context, rng: random.Random) -> None:
     ]
     for reporter, category, text, steps in stories:
         photo = media.upload_photo(ctx, actors[reporter], _photo(rng))
-        result = reporting.report_hazard(
-            ctx,
-            actors[reporter],
-            category=category,
-            description=text,
-            media_ids=[photo.media.id],
-            qr_token=token,
+        report = reporting.HazardReport(
+            category=category, description=text, media_ids=[photo.media.id], qr_token=token
         )
+        result = reporting.report_hazard(ctx, actors[reporter], report)
         hid = result.hazard.id
         if steps == 4:
             transitions.reject(ctx, actors["inspector"], hid, reason="现场核实不属实")

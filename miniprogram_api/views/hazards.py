@@ -15,6 +15,7 @@ from miniprogram_api.writes import expected_version, idempotency_key
 from service.hazards import queries, reads, reporting, transitions
 from service.hazards.models import Hazard
 from service.hazards.queries import HazardFilters
+from service.hazards.reporting import HazardReport
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import (
     AssignSchema,
@@ -83,7 +84,7 @@ class Hazards(MethodView):
         """Report a hazard with 1–9 photos (uploaded first)."""
         ctx, actor = context(), current_actor()
         idem = idempotency_key(actor, anonymous=args["anonymous"])
-        result = reporting.report_hazard(ctx, actor, **args, idem=idem)
+        result = reporting.report_hazard(ctx, actor, HazardReport(**args), idem=idem)
         doc = reads.after_write(ctx, actor, result.hazard)
         return jsonify({"hazard": hazard_json(doc), "receipt_key": result.receipt_key}), 201
 

@@ -15,6 +15,7 @@ from miniprogram_api.views.hazards import WRITE_HEADERS
 from miniprogram_api.writes import idempotency_key
 from service.core.errors import DomainError
 from service.hazards import queries, reads, reporting
+from service.hazards.reporting import HazardReport
 from service.inspections import checkins
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
@@ -86,8 +87,7 @@ class ScanReport(MethodView):
         result = reporting.report_hazard(
             ctx,
             actor,
-            qr_token=token,
-            **args,
+            HazardReport(qr_token=token, **args),
             idem=idempotency_key(actor, anonymous=args["anonymous"]),
         )
         doc = reads.public_hazard(ctx, result.hazard.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -130,6 +130,22 @@ def _attach(
 # --- reporting ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HazardReport:
+    """What a reporter sends: from a scanned code (`qr_token`) or, for staff, an enterprise
+    in their scope (`enterprise_id`, maybe a `point_id`)."""
+
+    category: HazardCategory
+    description: str
+    media_ids: list[int]  # 1–9 of the reporter's own pending uploads
+    qr_token: str | None = None
+    enterprise_id: int | None = None
+    point_id: int | None = None
+    lat: float | None = None
+    lng: float | None = None
+    anonymous: bool = False
+
+
 @dataclass
 class ReportResult:
     hazard: Hazard
@@ -140,23 +156,15 @@ class ReportResult:
 def report_hazard(
     ctx: Context,
     actor: Actor | None,
+    report: HazardReport,
     *,
-    category: HazardCategory,
-    description: str,
-    media_ids: list[int],
-    qr_token: str | None = None,
-    enterprise_id: int | None = None,
-    point_id: int | None = None,
-    lat: float | None = None,
-    lng: float | None = None,
-    anonymous: bool = False,
     idem: IdempotencyKey | None = None,
 ) -> ReportResult:
     """Report a hazard with 1–9 photos, from a scanned code or, for staff, an enterprise id."""
     if actor is not None and actor.role is Role.ADMIN:
         raise PermissionDenied("管理员账号不能上报隐患", "Administrators do not report hazards")
-    if actor is None and not anonymous:
-        anonymous = True
+    if actor is None and not report.anonymous:
+        report = replace(report, anonymous=True)
     for attempt in (1, 2):
         with ctx.uow() as uow:
             s = uow.session
@@ -164,20 +172,7 @@ def report_hazard(
             if previous is not None:
                 hazard = s.get(Hazard, previous.resource_id)
                 return ReportResult(hazard, previous.extra.get("receipt_key"), replayed=True)
-            result = _report(
-                ctx,
-                s,
-                actor,
-                category,
-                description,
-                media_ids,
-                qr_token,
-                enterprise_id,
-                point_id,
-                lat,
-                lng,
-                anonymous,
-            )
+            result = _report(ctx, s, actor, report)
             extra = {"receipt_key": result.receipt_key} if result.receipt_key else {}
             idempotency.remember(
                 s, idem, status_code=201, resource_id=result.hazard.id, extra=extra
@@ -199,31 +194,20 @@ def _source(actor: Actor | None, enterprise: Enterprise) -> HazardSource:
     return SOURCE_BY_ROLE[actor.role]
 
 
-def _report(
-    ctx: Context,
-    s: Session,
-    actor: Actor | None,
-    category: HazardCategory,
-    description: str,
-    media_ids: list[int],
-    qr_token: str | None,
-    enterprise_id: int | None,
-    point_id: int | None,
-    lat: float | None,
-    lng: float | None,
-    anonymous: bool,
-) -> ReportResult:
-    now = ctx.now()
-    qrcode_id = None
-    if qr_token:
-        code = scanned_code(s, qr_token)
+def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport) -> ReportResult:
+    now, anonymous = ctx.now(), report.anonymous
+    point_id, qrcode_id = report.point_id, None
+    if report.qr_token:
+        code = scanned_code(s, report.qr_token)
         enterprise, qrcode_id, point_id = code.enterprise, code.id, code.point_id
         origin = HazardOrigin.SCAN
     else:
-        if actor is None or enterprise_id is None:
+        if actor is None or report.enterprise_id is None:
             raise ValidationFailed(errors={"qr_token": ["扫码后上报 / scan the code first"]})
         enterprise = s.scalar(
-            select(Enterprise).where(Enterprise.id == enterprise_id, enterprise_scope(actor))
+            select(Enterprise).where(
+                Enterprise.id == report.enterprise_id, enterprise_scope(actor)
+            )
         )
         if enterprise is None:
             raise NotFound("企业不存在", "Enterprise not found")
@@ -242,8 +226,8 @@ def _report(
         region_path=enterprise.region_path,
         source=source,
         origin=origin,
-        category=category,
-        description=description.strip(),
+        category=report.category,
+        description=report.description.strip(),
         level=HazardLevel.GENERAL,
         status=HazardStatus.REPORTED,
         version=1,
@@ -251,8 +235,8 @@ def _report(
         last_event_hash=workflow.GENESIS_HASH,
         reporter_id=None if anonymous or actor is None else actor.user_id,
         anonymous=anonymous,
-        lat=lat,
-        lng=lng,
+        lat=report.lat,
+        lng=report.lng,
         created_at=now,
         updated_at=now,
     )
@@ -266,7 +250,7 @@ def _report(
     ids = _attach(
         s,
         hazard,
-        media_ids,
+        report.media_ids,
         uploader_id=actor.user_id if actor else None,
         role=MediaRole.BEFORE,
         at=now,
