@@ -1,4 +1,4 @@
-"""Hazard queries: the caller's scope, loading, filters, events, receipts and chain checks."""
+"""Hazard queries: loading within the caller's scope, list filters, events, receipts, chain checks."""
 
 from __future__ import annotations
 
