@@ -1,4 +1,4 @@
-"""Hazard queries: loading within the caller's scope, list filters, events, receipts, chain checks."""
+"""Hazard queries: loading in the caller's scope, list filters, events, receipts, chain checks."""
 
 from __future__ import annotations
 
