@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import swagger_ui_bundle
 from apispec import BasePlugin
-from flask import Flask, send_from_directory
+from flask import Flask, Response, request, send_file, send_from_directory, url_for
 from flask_smorest import Api
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from miniprogram_api.errors import handle_http_exception
 from uploads_schema.common import ErrorSchema
 
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+# Swagger UI's start-up script, a file so the docs page needs no inline script (see the
+# docs page's CSP in observability.py); its URL carries its hash so browsers may cache it.
+DOCS_START = Path(__file__).with_name("docs_ui") / "start.js"
+DOCS_START_VERSION = hashlib.sha256(DOCS_START.read_bytes()).hexdigest()[:12]
+ASSET_MAX_AGE = 86400
+
+# The docs page: no inline script or style, so it works under its own CSP.
+_DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="icon" type="image/png" href="{assets}favicon-32x32.png">
+<link rel="stylesheet" href="{assets}swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-spec-url="{spec}"></div>
+<script src="{assets}swagger-ui-bundle.js"></script>
+<script src="{start}"></script>
+</body>
+</html>
+"""
 
 
 def _error_response(description: str) -> dict:
@@ -51,9 +75,8 @@ API_CONFIG = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    # Served by this app from the swagger-ui-bundle package: no CDN, works offline.
-    "OPENAPI_SWAGGER_UI_URL": "/api/docs-assets/",
+    # No OPENAPI_SWAGGER_UI_PATH: flask-smorest's page starts Swagger UI with an inline
+    # script, which our CSP blocks; build_api serves /api/docs itself.
 }
 
 
@@ -75,8 +98,30 @@ def build_api(app: Flask) -> MashangchaApi:
         },
     )
 
+    @app.get("/api/docs")
+    def api_docs() -> Response:
+        """Swagger UI over our OpenAPI document, from this app's own files (no CDN)."""
+        html = _DOCS_PAGE.format(
+            title=escape(app.config["API_TITLE"]),
+            assets=escape(url_for("swagger_assets", filename="")),
+            spec=escape(url_for("api-docs.openapi_json")),
+            start=escape(url_for("api_docs_start", v=DOCS_START_VERSION)),
+        )
+        return Response(html, mimetype="text/html")
+
+    @app.get("/api/docs/start.js")
+    def api_docs_start() -> Response:
+        """Swagger UI's start-up script."""
+        # Cached only under its own hash: while two versions of the app serve one site (a
+        # rolling deploy), a page's URL may reach the other version, whose file must not
+        # then be kept under that name.
+        fresh = request.args.get("v") == DOCS_START_VERSION
+        return send_file(
+            DOCS_START, mimetype="text/javascript", max_age=ASSET_MAX_AGE if fresh else 0
+        )
+
     @app.get("/api/docs-assets/<path:filename>")
     def swagger_assets(filename: str):  # type: ignore[no-untyped-def]
-        return send_from_directory(SWAGGER_ASSETS, filename, max_age=86400)
+        return send_from_directory(SWAGGER_ASSETS, filename, max_age=ASSET_MAX_AGE)
 
     return api

@@ -41,12 +41,14 @@ from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
 
-# Routes outside the matrix: Flask's `static`, and the OpenAPI document, the docs UI and
-# its assets — public, static, holding no data (tests/api/test_errors_and_docs.py).
+# Routes outside the matrix: Flask's `static`, and the OpenAPI document, the docs UI, its
+# start-up script and assets — public, static, holding no data
+# (tests/api/test_errors_and_docs.py).
 UNPROBED = {
     ("GET", "/static/<path:filename>"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
+    ("GET", "/api/docs/start.js"),
     ("GET", "/api/docs-assets/<path:filename>"),
 }
 

@@ -1,5 +1,7 @@
 """The one error shape everywhere, and the API documentation served offline."""
 
+import re
+
 import pytest
 
 from tests.api.helpers import assert_error
@@ -66,6 +68,45 @@ def test_docs_ui_is_served_without_any_cdn(client):
         assert asset.status_code == 200 and len(asset.data) > 100_000
     finally:
         asset.close()  # a file response holds its file open until closed
+
+
+def _csp(response) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as {directive: sources}."""
+    directives = (part.split() for part in response.headers["Content-Security-Policy"].split(";"))
+    return {words[0]: words[1:] for words in directives if words}
+
+
+def test_docs_page_runs_only_script_files_from_our_origin(client):
+    page = client.get("/api/docs")
+    csp = _csp(page)
+    # Scripts from our origin only: no 'unsafe-inline' (nor eval), for scripts or by default.
+    assert csp["script-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in csp["default-src"]
+    html = page.get_data(as_text=True)
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts, "Swagger UI is loaded"
+    for attributes, body in scripts:
+        assert re.search(r'\bsrc="/api/docs', attributes) and body.strip() == ""
+    assert re.search(r'<[^>]+\son\w+=', html) is None  # no inline event handler either
+
+
+def test_docs_start_up_script_is_a_cacheable_file_named_by_its_content(client):
+    html = client.get("/api/docs").get_data(as_text=True)
+    (src,) = re.findall(r'src="(/api/docs/start\.js\?v=[0-9a-f]{12})"', html)
+    script = client.get(src)
+    try:
+        assert script.status_code == 200
+        assert script.mimetype == "text/javascript"
+        assert "SwaggerUIBundle(" in script.get_data(as_text=True)
+        assert script.cache_control.max_age and script.cache_control.max_age >= 3600
+    finally:
+        script.close()
+    # Another version's URL (a rolling deploy) gets this file, but not to keep under it.
+    other = client.get("/api/docs/start.js?v=000000000000")
+    try:
+        assert other.status_code == 200 and not other.cache_control.max_age
+    finally:
+        other.close()
 
 
 def test_readyz_checks_the_database(client):

@@ -107,7 +107,8 @@ def test_security_headers_on_every_answer(client):
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "no-referrer"
-        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        # Unchanged by the docs page's own policy: JSON answers load nothing.
+        assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
         assert headers["Cache-Control"] == "no-store"
         assert "Set-Cookie" not in headers  # stateless: bearer tokens, no cookie session
 
