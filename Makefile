@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+CHROMIUM := /usr/bin/chromium
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test fuzz lint install fonts serve clean
+.PHONY: demo test fuzz lint install fonts chromium serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,18 @@ fonts:
 	  $$SUDO apt-get install -y -q fonts-wqy-microhei >/dev/null || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q fonts-wqy-microhei >/dev/null; } || \
 	  echo "warning: could not install fonts-wqy-microhei; set QR_FONT_PATH to a CJK font"; \
+	fi
+
+# Browser tests (tests/browser) drive Debian's Chromium through Playwright, which cannot
+# download a browser of its own here; install it when missing (for `make test` only).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing chromium (browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "error: could not install chromium, which the browser tests need"; exit 1; }; \
 	fi
 
 # The demo runs on the embedded default (SQLite + var/media), links pointing at its own port.
@@ -50,7 +63,7 @@ lint: install
 
 # The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
 # pytest's exit code 5 ("no tests collected") is not a failure of the suite.
-test: install lint
+test: install chromium lint
 	@set -e; \
 	run() { set +e; "$$@"; code=$$?; set -e; if [ $$code -eq 5 ]; then code=0; fi; return $$code; }; \
 	echo "== tests on SQLite =="; \
