@@ -1,23 +1,19 @@
 """Statistics exports a regulator can file: XLSX (one sheet each) and CSV (UTF-8 with BOM).
 
-The hazard list never carries the reporter (举报人信息保护).
+The hazard list never carries the reporter (举报人信息保护). Both go through the one
+spreadsheet writer (service.core.sheets), so no reported text runs as a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from service.access.scoping import Actor
 from service.core.clock import to_china
 from service.core.context import Context
+from service.core.sheets import CsvSheet, XlsxBook
 from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard
 from service.statistics import figures as statistics
@@ -123,63 +119,37 @@ def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> 
     """汇总, 排名 and 隐患清单 sheets, written in streaming mode."""
     summary = statistics.summary(ctx, actor, query)
     ranking = statistics.ranking(ctx, actor, query)
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def header(sheet: Any, titles: list[str]) -> None:
-        cells = []
-        for title in titles:
-            cell = WriteOnlyCell(sheet, value=title)
-            cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
-
-    sheet = workbook.create_sheet("汇总")
-    header(sheet, ["指标", "数值"])
-    for line in summary_rows(summary):
-        sheet.append(line)
-    sheet = workbook.create_sheet("排名")
-    header(sheet, RANKING_HEADER)
-    for line in ranking_rows(ranking):
-        sheet.append(line)
-    sheet = workbook.create_sheet("隐患清单")
-    header(sheet, HAZARD_HEADER)
+    book = XlsxBook()
+    book.sheet("汇总", ["指标", "数值"]).rows(summary_rows(summary))
+    book.sheet("排名", RANKING_HEADER).rows(ranking_rows(ranking))
+    sheet = book.sheet("隐患清单", HAZARD_HEADER)
     now = ctx.now()
     for hazard, enterprise_name, grid_name in statistics.hazard_rows(ctx, actor, query):
-        sheet.append(hazard_row(hazard, enterprise_name, grid_name, now))
-    workbook.save(out)
+        sheet.row(hazard_row(hazard, enterprise_name, grid_name, now))
+    book.save(out)
 
 
 def iter_csv(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[str]:
     """The same three parts as one CSV: a titled section each, separated by a blank line."""
     summary = statistics.summary(ctx, actor, query)
     ranking = statistics.ranking(ctx, actor, query)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    buffer.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
-    writer.writerow(["【汇总】"])
-    writer.writerow(["指标", "数值"])
-    writer.writerows(summary_rows(summary))
-    writer.writerow([])
-    writer.writerow(["【排名】"])
-    writer.writerow(RANKING_HEADER)
-    writer.writerows(ranking_rows(ranking))
-    writer.writerow([])
-    writer.writerow(["【隐患清单】"])
-    writer.writerow(HAZARD_HEADER)
-    yield flush()
+    sheet = CsvSheet()
+    sheet.row(["【汇总】"])
+    sheet.row(["指标", "数值"])
+    sheet.rows(summary_rows(summary))
+    sheet.row([])
+    sheet.row(["【排名】"])
+    sheet.row(RANKING_HEADER)
+    sheet.rows(ranking_rows(ranking))
+    sheet.row([])
+    sheet.row(["【隐患清单】"])
+    sheet.row(HAZARD_HEADER)
+    yield sheet.take()
     now = ctx.now()
     for i, (hazard, enterprise_name, grid_name) in enumerate(
         statistics.hazard_rows(ctx, actor, query), start=1
     ):
-        writer.writerow(hazard_row(hazard, enterprise_name, grid_name, now))
+        sheet.row(hazard_row(hazard, enterprise_name, grid_name, now))
         if i % 500 == 0:
-            yield flush()
-    yield flush()
+            yield sheet.take()
+    yield sheet.take()
