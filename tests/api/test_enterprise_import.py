@@ -2,10 +2,13 @@
 
 import io
 
+import openpyxl
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
 from service.directory.models import Enterprise
+from tests import hostile_sheets
 from tests.api.helpers import assert_error
 from uploads_schema.vocabulary import Industry, RiskColor
 
@@ -140,3 +143,95 @@ def test_an_empty_file_is_refused(client, world, auth_header):
 def test_only_admins_import(client, world, auth_header):
     response = _post(client, auth_header(world.district_supervisor), _csv(_rows(world)))
     assert_error(response, 403)
+
+
+# --- hostile spreadsheets: refused cleanly, in the one error shape, never a 500 ---------
+
+
+def _good_row(world):
+    return [GOOD_1, "一号企业", "路1号", "31.7", "119.9", "工贸", "黄", world.grid_a.code]
+
+
+def _imported(db) -> bool:
+    return db.scalar(select(Enterprise).where(Enterprise.credit_code == GOOD_1)) is not None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda world: hostile_sheets.malformed_sheet_xlsx(HEADER),
+        lambda world: hostile_sheets.malformed_workbook_xlsx(),
+        lambda world: hostile_sheets.billion_laughs_xlsx(HEADER),
+        lambda world: hostile_sheets.external_entity_xlsx(HEADER),
+        lambda world: hostile_sheets.internal_entity_xlsx(HEADER, _good_row(world)),
+    ],
+    ids=[
+        "malformed-sheet",
+        "malformed-workbook",
+        "billion-laughs",
+        "external-entity",
+        "internal-entity",
+    ],
+)
+def test_a_malformed_or_entity_carrying_xlsx_is_refused_cleanly(
+    client, world, auth_header, db, build
+):
+    response = _post(client, auth_header(world.admin), build(world), "企业.xlsx")
+    body = assert_error(response, 415, "unsupported_import_file")
+    assert body["message_en"] == "Unreadable XLSX file"
+    assert not _imported(db)
+
+
+def test_an_external_entity_is_never_resolved(client, world, auth_header, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("91350100M000100Y43")  # a good code: resolving it would import a row
+    data = hostile_sheets.external_entity_xlsx(HEADER, target=secret.as_uri())
+    response = _post(client, auth_header(world.admin), data, "企业.xlsx")
+    assert_error(response, 415, "unsupported_import_file")
+    assert "91350100M000100Y43" not in response.get_data(as_text=True)
+
+
+def test_openpyxl_parses_with_defusedxml():
+    """openpyxl picks defusedxml up by itself when it is installed (and
+    OPENPYXL_DEFUSEDXML is not "False"); the entity tests above rely on it."""
+    assert openpyxl.DEFUSEDXML is True
+
+
+def test_a_huge_row_xlsx_stops_at_the_row_cap(client, world, auth_header):
+    # Its XML breaks off after the 400,000th row: a reader that got there would say so.
+    data = hostile_sheets.many_rows_xlsx(HEADER, rows=400_000, broken_tail=True)
+    assert len(data) < 100_000  # ~30 KB zipped, 10 MB of XML
+    response = _post(client, auth_header(world.admin), data, "企业.xlsx")
+    body = assert_error(response, 422, "validation_error")
+    assert body["message_en"] == "At most 10000 rows per file"
+
+
+def test_a_cell_a_million_rows_down_is_over_the_cap(client, world, auth_header):
+    data = hostile_sheets.far_apart_rows_xlsx(HEADER)
+    response = _post(client, auth_header(world.admin), data, "企业.xlsx")
+    body = assert_error(response, 422, "validation_error")
+    assert body["message_en"] == "At most 10000 rows per file"
+
+
+def test_an_xlsx_that_unpacks_too_large_is_refused_before_it_is_parsed(client, world, auth_header):
+    data = hostile_sheets.shared_strings_bomb_xlsx(1_100_000)  # ~19 MB of XML
+    response = _post(client, auth_header(world.admin), data, "企业.xlsx")
+    body = assert_error(response, 415, "unsupported_import_file")
+    assert "16 MB" in body["message_en"]
+
+
+def test_a_csv_over_the_row_cap_is_refused(client, world, auth_header, db):
+    rows = [_good_row(world)] + [["x"] * len(HEADER)] * 10_000  # 10,001 filled rows
+    body = assert_error(_post(client, auth_header(world.admin), _csv(rows)), 422)
+    assert body["message_en"] == "At most 10000 rows per file"
+    assert not _imported(db)
+
+
+def test_blank_rows_are_skipped_up_to_the_sheet_row_limit(client, world, auth_header, db):
+    good = ",".join(_good_row(world))
+    padded = (",".join(HEADER) + "\n" + good + "\n" + "\n" * 15_000).encode()
+    response = _post(client, auth_header(world.admin), padded)
+    assert response.status_code == 200 and response.json["committed"] is True, response.json
+    too_long = (",".join(HEADER) + "\n" + good + "\n" + "\n" * 20_000 + good + "\n").encode()
+    body = assert_error(_post(client, auth_header(world.admin), too_long), 422)
+    assert body["message_en"] == "At most 10000 rows per file"
