@@ -34,6 +34,7 @@ def storage_for(settings: Settings) -> ObjectStorage:
             bucket=settings.minio_bucket,
             region=settings.minio_region or None,
             secure=settings.minio_secure,
+            public_endpoint=settings.minio_public_endpoint or None,
         )
     return LocalStorage(
         Path(settings.media_root), base_url=settings.public_base_url, secret=settings.secret_key

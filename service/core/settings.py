@@ -7,6 +7,7 @@ that reads `os.environ`. Tests build their own `Settings(...)` directly.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -18,6 +19,13 @@ DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 class SettingsError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
+
+
+# MINIO_ENDPOINT: what the app connects to, "host" or "host:port" (TLS is MINIO_SECURE).
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+_HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
+# MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
+_PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
 
 
 def _bool(value: str) -> bool:
@@ -54,6 +62,9 @@ class Settings:
     minio_bucket: str = "mashangcha"
     minio_region: str = ""
     minio_secure: bool = False
+    # The https://host[:port] phones download photos from (a proxy or DNS name in front of
+    # the same server); presigned links are signed for it. Empty: links carry MINIO_ENDPOINT.
+    minio_public_endpoint: str = ""
     media_max_bytes: int = 20 * 1024 * 1024
     media_url_ttl_seconds: int = 300
     media_pending_ttl_hours: int = 24
@@ -119,6 +130,10 @@ class Settings:
 
     def validate(self) -> None:
         """Fail at start, naming every missing or unsafe setting."""
+        _refuse(self.problems())
+
+    def problems(self) -> list[str]:
+        """What is missing, malformed or unsafe: one line each (empty when all is well)."""
         problems: list[str] = []
         if self.app_env not in {"development", "production", "test"}:
             problems.append("APP_ENV must be development, production or test")
@@ -128,6 +143,13 @@ class Settings:
             for name in ("minio_endpoint", "minio_access_key", "minio_secret_key", "minio_bucket"):
                 if not getattr(self, name):
                     problems.append(f"{name.upper()} is required when STORAGE_BACKEND=minio")
+        if self.minio_endpoint and not _HOST_PORT.fullmatch(self.minio_endpoint):
+            problems.append(
+                f"MINIO_ENDPOINT must be host:port without a scheme or path, e.g. "
+                f"127.0.0.1:9000 (MINIO_SECURE=1 for TLS), not {self.minio_endpoint!r}"
+            )
+        if self.minio_public_endpoint:
+            problems.extend(self._public_endpoint_problems())
         for name in ("media_pending_ttl_hours", "idempotency_ttl_hours", "verify_within_hours"):
             if getattr(self, name) < 1:
                 problems.append(f"{name.upper()} must be at least 1")
@@ -140,8 +162,33 @@ class Settings:
                 problems.append("PUBLIC_BASE_URL must be an https:// URL in production")
             if not (self.wechat_appid and self.wechat_secret):
                 problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
-        if problems:
-            raise SettingsError("Invalid configuration: " + "; ".join(problems))
+        return problems
+
+    def _public_endpoint_problems(self) -> list[str]:
+        value = self.minio_public_endpoint
+        if not _PUBLIC_URL.fullmatch(value):
+            return [
+                f"MINIO_PUBLIC_ENDPOINT must be a scheme and a host with an optional port, "
+                f"no path, e.g. https://media.example.cn, not {value!r}"
+            ]
+        problems = []
+        if self.is_production and not value.startswith("https://"):
+            problems.append(
+                "MINIO_PUBLIC_ENDPOINT must be https:// in production (phones download only "
+                "from https hosts)"
+            )
+        if not self.minio_region:
+            # A presigned link is signed for a region; without one the SDK asks the server,
+            # and the public host need not answer the app.
+            problems.append(
+                "MINIO_REGION is required with MINIO_PUBLIC_ENDPOINT (MinIO: us-east-1)"
+            )
+        return problems
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise SettingsError("Invalid configuration: " + "; ".join(problems))
 
 
 def _convert(type_name: object, raw: str) -> object:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import urllib3
 from minio import Minio
@@ -303,6 +303,7 @@ class MinioStorage:
         secure: bool = False,
         create_bucket: bool = True,
         timeout_seconds: float = 5.0,
+        public_endpoint: str | None = None,
     ) -> None:
         # The SDK's default pool waits 5 min and retries 5 times: an outage would hang workers.
         http = urllib3.PoolManager(
@@ -327,6 +328,22 @@ class MinioStorage:
             region=region,
             http_client=http,
         )
+        # Links phones open are signed for the host they download from ("https://host[:port]"):
+        # SigV4 covers the Host header, so a link signed for the internal endpoint fails at a
+        # proxy in front of it. The signer only signs; with the region given it never connects.
+        self._signer = self._client
+        if public_endpoint:
+            if not region:
+                raise ValueError("a public endpoint needs the region to sign without a request")
+            public = urlsplit(public_endpoint)
+            self._signer = Minio(
+                public.netloc,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=public.scheme == "https",
+                region=region,
+                http_client=http,
+            )
         # Bucket creation is lazy and cached so the app can boot while MinIO is still starting.
         self._bucket_ready = not create_bucket
         self._links = SignedLinks(self._sign_link)
@@ -432,7 +449,7 @@ class MinioStorage:
 
     def _sign_link(self, key: str, signed_at: int, valid_for: int) -> str:
         with self._translated(key):
-            return self._client.presigned_get_object(
+            return self._signer.presigned_get_object(
                 self.bucket,
                 key,
                 expires=timedelta(seconds=valid_for),

@@ -43,9 +43,20 @@ def test_production_refuses_to_start_without_its_secrets():
         assert name in message
 
 
+PRODUCTION = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql+psycopg://mashangcha:pw@db.internal/mashangcha",
+    "SECRET_KEY": "x" * 40,
+    "PUBLIC_BASE_URL": "https://hazard.example.cn",
+    "WECHAT_APPID": "wx1",
+    "WECHAT_SECRET": "s",
+}
+
+
 def test_production_refuses_dev_login():
     env = {
         "APP_ENV": "production",
+        "DATABASE_URL": PRODUCTION["DATABASE_URL"],
         "SECRET_KEY": "x" * 40,
         "PUBLIC_BASE_URL": "https://hazard.example.cn",
         "WECHAT_APPID": "wx1",
@@ -61,3 +72,62 @@ def test_production_refuses_dev_login():
 def test_minio_backend_needs_its_endpoint_and_keys():
     with pytest.raises(SettingsError, match="MINIO_ENDPOINT"):
         Settings.from_env({"STORAGE_BACKEND": "minio"})
+
+
+@pytest.mark.parametrize("endpoint", ["minio:9000", "10.0.0.5:9000", "minio", "[::1]:9000"])
+def test_minio_endpoint_is_a_host_and_port(endpoint):
+    settings = Settings.from_env(
+        {"STORAGE_BACKEND": "minio", "MINIO_ENDPOINT": endpoint}
+        | {"MINIO_ACCESS_KEY": "k", "MINIO_SECRET_KEY": "s"}
+    )
+    assert settings.minio_endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://minio:9000", "https://minio:9000", "minio:9000/photos", "minio:9000/", "minio:port"],
+)
+def test_a_minio_endpoint_with_a_scheme_or_a_path_is_refused_in_one_line(endpoint):
+    env = {"STORAGE_BACKEND": "minio", "MINIO_ENDPOINT": endpoint}
+    env |= {"MINIO_ACCESS_KEY": "k", "MINIO_SECRET_KEY": "s"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    message = str(info.value)
+    assert "MINIO_ENDPOINT must be host:port without a scheme or path" in message
+    assert "e.g. 127.0.0.1:9000" in message and repr(endpoint) in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://media.example.cn", "https://media.example.cn:8443/", "http://10.0.0.5"]
+)
+def test_a_public_media_endpoint_is_a_scheme_and_a_host(endpoint):
+    settings = Settings.from_env({"MINIO_PUBLIC_ENDPOINT": endpoint, "MINIO_REGION": "us-east-1"})
+    assert settings.minio_public_endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "media.example.cn",
+        "https://media.example.cn/photos",
+        "https://media.example.cn?x=1",
+        "ftp://media.example.cn",
+        "https://user@media.example.cn",
+    ],
+)
+def test_a_malformed_public_media_endpoint_is_refused_in_one_line(endpoint):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"MINIO_PUBLIC_ENDPOINT": endpoint, "MINIO_REGION": "us-east-1"})
+    message = str(info.value)
+    assert "MINIO_PUBLIC_ENDPOINT must be a scheme and a host" in message
+    assert "e.g. https://media.example.cn" in message and "\n" not in message
+
+
+def test_a_public_media_endpoint_needs_the_region_and_https_in_production():
+    with pytest.raises(SettingsError, match="MINIO_REGION is required with MINIO_PUBLIC_ENDPOINT"):
+        Settings.from_env({"MINIO_PUBLIC_ENDPOINT": "https://media.example.cn"})
+    with pytest.raises(SettingsError, match="MINIO_PUBLIC_ENDPOINT must be https://"):
+        Settings.from_env(
+            PRODUCTION | {"MINIO_PUBLIC_ENDPOINT": "http://media.example.cn", "MINIO_REGION": "r"}
+        )
