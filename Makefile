@@ -42,8 +42,9 @@ chromium:
 	  { echo "error: could not install chromium, which the browser tests need"; exit 1; }; \
 	fi
 
-# The demo runs on the embedded default (SQLite + var/media), links pointing at its own port.
-DEMO_ENV := env -u DATABASE_URL PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
+# The demo runs on the embedded default (SQLite + var/media), links pointing at its own port,
+# whatever a deploy's .env in this folder says.
+DEMO_ENV := env -u DATABASE_URL FLASK_SKIP_DOTENV=1 PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
 
 demo: install
 	@mkdir -p var

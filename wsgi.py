@@ -4,9 +4,9 @@ import gc
 
 from miniprogram_api import create_app
 from miniprogram_api.observability import configure_logging
-from service.core.settings import Settings
+from miniprogram_api.startup import settings_from_environment
 
-settings = Settings.from_env()
+settings = settings_from_environment()  # the environment, then `.env`, like the flask command
 configure_logging(settings)
 app = create_app(settings)
 # What is built by now (the app, its models, schemas and OpenAPI spec: ~190,000 objects)

@@ -36,6 +36,15 @@ def _is_postgres(url: str) -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_env_file() -> Iterator[None]:
+    """Processes the tests start (gunicorn, `flask`) never read a developer's `.env`: each
+    test sets what it needs (tests of the file itself start theirs without this)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLASK_SKIP_DOTENV", "1")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def listeners() -> None:
     """What the composition root installs in every process (the rollup's session listener)."""
     install_listeners()

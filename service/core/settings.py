@@ -121,7 +121,15 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"{f.name.upper()}: {exc}") from exc
         settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
+        problems = settings.problems()
+        if settings.is_production and not env.get("DATABASE_URL"):
+            # Without it, a cron line or a unit missing the environment file would run on an
+            # empty SQLite file beside the code and look as if it worked.
+            problems.append(
+                "DATABASE_URL must be set in production "
+                "(postgresql+psycopg://user:password@host/db; the SQLite default is for trying)"
+            )
+        _refuse(problems)
         return settings
 
     def with_overrides(self, **changes: object) -> Settings:

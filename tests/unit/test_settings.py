@@ -74,6 +74,16 @@ def test_minio_backend_needs_its_endpoint_and_keys():
         Settings.from_env({"STORAGE_BACKEND": "minio"})
 
 
+def test_production_refuses_to_start_without_a_database_url():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    assert "DATABASE_URL must be set in production" in str(info.value)
+    assert "\n" not in str(info.value)
+    # Outside production the embedded default stays (make demo, tests).
+    assert Settings.from_env({}).database_url.startswith("sqlite:///")
+
+
 @pytest.mark.parametrize("endpoint", ["minio:9000", "10.0.0.5:9000", "minio", "[::1]:9000"])
 def test_minio_endpoint_is_a_host_and_port(endpoint):
     settings = Settings.from_env(

@@ -1,0 +1,29 @@
+"""Before a process serves or runs a command: the environment file, and settings checked.
+
+The app (`wsgi.py`, under gunicorn) and the `flask` command read the same `.env` file, the
+way Flask's command line does, so a cron line or a unit without the environment cannot
+quietly run on the embedded SQLite default. Bad settings end the process with one line.
+"""
+
+from __future__ import annotations
+
+from flask.cli import load_dotenv
+from flask.helpers import get_load_dotenv
+
+from service.core.settings import Settings, SettingsError
+
+
+def load_environment_file() -> None:
+    """Read the nearest `.flaskenv` and `.env` from the working directory up, as the `flask`
+    command does (python-dotenv); variables already set win. FLASK_SKIP_DOTENV=1 skips it."""
+    if get_load_dotenv():
+        load_dotenv()
+
+
+def settings_from_environment() -> Settings:
+    """Settings from the environment and `.env`; bad ones exit with one line on stderr."""
+    load_environment_file()
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"mashangcha: {exc}") from None
