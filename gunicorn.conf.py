@@ -1,6 +1,7 @@
 """gunicorn settings for `make demo` and production; override with GUNICORN_CMD_ARGS."""
 
 import os
+import re
 
 from gunicorn.glogging import Logger
 
@@ -31,3 +32,23 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """In the master, before any worker: refuse bad settings in one line, warn about weak
+    ones once (`miniprogram_api.startup`), and give this instance its own control socket."""
+    from miniprogram_api.startup import check_at_start
+
+    check_at_start(server.log)
+    _own_control_socket(server.cfg)
+
+
+def _own_control_socket(cfg):  # type: ignore[no-untyped-def]
+    # gunicorn ≥ 25.1 listens on a control socket (`gunicornc`) at one path per user by
+    # default: a second instance on the box would unlink the first's and take it over. Name
+    # it after this instance's bind address instead, in the same directory.
+    if cfg.control_socket_disable or cfg.control_socket != cfg.settings["control_socket"].default:
+        return  # switched off, or set explicitly (--control-socket)
+    instance = re.sub(r"[^A-Za-z0-9.-]+", "_", "-".join(cfg.bind))
+    folder = os.path.dirname(cfg.control_socket)
+    cfg.set("control_socket", os.path.join(folder, f"mashangcha-{instance}.ctl"))

@@ -7,6 +7,8 @@ quietly run on the embedded SQLite default. Bad settings end the process with on
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask.cli import load_dotenv
 from flask.helpers import get_load_dotenv
 
@@ -27,3 +29,16 @@ def settings_from_environment() -> Settings:
         return Settings.from_env()
     except SettingsError as exc:
         raise SystemExit(f"mashangcha: {exc}") from None
+
+
+class _Log(Protocol):
+    def warning(self, msg: str, *args: object) -> None: ...
+
+
+def check_at_start(log: _Log) -> Settings:
+    """Once per server start (the gunicorn master, before any worker): refuse bad settings,
+    then warn, one line each, about what production should not run on."""
+    settings = settings_from_environment()
+    for line in settings.warnings():
+        log.warning("%s", line)
+    return settings

@@ -193,6 +193,38 @@ class Settings:
             )
         return problems
 
+    def warnings(self) -> list[str]:
+        """What works but should not in production: one line each (empty elsewhere)."""
+        if not self.is_production:
+            return []
+        found: list[str] = []
+        if self.database_url.startswith("sqlite"):
+            found.append(
+                "DATABASE_URL is SQLite: one writer at a time, on this server's disk; "
+                "use PostgreSQL in production"
+            )
+        if self.storage_backend == "local":
+            found.append(
+                f"STORAGE_BACKEND=local: photos are kept in {self.media_root} on this server "
+                "and served by the app; use an S3 server (STORAGE_BACKEND=minio)"
+            )
+        elif not self.minio_public_endpoint:
+            found.append(
+                f"MINIO_PUBLIC_ENDPOINT is empty: photo links carry MINIO_ENDPOINT "
+                f"({self.minio_endpoint}), which phones must reach over https"
+            )
+        if not self.redis_url:
+            found.append(
+                "REDIS_URL is empty: rate-limit counters are kept in each worker's memory, "
+                "not shared between workers or servers"
+            )
+        if self.notification_sender == "log":
+            found.append(
+                "NOTIFICATION_SENDER=log: notifications are only written to the log, nobody "
+                "receives them; set NOTIFICATION_SENDER=wechat"
+            )
+        return found
+
 
 def _refuse(problems: list[str]) -> None:
     if problems:

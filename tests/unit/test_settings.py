@@ -141,3 +141,33 @@ def test_a_public_media_endpoint_needs_the_region_and_https_in_production():
         Settings.from_env(
             PRODUCTION | {"MINIO_PUBLIC_ENDPOINT": "http://media.example.cn", "MINIO_REGION": "r"}
         )
+
+
+def test_production_warns_once_about_each_weak_default():
+    warnings = Settings.from_env(PRODUCTION | {"DATABASE_URL": "sqlite:////srv/m.db"}).warnings()
+    assert len(warnings) == 4
+    sqlite, local, redis, sender = warnings
+    assert sqlite.startswith("DATABASE_URL is SQLite")
+    assert local.startswith("STORAGE_BACKEND=local")
+    assert redis.startswith("REDIS_URL is empty")
+    assert sender.startswith("NOTIFICATION_SENDER=log")
+    assert all("\n" not in line for line in warnings)
+
+
+def test_a_complete_production_setup_has_nothing_to_warn_about():
+    complete = PRODUCTION | {
+        "STORAGE_BACKEND": "minio",
+        "MINIO_ENDPOINT": "10.0.0.5:9000",
+        "MINIO_ACCESS_KEY": "k",
+        "MINIO_SECRET_KEY": "s",
+        "MINIO_REGION": "us-east-1",
+        "MINIO_PUBLIC_ENDPOINT": "https://media.example.cn",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "NOTIFICATION_SENDER": "wechat",
+    }
+    assert Settings.from_env(complete).warnings() == []
+    without_public = {k: v for k, v in complete.items() if k != "MINIO_PUBLIC_ENDPOINT"}
+    [line] = Settings.from_env(without_public).warnings()
+    assert line.startswith("MINIO_PUBLIC_ENDPOINT is empty")
+    # Development is allowed its defaults quietly.
+    assert Settings.from_env({}).warnings() == []
