@@ -11,13 +11,16 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
 
 from miniprogram_api.auth import context
 from service import demo
 from service.access.scoping import Actor
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
-from service.core.storage import StorageError
+from service.core.errors import DomainError, ServiceUnavailable
+from service.core.settings import SettingsError
+from service.core.storage import StorageError, StorageUnavailable
 from service.directory import regions
 from service.hazards import overdue, queries
 from service.media import photos as media
@@ -32,14 +35,52 @@ def system_actor() -> Actor:
     return Actor(user_id=0, role=Role.ADMIN)
 
 
-db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
-demo_cli = AppGroup("demo", help="Demo data.")
-qr_cli = AppGroup("qr", help="QR codes and posters.")
-hazards_cli = AppGroup("hazards", help="Hazard workflow maintenance.")
-media_cli = AppGroup("media", help="Photos in object storage.")
-outbox_cli = AppGroup("outbox", help="Notification outbox delivery.")
-stats_cli = AppGroup("stats", help="Statistics upkeep.")
-idempotency_cli = AppGroup("idempotency", help="Remembered Idempotency-Keys of writes.")
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def failure_line(error: Exception) -> str | None:
+    """What an operator reads when a command fails for a reason outside the code (a wrong
+    argument, a missing font, settings, storage or the database down); None for a bug."""
+    if isinstance(error, DomainError):
+        line = f"{error.message_en} ({error.message})"
+        if isinstance(error, ServiceUnavailable) and error.__cause__ is not None:
+            line += f": {_first_line(error.__cause__)}"
+        return line + (f" {error.errors}" if error.errors else "")
+    if isinstance(error, StorageUnavailable):
+        return f"object storage unavailable: {error}"
+    if isinstance(error, StorageError):
+        return f"object storage: {error}"
+    if isinstance(error, DBAPIError):
+        return f"database error: {_first_line(error)}"
+    if isinstance(error, SettingsError | OSError):
+        return str(error)
+    return None
+
+
+class Commands(AppGroup):
+    """A command group whose commands fail with one line on stderr ("Error: …") and exit
+    code 1 instead of a traceback (cron mails and terminals show the reason)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            line = failure_line(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from exc
+
+
+db_cli = Commands("db", help="Database schema (Alembic migrations).")
+demo_cli = Commands("demo", help="Demo data.")
+qr_cli = Commands("qr", help="QR codes and posters.")
+hazards_cli = Commands("hazards", help="Hazard workflow maintenance.")
+media_cli = Commands("media", help="Photos in object storage.")
+outbox_cli = Commands("outbox", help="Notification outbox delivery.")
+stats_cli = Commands("stats", help="Statistics upkeep.")
+idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
 
 
 @db_cli.command("upgrade")
@@ -78,11 +119,15 @@ def qr_posters(region_code: str, output: str) -> None:
     if not specs:
         raise click.ClickException(f"no active QR codes under region {region_code}")
     tmp = Path(output).with_suffix(".pdf.part")
-    with (
-        click.progressbar(length=len(specs), label="rendering posters") as bar,
-        tmp.open("wb") as out,
-    ):
-        pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+    try:
+        with (
+            click.progressbar(length=len(specs), label="rendering posters") as bar,
+            tmp.open("wb") as out,
+        ):
+            pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed run leaves nothing behind
+        raise
     tmp.replace(output)  # never leave a half-written PDF under the final name
     click.echo(f"{pages} posters written to {output}")
 
@@ -110,12 +155,9 @@ def media_gc(dry_run: bool, older_than_hours: int | None) -> None:
     """Delete expired unattached photos, then stored objects no photo points to."""
     ctx = context()
     hours = older_than_hours or ctx.settings.media_pending_ttl_hours
-    try:
-        report = media.collect_garbage(
-            ctx, timedelta(hours=hours), dry_run=dry_run, progress=click.progressbar
-        )
-    except StorageError as exc:
-        raise click.ClickException(f"object storage unavailable: {exc}") from exc
+    report = media.collect_garbage(
+        ctx, timedelta(hours=hours), dry_run=dry_run, progress=click.progressbar
+    )
     verb = "would delete" if dry_run else "deleted"
     click.echo(
         f"{'dry run, nothing changed: ' if dry_run else ''}{verb} "

@@ -163,6 +163,9 @@ def configure_logging(settings: Settings) -> LogWriter:
     root = logging.getLogger()
     root.handlers[:] = [front]
     root.setLevel(logging.INFO)
+    # Importing alembic announces each of its plugins at INFO: seven lines on the stderr of
+    # every worker and every command (cron mails them), before any line that matters.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return writer
 
 
