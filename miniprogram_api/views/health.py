@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -13,6 +15,7 @@ from service.core.storage import StorageError
 from uploads_schema.common import ErrorSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health probes")
+log = logging.getLogger(__name__)
 
 
 class HealthSchema(ma.Schema):
@@ -36,6 +39,8 @@ class Readyz(MethodView):
     @blp.alt_response(503, schema=ErrorSchema)
     def get(self):
         """The database (and object storage, once configured) are reachable."""
+        # The probe is public: it names what is down, never a host, port or error text (those
+        # go to the server log).
         ctx = context()
         checks: dict[str, str] = {}
         try:
@@ -43,15 +48,19 @@ class Readyz(MethodView):
                 uow.session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:
+            log.warning("readiness: database unavailable: %s", exc)
             raise ServiceUnavailable(
-                "数据库不可用", "Database unreachable", errors={"database": [type(exc).__name__]}
+                "数据库不可用", "Database unreachable", errors={"database": ["unavailable"]}
             ) from exc
         if ctx.storage is not None:
             try:
                 ctx.storage.check()
             except StorageError as exc:
+                log.warning("readiness: object storage unavailable: %s", exc)
                 raise ServiceUnavailable(
-                    "文件存储不可用", "Object storage unreachable", errors={"storage": [str(exc)]}
+                    "文件存储不可用",
+                    "Object storage unreachable",
+                    errors={"storage": ["unavailable"]},
                 ) from exc
             checks["storage"] = "ok"
         return {"status": "ok", "checks": checks}

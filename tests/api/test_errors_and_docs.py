@@ -122,7 +122,9 @@ def test_readyz_is_503_when_the_database_is_down(settings):
         database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
     )
     response = create_app(down).test_client().get("/api/v1/readyz")
-    assert_error(response, 503, "service_unavailable")
+    body = assert_error(response, 503, "service_unavailable")
+    assert body["errors"] == {"database": ["unavailable"]}
+    assert_no_internals(response)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/enterprises", "/api/v1/users/me"])
@@ -148,4 +150,17 @@ def test_readyz_checks_storage_and_is_503_when_it_is_down(settings, client, ctx)
     )
     response = create_app(context=down_ctx).test_client().get("/api/v1/readyz")
     body = assert_error(response, 503, "service_unavailable")
-    assert "storage" in body["errors"]
+    assert body["errors"] == {"storage": ["unavailable"]}
+    assert_no_internals(response)
+
+
+# What a failing dependency's error text would carry: the hosts, ports and user of the
+# settings above, and the exception names and messages of psycopg, SQLAlchemy and urllib3.
+INTERNALS = ("127.0.0.1", "port", "nobody", "/none", "Error", "Pool", "refused", "Traceback")
+
+
+def assert_no_internals(response) -> None:
+    """A public probe's answer names what is down and nothing about how it is reached."""
+    text = response.get_data(as_text=True)
+    for fragment in INTERNALS:
+        assert fragment not in text, f"{fragment!r} leaked in {text}"
