@@ -6,7 +6,9 @@ import re
 from gunicorn.glogging import Logger
 
 from miniprogram_api.logs import redact_path
+from miniprogram_api.startup import load_environment_file
 
+load_environment_file()  # the deploy's .env, as the app reads it: WEB_CONCURRENCY too
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"

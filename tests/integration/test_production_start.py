@@ -144,19 +144,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _gunicorn_command(port: int) -> list[str]:
-    config = str(PROJECT_ROOT / "gunicorn.conf.py")
-    server = [sys.executable, "-m", "gunicorn", "--config", config, "-w", "2"]
+def _gunicorn_command(port: int, workers: int | None = 2) -> list[str]:
+    """The production command; `workers=None` leaves the count to WEB_CONCURRENCY."""
+    server = [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py")]
+    if workers is not None:
+        server += ["-w", str(workers)]
     return [*server, "--bind", f"127.0.0.1:{port}", "wsgi:app"]
 
 
 @contextmanager
-def gunicorn(folder: Path, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    folder: Path, env: dict[str, str], log: Path, workers: int | None = 2
+) -> Iterator[tuple[str, int]]:
     """gunicorn with the production config in `folder`; yields (base URL, master pid)."""
     port = _free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _gunicorn_command(port), cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
+            _gunicorn_command(port, workers),
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -196,10 +204,10 @@ def _deploy(folder: Path, **values: str) -> dict[str, str]:
 
 
 def test_gunicorn_reads_the_env_file_and_warns_once_about_each_weak_setting(tmp_path: Path):
-    env = _deploy(tmp_path)
+    env = _deploy(tmp_path, WEB_CONCURRENCY="3")  # gunicorn.conf.py reads it from .env too
     log = tmp_path / "gunicorn.log"
 
-    with gunicorn(tmp_path, env, log) as (base, _pid):
+    with gunicorn(tmp_path, env, log, workers=None) as (base, _pid):
         ready = requests.get(f"{base}/api/v1/readyz", timeout=5)
 
     assert ready.json()["checks"] == {"database": "ok", "storage": "ok"}
@@ -210,9 +218,9 @@ def test_gunicorn_reads_the_env_file_and_warns_once_about_each_weak_setting(tmp_
         "REDIS_URL is empty",
         "NOTIFICATION_SENDER=log",
     ):
-        # Once, from the master, though two workers started.
+        # Once, from the master, though three workers started.
         assert text.count(f"[WARNING] {start}") == 1, text
-    assert text.count("Booting worker") == 2
+    assert text.count("Booting worker") == 3
 
 
 def test_gunicorn_refuses_to_start_in_production_without_database_url(tmp_path: Path):
