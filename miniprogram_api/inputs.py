@@ -1,4 +1,5 @@
-"""Input the database cannot hold is refused at the door: ids past 32 bits, NUL characters.
+"""Input the database cannot hold is refused at the door: ids past 32 bits or not in ASCII
+digits, NUL characters.
 
 Found by fuzzing (tests/fuzz): such values reached SQL and failed there as 500s — ids over
 2³¹−1 overflow PostgreSQL INTEGER keys (over 2⁶³ the SQLite driver), and PostgreSQL text
@@ -20,7 +21,11 @@ NUL_MESSAGE = "不能包含空字符（NUL） / must not contain NUL characters"
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in our routes is a row id: 1 … 2³¹−1; anything else matches no route (404)."""
+    """`<int:…>` in our routes is a row id: ASCII digits, 1 … 2³¹−1; anything else matches no
+    route (404). Werkzeug's `\\d+` also matches other scripts' digits (`１`, `١`), which
+    `int()` reads as numbers: an id must have one spelling."""
+
+    regex = "[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 1)

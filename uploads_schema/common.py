@@ -25,10 +25,17 @@ MAX_ID = 2**31 - 1
 
 
 class Id(fields.Integer):
-    """A row id in input: 1 … 2³¹−1, so an absurd number is a 422, never a database error."""
+    """A row id in input: 1 … 2³¹−1, so an absurd number is a 422, never a database error;
+    as text (a query string), ASCII digits only, like ids in paths (`int()` also reads
+    `１`, `١`, ` 1` and `1_0`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 # Years 1900–2999: wide enough for any filter or deadline, and far from the ends of Python's
