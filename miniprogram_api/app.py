@@ -12,7 +12,7 @@ from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
 from miniprogram_api.hot import HotReads, raise_passed_on
-from miniprogram_api.inputs import init_inputs, refuse_nul
+from miniprogram_api.inputs import init_inputs, parse_body, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
 from service.bootstrap import build_context
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app = Flask(__name__)
     # No SECRET_KEY: the API keeps no cookie session (callers send bearer tokens), so Flask
     # need not open and sign one on every request.
+    init_inputs(app)  # first: the id converter precedes every route, the JSON provider its settings
     app.config.update(
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024,  # file + form overhead
@@ -42,7 +43,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops
         )
 
-    init_inputs(app)  # before build_api: the id converter must precede every route
     api = build_api(app)
     register_error_handlers(app)
     _install_request_hooks(app, settings, init_limiter(app, settings))
@@ -90,6 +90,7 @@ def _install_request_hooks(app: Flask, settings: Settings, limits: LimitHooks) -
         length = request.content_length or 0
         if length > max_json_bytes and request.mimetype != "multipart/form-data":
             abort(413)
+        parse_body()
         refuse_nul()
 
     @app.after_request

@@ -1,23 +1,37 @@
-"""Input the database cannot hold is refused at the door: ids past 32 bits or not in ASCII
-digits, NUL characters.
+"""Input the app cannot hold is refused at the door, in the one error shape.
 
-Found by fuzzing (tests/fuzz): such values reached SQL and failed there as 500s — ids over
-2³¹−1 overflow PostgreSQL INTEGER keys (over 2⁶³ the SQLite driver), and PostgreSQL text
-rejects U+0000. Here they become a 404 (no such row can exist) or a 422 on both databases.
+- JSON: a JSON body is parsed once, here, before any view: by orjson, which refuses what
+  Python's parser lets through to a 500 (lone surrogates PostgreSQL cannot store, a number
+  of thousands of digits, nesting deep enough to exhaust the stack), and no deeper than
+  MAX_JSON_DEPTH. The views' arguments read this parse (`miniprogram_api.api.BodyParser`).
+- Ids past 32 bits or not in ASCII digits, NUL characters: found by fuzzing, they reached
+  SQL and failed there as 500s (ids over 2³¹−1 overflow PostgreSQL INTEGER keys, over 2⁶³
+  the SQLite driver; PostgreSQL text rejects U+0000). Here they become a 404 (no such row
+  can exist) or a 422 on both databases.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, request
+import orjson
+from flask import Flask, Request, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from service.core.errors import ValidationFailed
 from uploads_schema.common import MAX_ID
 
+log = logging.getLogger(__name__)
+
 NUL = "\x00"
 NUL_MESSAGE = "不能包含空字符（NUL） / must not contain NUL characters"
+# Our deepest body nests 2 levels (an object holding a list); 32 leaves room and stays far
+# below the recursion limit of the walks that follow (the NUL check, marshmallow).
+MAX_JSON_DEPTH = 32
+JSON_MESSAGE = "请求体不是有效的 JSON / invalid JSON body"
 
 
 class IdConverter(IntegerConverter):
@@ -31,6 +45,66 @@ class IdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+class BodyRefused(ValueError):
+    """A JSON body that does not parse, or nests deeper than MAX_JSON_DEPTH."""
+
+
+def parse_json(data: str | bytes) -> Any:
+    """Parse JSON strictly: valid UTF-8 without lone surrogates, numbers a double can hold,
+    at most MAX_JSON_DEPTH levels of arrays and objects."""
+    try:
+        value = orjson.loads(data)  # depth-limited at 1,024 and not recursive in Python
+    except orjson.JSONDecodeError as error:
+        raise BodyRefused(str(error)) from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise BodyRefused(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest past `limit` levels (a walk level by level, so a
+    deep value costs no stack)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return bool(level)
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, whose parsing (request bodies included) is `parse_json`."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse strictly (`parse_json`)."""
+        return parse_json(s)
+
+
+class ApiRequest(Request):
+    """Flask's request; a JSON body that does not parse is a 400 saying why."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """Refuse the body: 400 `bad_request`, logged as a refusal (no traceback)."""
+        if e is None:  # not a JSON content type: Flask's own answer (415)
+            return super().on_json_loading_failed(e)
+        log.info("refused a JSON body: %s", e)
+        refused = BadRequest()
+        refused.data = {"errors": {"json": [f"{JSON_MESSAGE}: {e}"]}}  # type: ignore[attr-defined]
+        raise refused
+
+
+def parse_body() -> None:
+    """Before any view: parse a JSON body, once (the parse is cached on the request and read
+    by the views' arguments); one that does not parse is a 400. An empty body is no body."""
+    if request.is_json and request.get_data(cache=True):
+        request.get_json()
 
 
 def _nul_paths(value: Any, path: str) -> list[str]:
@@ -69,6 +143,8 @@ def _nul_fields(source: Any) -> list[str]:
 
 
 def init_inputs(app: Flask) -> None:
-    """Install the id converter (before any route is added); `refuse_nul` runs in the
-    app's one before-request hook."""
+    """Install the id converter (before any route is added) and the strict JSON parser;
+    `parse_body` and `refuse_nul` run in the app's one before-request hook."""
     app.url_map.converters["int"] = IdConverter
+    app.json = JsonProvider(app)
+    app.request_class = ApiRequest

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context
 from miniprogram_api.limits import (
     LOCKED_MARKER,

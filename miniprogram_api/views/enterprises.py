@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from service.core.errors import ValidationFailed
 from service.directory import enterprise_import, enterprises

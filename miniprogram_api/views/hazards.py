@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Response, g, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import bearer_claims, context, current_actor
 from miniprogram_api.responses import json_response
 from miniprogram_api.writes import expected_version, idempotency_key

@@ -6,9 +6,9 @@ import logging
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context
 from service.core.errors import ServiceUnavailable
 from service.core.storage import StorageError

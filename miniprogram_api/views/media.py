@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import Request, Response, redirect, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
+from miniprogram_api.api import Blueprint, BodyParser
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.limits import caller_key, limiter, upload_limit
 from service.media import photos as media
@@ -25,7 +24,7 @@ files_blp = Blueprint(
 )
 
 
-class _MultipartParser(FlaskParser):
+class _MultipartParser(BodyParser):
     """Reads a multipart form's file and text parts as one body, as wx.uploadFile sends
     them, so a single schema validates both and OpenAPI documents both."""
 

@@ -6,8 +6,8 @@ import io
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema

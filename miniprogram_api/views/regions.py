@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from service.directory import regions
 from uploads_schema.common import ErrorSchema

@@ -7,8 +7,8 @@ from html import escape
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor, optional_actor
 from miniprogram_api.limits import limiter, scan_limit
 from miniprogram_api.views.hazards import WRITE_HEADERS

@@ -4,17 +4,151 @@ shape, never a 500, and writes nothing (issue 15, classes 5, 7 and 11).
 
 from __future__ import annotations
 
-import pytest
+import json
+import logging
+import re
 
+import pytest
+from sqlalchemy import func, select
+
+from miniprogram_api.inputs import MAX_JSON_DEPTH
+from service.directory.models import User
+from service.hazards.models import Hazard
 from tests.api.hazard_helpers import report, scan_token
 from tests.api.helpers import assert_error
 
+DEEP = 50_000
+# Bodies Python's json module turns into a RecursionError, a ValueError (int-string
+# limit) or a str PostgreSQL cannot encode: each was a 500.
+HOSTILE_JSON = {
+    "deep_array": "[" * DEEP + "]" * DEEP,
+    "deep_object": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "huge_integer": '{"username": ' + "7" * 5_000 + ', "password": "x"}',
+    "lone_surrogate": '{"username": "\\ud800", "password": "long-enough-pass"}',
+    "lone_low_surrogate": '{"description": "\\udfff tail", "category": "fire"}',
+    "surrogate_key": '{"\\udbff": 1}',
+}
+METHODS = {"get", "post", "put", "patch", "delete"}
 # Other scripts' digits `int()` reads as ASCII ones: fullwidth, Arabic-Indic, Devanagari.
 DIGITS = {"fullwidth": 0xFF10, "arabic_indic": 0x0660, "devanagari": 0x0966}
 
 
 def _spelled(number: int, zero: int) -> str:
     return "".join(chr(zero + int(digit)) for digit in str(number))
+
+
+def _count(db, model) -> int:  # type: ignore[no-untyped-def]
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def _json_routes(client) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(method, path with every parameter filled) of each operation taking a JSON body."""
+    spec = client.get("/api/openapi.json").get_json()
+    return [
+        (method, re.sub(r"\{[^}]+\}", "1", path))
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in METHODS
+        and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
+def _post_json(client, path, text, headers=None):  # type: ignore[no-untyped-def]
+    return client.post(path, data=text, content_type="application/json", headers=headers or {})
+
+
+@pytest.mark.parametrize("name", HOSTILE_JSON)
+def test_hostile_json_on_the_public_login_is_400_logged_without_a_traceback(client, caplog, name):
+    caplog.set_level(logging.INFO)
+    body = assert_error(_post_json(client, "/api/v1/auth/login", HOSTILE_JSON[name]), 400)
+    assert body["code"] == "bad_request" and list(body["errors"]) == ["json"]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert any(r.getMessage().startswith("refused a JSON body") for r in caplog.records)
+
+
+@pytest.mark.parametrize("name", ["deep_array", "huge_integer", "lone_surrogate"])
+def test_every_route_taking_json_refuses_hostile_json_with_400(client, world, auth_header, name):
+    admin = auth_header(world.admin)
+    routes = _json_routes(client)
+    assert len(routes) > 20  # the spec was read, not an empty list
+    for method, path in routes:
+        response = client.open(
+            path,
+            method=method.upper(),
+            data=HOSTILE_JSON[name],
+            content_type="application/json",
+            headers=admin,
+        )
+        assert_error(response, 400, "bad_request")
+
+
+def test_a_lone_surrogate_in_a_description_reaches_no_table(client, world, auth_header, db):
+    reporter = auth_header(world.reporter)
+    token = scan_token(client, auth_header(world.admin), world.enterprise_a.id)
+    hazards = _count(db, Hazard)
+    body = {"qr_token": token, "category": "fire", "description": "\ud800", "media_ids": [1]}
+    response = _post_json(client, "/api/v1/hazards", json.dumps(body), reporter)
+    assert_error(response, 400, "bad_request")
+    assert _count(db, Hazard) == hazards
+
+
+def test_a_surrogate_pair_is_a_character_like_any_other(client, world, auth_header):
+    token = scan_token(client, auth_header(world.admin), world.enterprise_a.id)
+    reported = report(client, auth_header(world.reporter), token, description="电缆破损😀")
+    assert reported.status_code == 201, reported.get_json()
+    assert reported.get_json()["hazard"]["description"] == "电缆破损😀"
+
+
+def test_hostile_bodies_create_no_user(client, world, auth_header, db):
+    users = _count(db, User)
+    admin = auth_header(world.admin)
+    for text in (
+        '{"code": "ok-\\ud800"}',
+        '{"code": ' + "9" * 5_000 + "}",
+        '{"code": ' + "[" * DEEP + "]" * DEEP + "}",
+    ):
+        assert_error(_post_json(client, "/api/v1/auth/wechat-login", text), 400, "bad_request")
+    create = {"username": "\udc80x", "password": "long-enough-pass", "role": "admin"}
+    assert_error(_post_json(client, "/api/v1/users", json.dumps(create), admin), 400)
+    assert _count(db, User) == users
+
+
+def test_json_nests_up_to_the_limit_and_no_further(client):
+    def nested(depth: int) -> str:  # the outer object is one level
+        inner = "[" * (depth - 1) + "]" * (depth - 1)
+        return '{"username": ' + inner + ', "password": "long-enough-pass"}'
+
+    at_limit = _post_json(client, "/api/v1/auth/login", nested(MAX_JSON_DEPTH))
+    assert "username" in assert_error(at_limit, 422, "validation_error")["errors"]
+    beyond = _post_json(client, "/api/v1/auth/login", nested(MAX_JSON_DEPTH + 1))
+    assert_error(beyond, 400, "bad_request")
+
+
+def test_numbers_past_a_double_are_400_and_large_ids_still_422(client, world, auth_header):
+    admin = auth_header(world.admin)
+    path = f"/api/v1/grids/{world.grid_a.id}"
+    for number in ("1e400", "-" + "9" * 400):
+        text = '{"inspector_ids": [' + number + "]}"
+        assert_error(
+            client.patch(path, data=text, content_type="application/json", headers=admin),
+            400,
+            "bad_request",
+        )
+    text = '{"inspector_ids": [' + "9" * 30 + "]}"
+    body = assert_error(
+        client.patch(path, data=text, content_type="application/json", headers=admin), 422
+    )
+    assert "inspector_ids" in body["errors"]
+
+
+def test_an_empty_json_body_is_no_body(client, world, auth_header):
+    response = client.post(
+        f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes",
+        data=b"",
+        content_type="application/json",
+        headers=auth_header(world.admin),
+    )
+    assert response.status_code == 201, response.get_json()
 
 
 # --- ids in paths ------------------------------------------------------------------------
