@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,7 +12,7 @@ from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
 from miniprogram_api.hot import HotReads, raise_passed_on
-from miniprogram_api.inputs import init_inputs, parse_body, refuse_nul
+from miniprogram_api.inputs import FORM_OVERHEAD, cap_body, init_inputs, parse_body, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
 from service.bootstrap import build_context
@@ -31,10 +31,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     # No SECRET_KEY: the API keeps no cookie session (callers send bearer tokens), so Flask
     # need not open and sign one on every request.
     init_inputs(app)  # first: the id converter precedes every route, the JSON provider its settings
-    app.config.update(
-        JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=settings.media_max_bytes + 1024 * 1024,  # file + form overhead
-    )
+    # Every body stops here; the routes that take files raise it (`inputs.cap_body`).
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=settings.max_json_bytes)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
 
@@ -80,16 +78,13 @@ def _install_request_hooks(app: Flask, settings: Settings, limits: LimitHooks) -
     """One hook before and one after every request, calling each step in turn: Flask wraps
     every hook it runs, which costs more than several of these steps do."""
     defaults = security_headers(settings)
-    max_json_bytes = settings.max_json_bytes
+    upload_bytes = settings.media_max_bytes + FORM_OVERHEAD
 
     @app.before_request
     def _before() -> None:
         start_request()  # first: even a refused request answers with its id
         raise_passed_on(request.environ)
-        # Only uploads may be large; any other body over MAX_JSON_BYTES is refused early.
-        length = request.content_length or 0
-        if length > max_json_bytes and request.mimetype != "multipart/form-data":
-            abort(413)
+        cap_body(upload_bytes)
         parse_body()
         refuse_nul()
 

@@ -1,5 +1,8 @@
 """Input the app cannot hold is refused at the door, in the one error shape.
 
+- Bodies: every request body is capped at MAX_JSON_BYTES as it is read (a chunked body
+  too, whatever its Content-Length claims), except on the routes that take files
+  (`takes_files`), capped at MEDIA_MAX_BYTES plus the form's other fields; over it, 413.
 - JSON: a JSON body is parsed once, here, before any view: by orjson, which refuses what
   Python's parser lets through to a 500 (lone surrogates PostgreSQL cannot store, a number
   of thousands of digits, nesting deep enough to exhaust the stack), and no deeper than
@@ -13,13 +16,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import orjson
-from flask import Flask, Request, request
+from flask import Flask, Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from service.core.errors import ValidationFailed
 from uploads_schema.common import MAX_ID
@@ -32,6 +37,7 @@ NUL_MESSAGE = "不能包含空字符（NUL） / must not contain NUL characters"
 # below the recursion limit of the walks that follow (the NUL check, marshmallow).
 MAX_JSON_DEPTH = 32
 JSON_MESSAGE = "请求体不是有效的 JSON / invalid JSON body"
+FORM_OVERHEAD = 1024 * 1024  # an upload's other form fields and multipart framing
 
 
 class IdConverter(IntegerConverter):
@@ -87,8 +93,40 @@ class JsonProvider(DefaultJSONProvider):
         return parse_json(s)
 
 
+class CappedStream(LimitedStream):
+    """A body without Content-Length (chunked) read up to a maximum. Werkzeug's own stream
+    stops reading a whole body at the maximum without a word (a 2 MB body would parse as
+    its first megabyte); here a byte past the maximum is a 413."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._source = stream
+
+    def on_exhausted(self) -> None:
+        """At the maximum: the end of the body, or a 413 if there is more."""
+        if self._source.read(1):
+            raise RequestEntityTooLarge()
+
+    def readall(self) -> bytes:
+        """The whole body, or a 413 if it goes past the maximum."""
+        data = super().readall()
+        if self.is_exhausted:
+            self.on_exhausted()
+        return data
+
+
 class ApiRequest(Request):
-    """Flask's request; a JSON body that does not parse is a 400 saying why."""
+    """Flask's request: a chunked body capped as it is read, and a JSON body that does not
+    parse a 400 saying why."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        """The body, at most `max_content_length` bytes (`CappedStream` when it comes
+        without a Content-Length)."""
+        limit = self.max_content_length
+        if self.content_length is None and limit and "wsgi.input_terminated" in self.environ:
+            return CappedStream(self.environ["wsgi.input"], limit)
+        return super().stream
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         """Refuse the body: 400 `bad_request`, logged as a refusal (no traceback)."""
@@ -98,6 +136,27 @@ class ApiRequest(Request):
         refused = BadRequest()
         refused.data = {"errors": {"json": [f"{JSON_MESSAGE}: {e}"]}}  # type: ignore[attr-defined]
         raise refused
+
+
+V = TypeVar("V", bound=type)
+
+
+def takes_files(view: V) -> V:
+    """Class decorator for a route that takes a multipart upload: its body may reach
+    MEDIA_MAX_BYTES plus the form's other fields; every other body stops at MAX_JSON_BYTES."""
+    view.takes_files = True
+    return view
+
+
+def cap_body(upload_bytes: int) -> None:
+    """Before any view: the most this request's body may read (MAX_CONTENT_LENGTH, or
+    `upload_bytes` on a route that takes files). Reading past it is a 413, for a chunked
+    body too; a Content-Length over it is refused before anything is read."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(getattr(view, "view_class", None), "takes_files", False):
+        request.max_content_length = upload_bytes
+    if (request.content_length or 0) > (request.max_content_length or 0):
+        abort(413)
 
 
 def parse_body() -> None:
@@ -144,7 +203,7 @@ def _nul_fields(source: Any) -> list[str]:
 
 def init_inputs(app: Flask) -> None:
     """Install the id converter (before any route is added) and the strict JSON parser;
-    `parse_body` and `refuse_nul` run in the app's one before-request hook."""
+    `cap_body`, `parse_body` and `refuse_nul` run in the app's one before-request hook."""
     app.url_map.converters["int"] = IdConverter
     app.json = JsonProvider(app)
     app.request_class = ApiRequest

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
+from miniprogram_api.inputs import takes_files
 from service.core.errors import ValidationFailed
 from service.directory import enterprise_import, enterprises
 from uploads_schema.common import ErrorSchema
@@ -45,6 +46,7 @@ class Enterprises(MethodView):
 
 
 @blp.route("/import")
+@takes_files
 class EnterpriseImport(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")

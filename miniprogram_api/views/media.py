@@ -10,6 +10,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from miniprogram_api.api import Blueprint, BodyParser
 from miniprogram_api.auth import context, current_actor
+from miniprogram_api.inputs import takes_files
 from miniprogram_api.limits import caller_key, limiter, upload_limit
 from service.media import photos as media
 from uploads_schema.common import ErrorSchema
@@ -51,6 +52,7 @@ def _redirect(url: str) -> Response:
 
 
 @blp.route("")
+@takes_files
 class MediaUpload(MethodView):
     decorators = (limiter.limit(upload_limit, key_func=caller_key),)
 

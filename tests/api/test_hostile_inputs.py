@@ -1,22 +1,30 @@
 """Hostile bodies and paths, sent the way an outsider would: each is a 4xx in the one error
 shape, never a 500, and writes nothing (issue 15, classes 5, 7 and 11).
+
+Single-process behaviour through the Flask test client; what needs a real server (chunked
+bodies from a socket, gunicorn's own limits) is in tests/integration/test_hostile_http.py.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from miniprogram_api.inputs import MAX_JSON_DEPTH
 from service.directory.models import User
 from service.hazards.models import Hazard
 from tests.api.hazard_helpers import report, scan_token
 from tests.api.helpers import assert_error
+from tests.hostile import oversized
 
+MB = 1024 * 1024
 DEEP = 50_000
 # Bodies Python's json module turns into a RecursionError, a ValueError (int-string
 # limit) or a str PostgreSQL cannot encode: each was a 500.
@@ -51,6 +59,14 @@ def _json_routes(client) -> list[tuple[str, str]]:  # type: ignore[no-untyped-de
         if method in METHODS
         and "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
+
+
+def _post_multipart(client, path, photo, headers=None):  # type: ignore[no-untyped-def]
+    """POST a form with one file, encoded in memory: the test client would spool a large
+    body to a temp file it never closes (a ResourceWarning under filterwarnings=error)."""
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(photo), "a.jpg")})
+    content_type = f'multipart/form-data; boundary="{boundary}"'
+    return client.post(path, data=body, content_type=content_type, headers=headers or {})
 
 
 def _post_json(client, path, text, headers=None):  # type: ignore[no-untyped-def]
@@ -149,6 +165,69 @@ def test_an_empty_json_body_is_no_body(client, world, auth_header):
         headers=auth_header(world.admin),
     )
     assert response.status_code == 201, response.get_json()
+
+
+# --- body caps ---------------------------------------------------------------------------
+
+
+def test_a_chunked_body_past_the_cap_is_413(client):
+    # No Content-Length: only what is read can be counted.
+    body = b'{"username": "' + b"x" * (2 * MB) + b'", "password": "x"}'
+    response = client.post(
+        "/api/v1/auth/login",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.request.content_length is None
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_a_chunked_body_under_the_cap_is_read(client, world):
+    body = json.dumps({"username": world.admin.username, "password": "wrong-password"})
+    response = client.post(
+        "/api/v1/auth/login",
+        input_stream=io.BytesIO(body.encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 401, "invalid_credentials")
+
+
+def test_multipart_on_a_json_route_is_capped_like_json(client):
+    small = {"username": "someone", "password": "long-enough-pass"}
+    response = client.post("/api/v1/auth/login", data=small, content_type="multipart/form-data")
+    assert_error(response, 422, "validation_error")  # a form is not the JSON body it needs
+    response = _post_multipart(client, "/api/v1/auth/login", oversized(2 * MB))
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_routes_that_take_files_accept_bodies_past_the_json_cap(client, world, auth_header):
+    photo = oversized(3 * MB)  # a real JPEG, padded
+    response = _post_multipart(client, "/api/v1/media", photo, auth_header(world.reporter))
+    assert response.status_code == 201, response.get_json()
+
+
+def test_the_routes_that_take_files_are_the_documented_multipart_ones(app, client):
+    spec = client.get("/api/openapi.json").get_json()
+    documented = {
+        (path, method.upper())
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in METHODS
+        and "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
+    }
+    marked = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
+        for rule in app.url_map.iter_rules()
+        if getattr(
+            getattr(app.view_functions[rule.endpoint], "view_class", None), "takes_files", False
+        )
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert documented and marked == documented
 
 
 # --- ids in paths ------------------------------------------------------------------------
