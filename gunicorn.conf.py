@@ -11,10 +11,19 @@ from miniprogram_api.startup import load_environment_file
 load_environment_file()  # the deploy's .env, as the app reads it: WEB_CONCURRENCY too
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+# gthread, writing gunicorn's own refusals (the limits below) in our JSON error shape.
+worker_class = "miniprogram_api.server.ThreadWorker"
 timeout = 60  # a 1,000-poster PDF takes ~15 s; everything else answers in milliseconds
 graceful_timeout = 20
 keepalive = 5
+# What gunicorn refuses before the app (414 uri_too_long, 431 headers_too_large, as JSON).
+# Our longest URLs (a statistics export with every filter, a signed photo link) stay under
+# 1 KB: 4 KB of request line leaves room. Phones and browsers send 10–25 headers and a
+# proxy adds a few: 50 is plenty. The largest header we read is a bearer token (~400
+# bytes), but a browser may send cookies set by a co-hosted site: 8 KB per header.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
 # The app writes one JSON access line per request (with its request id); gunicorn's own
 # access log stays off. If enabled (--access-logfile -), it logs the path only: query
 # strings carry signatures, and QR tokens are redacted below.

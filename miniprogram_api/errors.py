@@ -24,11 +24,16 @@ HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
     409: ("conflict", "数据冲突", "Conflict"),
     412: ("precondition_failed", "数据已被他人修改，请刷新后重试", "Precondition failed"),
     413: ("payload_too_large", "上传内容过大", "Payload too large"),
+    # 414, 417, 431 and 501 come from gunicorn, before the app (miniprogram_api.server).
+    414: ("uri_too_long", "请求地址过长", "Request URI too long"),
     415: ("unsupported_media_type", "不支持的文件类型", "Unsupported media type"),
+    417: ("expectation_failed", "不支持该 Expect 请求头", "Expectation failed"),
     422: ("validation_error", "提交的数据有误", "Invalid input"),
     428: ("precondition_required", "缺少版本信息（If-Match）", "Precondition required"),
     429: ("rate_limited", "操作过于频繁，请稍后再试", "Too many requests; slow down"),
+    431: ("headers_too_large", "请求头过多或过大", "Request header fields too large"),
     500: ("internal_error", "服务器内部错误，请稍后重试", "Internal server error"),
+    501: ("not_implemented", "不支持该请求的传输方式", "Not implemented"),
     502: ("upstream_error", "上游服务出错，请稍后再试", "Upstream service error"),
     503: ("service_unavailable", "服务暂时不可用，请稍后重试", "Service temporarily unavailable"),
 }

@@ -1,6 +1,7 @@
 """Hostile requests from a raw socket to the production gunicorn config (2 workers): what
-Werkzeug's test client cannot send (a chunked body as a real client sends it). Every answer
-is the one JSON error shape (issue 15, classes 5 and 7).
+Werkzeug's test client cannot send (a chunked body as a real client sends it) and what
+gunicorn refuses before the app (over-long request lines and headers). Every answer is the
+one JSON error shape (issue 15, classes 7 and 11).
 """
 
 from __future__ import annotations
@@ -194,3 +195,32 @@ def test_hostile_json_through_gunicorn_is_400_json(server):
         body = text.encode()
         head = _post_head("/api/v1/auth/login", "application/json", f"Content-Length: {len(body)}")
         exchange(server, head, [body]).error(400, "bad_request")
+
+
+def test_an_overlong_request_line_is_414_json(server):
+    head = b"GET /api/v1/hazards/" + b"1" * 5_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+    exchange(server, head).error(414, "uri_too_long")
+
+
+def test_a_long_url_within_the_limit_is_the_apps_json_404(server):
+    head = b"GET /api/v1/" + b"a" * 4_000 + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    exchange(server, head).error(404, "not_found")
+
+
+def test_too_many_or_too_long_headers_are_431_json(server):
+    many = "".join(f"X-Filler-{n}: {n}\r\n" for n in range(60))
+    head = f"GET /api/v1/healthz HTTP/1.1\r\nHost: t\r\n{many}\r\n".encode()
+    exchange(server, head).error(431, "headers_too_large")
+    long = "GET /api/v1/healthz HTTP/1.1\r\nHost: t\r\nX-Long: " + "a" * 9_000 + "\r\n\r\n"
+    exchange(server, long.encode()).error(431, "headers_too_large")
+
+
+def test_a_malformed_request_is_400_json(server):
+    exchange(server, b"GET /api/v1/healthz HTTP/9.9\r\nHost: t\r\n\r\n").error(400, "bad_request")
+
+
+def test_transfer_codings_and_expectations_gunicorn_refuses_are_json(server):
+    head = _post_head("/api/v1/auth/login", "application/json", "Transfer-Encoding: br, chunked")
+    exchange(server, head).error(501, "not_implemented")
+    head = _post_head("/api/v1/auth/login", "application/json", "Expect: 200-ok")
+    exchange(server, head).error(417, "expectation_failed")
