@@ -6,15 +6,20 @@ that reads `os.environ`. Tests build their own `Settings(...)` directly.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEV_SECRET = "dev-only-secret-change-me"
+MIN_SECRET_LENGTH = 32
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(RuntimeError):
@@ -26,6 +31,36 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
 _HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
 # MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
 _PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
+def _random_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def installation_secret(path: Path) -> str:
+    """The signing key kept in `path` for an installation started without SECRET_KEY, made
+    (random, readable by its owner only) on first use. Never a constant from the source: a
+    key anyone can read would let anyone forge tokens and photo links."""
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        kept = ""
+    if len(kept) >= MIN_SECRET_LENGTH:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(_random_secret() + "\n")
+    try:
+        if kept:  # too short to trust (written by hand?): replace it
+            os.replace(draft, path)
+        else:
+            # Linking fails if another worker made the file first; theirs is then used.
+            os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def _bool(value: str) -> bool:
@@ -43,7 +78,10 @@ class Settings:
 
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mashangcha.db'}"
-    secret_key: str = DEV_SECRET
+    # Signs tokens and local photo links. Unset: a random key per installation, kept in
+    # secret_key_file (development and test only; production requires SECRET_KEY).
+    secret_key: str = field(default_factory=_random_secret, repr=False)
+    secret_key_file: str = str(PROJECT_ROOT / "var" / "secret_key")
     jwt_algorithm: str = "HS256"
     jwt_access_ttl_minutes: int = 120
     jwt_issuer: str = "mashangcha"
@@ -120,6 +158,8 @@ class Settings:
                 values[f.name] = _convert(f.type, raw)
             except ValueError as exc:
                 raise SettingsError(f"{f.name.upper()}: {exc}") from exc
+        if not env.get("SECRET_KEY"):
+            values["secret_key"] = cls._secret_without_setting(values)
         settings = cls(**values)  # type: ignore[arg-type]
         problems = settings.problems()
         if settings.is_production and not env.get("DATABASE_URL"):
@@ -131,6 +171,19 @@ class Settings:
             )
         _refuse(problems)
         return settings
+
+    @classmethod
+    def _secret_without_setting(cls, values: Mapping[str, object]) -> str:
+        if values.get("app_env", "development") == "production":
+            return ""  # refused at start, naming SECRET_KEY
+        path = Path(str(values.get("secret_key_file") or cls.secret_key_file))
+        secret = installation_secret(path)
+        log.warning(
+            "SECRET_KEY is not set: tokens and photo links are signed with the installation's "
+            "own random key in %s (set SECRET_KEY, the same on every box, for production)",
+            path,
+        )
+        return secret
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with some fields replaced (used by tests and the CLI)."""
@@ -162,7 +215,7 @@ class Settings:
             if getattr(self, name) < 1:
                 problems.append(f"{name.upper()} must be at least 1")
         if self.is_production:
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
                 problems.append("SECRET_KEY must be set to a random value of at least 32 chars")
             if self.auth_dev_login:
                 problems.append("AUTH_DEV_LOGIN must not be enabled in production")

@@ -1,16 +1,18 @@
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import jwt
 import pytest
 from sqlalchemy import select
 
+from miniprogram_api import create_app
 from service.access import auth as service_auth
 from service.access.auth import issue_token
 from service.core.clock import utcnow
 from service.core.context import Context
+from service.core.settings import Settings
 from service.directory.models import User
 from tests.api.helpers import assert_error
 from tests.factories import PASSWORD, make_user
@@ -183,3 +185,35 @@ def test_a_deactivated_user_is_locked_out_at_once(client, world, auth_header):
     )
     assert response.status_code == 200
     assert_error(client.get("/api/v1/users/me", headers=headers), 401)
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the forger's
+def test_a_token_forged_with_the_old_public_key_is_refused_without_secret_key(
+    ctx, world, tmp_path
+):
+    # An instance started without SECRET_KEY once signed with a constant from the source.
+    settings = Settings.from_env(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": ctx.settings.database_url,
+            "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+        }
+    )
+    app = create_app(context=Context(settings=settings, session_factory=ctx.session_factory))
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(world.admin.id),
+        "role": "admin",
+        "ver": world.admin.token_version,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "typ": "access",
+    }
+    forged = jwt.encode(claims, "dev-only-secret-change-me", algorithm="HS256")
+    headers = {"Authorization": f"Bearer {forged}"}
+    assert_error(app.test_client().get("/api/v1/users", headers=headers), 401, "unauthenticated")
+    # The same claims signed with the installation's own key pass: the refusal is the key's.
+    genuine = jwt.encode(claims, settings.secret_key, algorithm="HS256")
+    answer = app.test_client().get("/api/v1/users", headers={"Authorization": f"Bearer {genuine}"})
+    assert answer.status_code == 200

@@ -171,3 +171,50 @@ def test_a_complete_production_setup_has_nothing_to_warn_about():
     assert line.startswith("MINIO_PUBLIC_ENDPOINT is empty")
     # Development is allowed its defaults quietly.
     assert Settings.from_env({}).warnings() == []
+
+
+# The constant earlier versions signed with when SECRET_KEY was unset: public, in the source.
+OLD_PUBLIC_SECRET = "dev-only-secret-change-me"
+
+
+def test_without_secret_key_an_installation_makes_its_own_random_key(tmp_path, caplog):
+    kept = tmp_path / "var" / "secret_key"
+    with caplog.at_level("WARNING", logger="service.core.settings"):
+        first = Settings.from_env({"SECRET_KEY_FILE": str(kept)})
+    assert len(first.secret_key) >= 32 and first.secret_key != OLD_PUBLIC_SECRET
+    assert kept.read_text().strip() == first.secret_key
+    assert kept.stat().st_mode & 0o777 == 0o600  # readable by its owner only
+    assert "SECRET_KEY is not set" in caplog.text and first.secret_key not in caplog.text
+    # The next start (another worker, a restart) signs with the same key ...
+    assert Settings.from_env({"SECRET_KEY_FILE": str(kept)}).secret_key == first.secret_key
+    # ... and another installation with its own.
+    other = Settings.from_env({"SECRET_KEY_FILE": str(tmp_path / "other")})
+    assert other.secret_key != first.secret_key
+
+
+def test_a_kept_key_too_short_to_trust_is_replaced(tmp_path):
+    kept = tmp_path / "secret_key"
+    kept.write_text("short\n")
+    settings = Settings.from_env({"SECRET_KEY_FILE": str(kept)})
+    assert len(settings.secret_key) >= 32
+    assert kept.read_text().strip() == settings.secret_key
+
+
+def test_a_set_secret_key_is_used_and_no_key_file_is_made(tmp_path):
+    key = "k" * 40
+    kept = tmp_path / "secret_key"
+    settings = Settings.from_env({"SECRET_KEY": key, "SECRET_KEY_FILE": str(kept)})
+    assert settings.secret_key == key
+    assert not kept.exists()
+
+
+def test_production_never_makes_its_own_key(tmp_path):
+    kept = tmp_path / "secret_key"
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY_FILE": str(kept)})
+    assert not kept.exists()
+
+
+def test_settings_built_in_code_never_share_a_key():
+    assert Settings().secret_key != Settings().secret_key
+    assert OLD_PUBLIC_SECRET not in repr(Settings())
