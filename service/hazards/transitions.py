@@ -13,7 +13,7 @@ from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.access.scoping import Actor
+from service.access.scoping import Actor, hazard_scope
 from service.core import idempotency
 from service.core.context import Context
 from service.core.errors import Conflict, ValidationFailed
@@ -298,6 +298,7 @@ def reject(
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
         if not reason.strip():
             raise ValidationFailed(errors={"reason": ["请说明原因 / reason required"]})
+        original = _original_of(s, actor, hazard, duplicate_of) if duplicate_of else None
         workflow.apply(
             s,
             hazard,
@@ -305,12 +306,28 @@ def reject(
             actor,
             at=now,
             note=reason,
-            data={"duplicate_of": duplicate_of} if duplicate_of else {},
+            data={"duplicate_of": original} if original else {},
             expected_version=expected_version,
         )
         hazard.rejected_reason, hazard.rejected_by_id = reason.strip(), actor.user_id
 
     return _transition(ctx, actor, hazard_id, idem, work)
+
+
+def _original_of(s: Session, actor: Actor, hazard: Hazard, number: str) -> str:
+    """The number of the hazard a duplicate repeats: one the rejecting actor can see, not
+    the hazard itself (the officer is shown it, so it may not be free text or a hazard
+    from elsewhere)."""
+    original = s.scalar(
+        select(Hazard.number).where(
+            Hazard.number == number.strip().upper(), Hazard.id != hazard.id, hazard_scope(actor)
+        )
+    )
+    if original is None:
+        raise ValidationFailed(
+            errors={"duplicate_of": ["没有这个编号的隐患 / no such hazard in your scope"]}
+        )
+    return original
 
 
 def reopen(

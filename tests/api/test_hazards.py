@@ -218,11 +218,18 @@ def test_a_failed_verification_goes_back_to_rectifying_with_a_reason(client, wor
 
 
 def test_reject_records_who_and_why_and_is_final(client, world, h, token):
+    first = report(client, h["reporter"], token).json["hazard"]
     hid = report(client, h["reporter"], token).json["hazard"]["id"]
     rejected = post(
-        client, h["inspector"], hid, "reject", {"reason": "重复上报", "duplicate_of": "YH1"}
+        client,
+        h["inspector"],
+        hid,
+        "reject",
+        {"reason": "重复上报", "duplicate_of": first["number"].lower()},
     )
     assert rejected.status_code == 200, rejected.json
+    events = client.get(f"/api/v1/hazards/{hid}/events", headers=h["inspector"]).json["events"]
+    assert events[-1]["data"] == {"duplicate_of": first["number"]}
     body = rejected.json
     assert body["status"] == "rejected" and body["rejected_by_id"] == world.inspector.id
     assert body["rejected_reason"] == "重复上报" and body["actions"] == []
@@ -234,6 +241,21 @@ def test_reject_records_who_and_why_and_is_final(client, world, h, token):
         {"assignee_id": world.officer.id, "deadline": in_days(3)},
     )
     assert_error(again, 409, "invalid_transition")
+
+
+def test_a_duplicate_must_name_a_hazard_the_rejecting_actor_can_see(client, world, h, token):
+    hid = report(client, h["reporter"], token).json["hazard"]["id"]
+    own_number = client.get(f"/api/v1/hazards/{hid}", headers=h["inspector"]).json["number"]
+    elsewhere = report(
+        client, h["district_supervisor"], scan_token(client, h["admin"], world.enterprise_b.id)
+    ).json["hazard"]["number"]  # another street: not the grid inspector's to see
+    for claimed in ("YH1", "=HYPERLINK(\"http://x\")", own_number, elsewhere):
+        refused = post(
+            client, h["inspector"], hid, "reject", {"reason": "重复上报", "duplicate_of": claimed}
+        )
+        assert "duplicate_of" in assert_error(refused, 422, "validation_error")["errors"]
+    shown = client.get(f"/api/v1/hazards/{hid}", headers=h["officer"]).json
+    assert shown["status"] == "reported"  # nothing was written
 
 
 def test_the_enterprise_cannot_verify_its_own_fix(client, world, h, token):
