@@ -43,13 +43,18 @@ def _load(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False)
     return hazard
 
 
+# 举报人信息保护: the roles that may know who reported (besides the reporter).
+SEE_REPORTERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR})
+
+
+def may_know_reporter(actor: Actor, hazard: Hazard) -> bool:
+    """举报人信息保护: enterprise roles never learn who reported; offices and the reporter may."""
+    return actor.role in SEE_REPORTERS or actor.user_id == hazard.reporter_id
+
+
 def shows_reporter(actor: Actor, hazard: Hazard) -> bool:
-    """举报人信息保护: enterprise roles never see who reported; offices and the reporter do."""
-    if hazard.reporter_id is None:
-        return False
-    if actor.user_id == hazard.reporter_id:
-        return True
-    return actor.role in (Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR)
+    """Is there a reporter to show this caller (not for anonymous reports)?"""
+    return hazard.reporter_id is not None and may_know_reporter(actor, hazard)
 
 
 @dataclass
@@ -108,12 +113,50 @@ def list_conditions(
     return conditions
 
 
+@dataclass(frozen=True)
+class EventView:
+    """One event of a hazard's history as a caller may see it."""
+
+    seq: int
+    action: HazardAction
+    from_status: HazardStatus | None
+    to_status: HazardStatus
+    actor_id: int | None
+    actor_role: str | None
+    note: str
+    data: dict[str, Any]
+    created_at: datetime
+    prev_hash: str | None
+    hash: str | None
+
+
 @dataclass
 class EventLog:
-    events: list[HazardEvent]
+    events: list[EventView]
     chain_ok: bool
     breaks: list[workflow.ChainBreak]
-    hide_actors: bool
+
+
+def _event_view(event: HazardEvent, *, knows_reporter: bool) -> EventView:
+    # 举报人信息保护 against anything shown: an event's hash covers its actor's id and role,
+    # and ids are small integers, so from the hashes of the chain (each event's prev_hash is
+    # the one before) whoever may not know the reporter could find them by hashing every
+    # candidate. Such callers get the chain's verdict without its hashes, and the report
+    # event without its actor.
+    hidden = not knows_reporter and event.action is HazardAction.REPORT
+    return EventView(
+        seq=event.seq,
+        action=event.action,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        actor_id=None if hidden else event.actor_id,
+        actor_role=None if hidden else event.actor_role,
+        note=event.note,
+        data=event.data,
+        created_at=event.created_at,
+        prev_hash=event.prev_hash if knows_reporter else None,
+        hash=event.hash if knows_reporter else None,
+    )
 
 
 def list_events(ctx: Context, actor: Actor, hazard_id: int) -> EventLog:
@@ -128,8 +171,10 @@ def list_events(ctx: Context, actor: Actor, hazard_id: int) -> EventLog:
                 .order_by(HazardEvent.seq)
             )
         )
+        knows_reporter = may_know_reporter(actor, hazard)
     breaks = workflow.verify_chain(events)
-    return EventLog(events, not breaks, breaks, hide_actors=not shows_reporter(actor, hazard))
+    shown = [_event_view(event, knows_reporter=knows_reporter) for event in events]
+    return EventLog(shown, not breaks, breaks)
 
 
 @dataclass
