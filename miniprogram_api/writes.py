@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from flask import request
 
-from miniprogram_api.auth import context
 from service.access.scoping import Actor
 from service.core.errors import ValidationFailed
 from service.core.idempotency import IdempotencyKey
@@ -19,25 +16,18 @@ MAX_KEY = 128
 def idempotency_key(actor: Actor | None, *, anonymous: bool = False) -> IdempotencyKey | None:
     """The request's Idempotency-Key, bound to the caller and a fingerprint of the request.
 
-    For anonymous reports the caller is stored only as a keyed hash, so the record cannot
-    be joined back to a user id (举报人信息保护).
+    Anonymous reports are bound to no caller (`IdempotencyKey.anonymous`), so the record
+    cannot be joined back to a user (举报人信息保护).
     """
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         return None
     if len(key) > MAX_KEY:
         raise ValidationFailed(errors={"Idempotency-Key": [f"at most {MAX_KEY} characters"]})
-    if actor is None:
-        actor_key = "anon"
-    elif anonymous:
-        secret = context().settings.secret_key.encode()
-        digest = hmac.new(secret, f"user:{actor.user_id}".encode(), hashlib.sha256).hexdigest()
-        actor_key = f"anon:{digest[:40]}"
-    else:
-        actor_key = f"user:{actor.user_id}"
-    return IdempotencyKey.of(
-        actor_key, key, request.method, request.path, request.get_data(cache=True)
-    )
+    body = request.get_data(cache=True)
+    if actor is None or anonymous:
+        return IdempotencyKey.anonymous(key, request.method, request.path, body)
+    return IdempotencyKey.of(f"user:{actor.user_id}", key, request.method, request.path, body)
 
 
 def expected_version(args: dict[str, Any]) -> int | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, pre_dump, validate
+from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of

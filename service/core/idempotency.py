@@ -7,7 +7,9 @@ land or neither; a concurrent duplicate loses on the unique key and replays the 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import hmac
+import json
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +27,9 @@ class IdempotencyKeyReused(ValidationFailed):
     message_en = "This Idempotency-Key was already used with a different request"
 
 
+ANONYMOUS = "anon"
+
+
 @dataclass(frozen=True)
 class IdempotencyKey:
     """Who sent the key, the key, and a fingerprint of the request it came with."""
@@ -32,12 +37,54 @@ class IdempotencyKey:
     actor_key: str
     key: str
     fingerprint: str
+    # Anonymous writes only: the client's own key, never stored (see `anonymous`).
+    sealing_key: bytes | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
     def of(actor_key: str, key: str, method: str, path: str, body: bytes) -> IdempotencyKey:
         """Build from the raw request parts."""
         digest = hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
         return IdempotencyKey(actor_key=actor_key, key=key, fingerprint=digest)
+
+    @staticmethod
+    def anonymous(key: str, method: str, path: str, body: bytes) -> IdempotencyKey:
+        """The key of an anonymous write (举报人信息保护): recorded under no caller at all (not
+        even a keyed hash of one, which whoever holds the secret could recompute for every
+        user), only the key's hash; what a retry must be answered with (the receipt key) is
+        sealed with the client's key, which the database never sees."""
+        hashed = hashlib.sha256(key.encode()).hexdigest()
+        return replace(
+            IdempotencyKey.of(ANONYMOUS, hashed, method, path, body), sealing_key=key.encode()
+        )
+
+    def seal(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """What to store of a write's extra answer."""
+        if self.sealing_key is None or not extra:
+            return extra
+        plain = json.dumps(extra, separators=(",", ":")).encode()
+        return {"sealed": _xor(plain, self._pad(len(plain))).hex()}
+
+    def unseal(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """The extra answer from what was stored (see `seal`)."""
+        if self.sealing_key is None or "sealed" not in stored:
+            return stored
+        sealed = bytes.fromhex(stored["sealed"])
+        return dict(json.loads(_xor(sealed, self._pad(len(sealed)))))
+
+    def _pad(self, length: int) -> bytes:
+        # A keystream from HMAC-SHA256 under the client's key: one record, one pad.
+        assert self.sealing_key is not None
+        blocks = (
+            hmac.new(
+                self.sealing_key, self.fingerprint.encode() + i.to_bytes(4, "big"), "sha256"
+            ).digest()
+            for i in range(length // 32 + 1)
+        )
+        return b"".join(blocks)[:length]
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
 
 
 @dataclass
@@ -60,7 +107,7 @@ def replay(session: Session, idem: IdempotencyKey | None) -> Replay | None:
         return None
     if record.fingerprint != idem.fingerprint:
         raise IdempotencyKeyReused()
-    return Replay(record.resource_id, record.status_code, dict(record.extra or {}))
+    return Replay(record.resource_id, record.status_code, idem.unseal(dict(record.extra or {})))
 
 
 def remember(
@@ -81,7 +128,7 @@ def remember(
             fingerprint=idem.fingerprint,
             status_code=status_code,
             resource_id=resource_id,
-            extra=extra or {},
+            extra=idem.seal(extra or {}),
         )
     )
 

@@ -299,7 +299,6 @@ def scan(
         s.add(
             ScanLog(
                 qrcode_id=code.id,
-                user_id=actor.user_id if actor else None,
                 ip=ip[:64],
                 user_agent=user_agent[:300],
                 outcome="revoked" if revoked else "ok",

@@ -44,13 +44,13 @@ class QrCode(Base):
 
 
 class ScanLog(Base):
-    """One scan of a QR code; the token itself is never stored here or logged."""
+    """One scan of a QR code; the token itself is never stored here or logged, nor who
+    scanned (a signed-in scan just before an anonymous report would name its author)."""
 
     __tablename__ = "scan_logs"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     qrcode_id: Mapped[int] = mapped_column(ForeignKey("qr_codes.id"))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | revoked

@@ -4,13 +4,16 @@ tip cannot be derived from any answer, by reading it or by hashing every candida
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from sqlalchemy import select
 
+from miniprogram_api.observability import access_log
 from service.directory.models import User
-from service.hazards.models import HazardEvent
+from service.hazards.models import Hazard, HazardEvent
 from service.hazards.workflow import GENESIS_HASH, event_hash
+from service.qrcodes.models import ScanLog
 from tests.api.hazard_helpers import in_days, report, scan_token, upload
 from uploads_schema.vocabulary import Role
 
@@ -107,3 +110,23 @@ def test_offices_and_the_reporter_still_see_the_chain_and_its_actor(
         assert first["prev_hash"] == GENESIS_HASH and len(first["hash"]) == 64
         hashes = [e["hash"] for e in log["events"]]
         assert [e["prev_hash"] for e in log["events"][1:]] == hashes[:-1]
+
+
+def test_a_signed_in_scan_before_an_anonymous_report_does_not_name_its_author(
+    client, db, world, auth_header, caplog
+):
+    admin, worker = auth_header(world.admin), auth_header(world.reporter)
+    token = scan_token(client, admin, world.enterprise_a.id)
+    caplog.set_level(logging.INFO, logger=access_log.name)
+    assert client.get(f"/api/v1/scan/{token}", headers=worker).status_code == 200
+    photos = [upload(client, worker)]
+    body = {"category": "fire", "description": "安全出口被锁", "media_ids": photos}
+    answer = client.post(f"/api/v1/scan/{token}/hazards", json=body, headers=worker)
+    assert answer.status_code == 201 and answer.json["receipt_key"]
+    # The scan log keeps when, which code, the client's address and agent: never who.
+    assert not {"user_id", "actor_id", "reporter_id"} & set(ScanLog.__table__.c.keys())
+    # The access line of the anonymous report names no account either.
+    lines = [r for r in caplog.records if getattr(r, "path", "").endswith("/hazards")]
+    assert [(r.method, r.status, r.user_id) for r in lines] == [("POST", 201, None)]
+    hazard = db.get(Hazard, answer.json["hazard"]["id"])
+    assert hazard.reporter_id is None and hazard.anonymous
