@@ -170,20 +170,21 @@ class Settings:
                 "(postgresql+psycopg://user:password@host/db; the SQLite default is for trying)"
             )
         _refuse(problems)
+        if not env.get("SECRET_KEY") and not settings.is_production:
+            # Said once the settings are known to be good: a refusal stays one line.
+            log.warning(
+                "SECRET_KEY is not set: tokens and photo links are signed with the "
+                "installation's own random key in %s (set SECRET_KEY, the same on every box, "
+                "for production)",
+                settings.secret_key_file,
+            )
         return settings
 
     @classmethod
     def _secret_without_setting(cls, values: Mapping[str, object]) -> str:
         if values.get("app_env", "development") == "production":
             return ""  # refused at start, naming SECRET_KEY
-        path = Path(str(values.get("secret_key_file") or cls.secret_key_file))
-        secret = installation_secret(path)
-        log.warning(
-            "SECRET_KEY is not set: tokens and photo links are signed with the installation's "
-            "own random key in %s (set SECRET_KEY, the same on every box, for production)",
-            path,
-        )
-        return secret
+        return installation_secret(Path(str(values.get("secret_key_file") or cls.secret_key_file)))
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with some fields replaced (used by tests and the CLI)."""
