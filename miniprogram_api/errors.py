@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from miniprogram_api.limits import LOCKED_MARKER
 from service.core.errors import DomainError
 from service.core.storage import ObjectMissing, StorageUnavailable
 
@@ -91,10 +90,6 @@ def handle_http_exception(error: HTTPException) -> Response:
     code, message, message_en = HTTP_ERRORS.get(
         status, (f"http_{status}", error.name, error.description or error.name)
     )
-    if status == 429 and error.description == LOCKED_MARKER:
-        code = "login_locked"
-        message = "登录失败次数过多，账号已临时锁定，请稍后再试"
-        message_en = "Too many failed logins; this account is locked for a while"
     errors: dict[str, Any] = {}
     headers: dict[str, str] = {}
     data = getattr(error, "data", None) or {}

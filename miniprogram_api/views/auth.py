@@ -6,13 +6,7 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context
-from miniprogram_api.limits import (
-    LOCKED_MARKER,
-    limiter,
-    lockout_limit,
-    login_limit,
-    login_username_key,
-)
+from miniprogram_api.limits import limiter, login_limit
 from service.access import auth
 from service.access.wechat import WeChatClient
 from uploads_schema.auth import (
@@ -56,16 +50,8 @@ class WeChatLogin(MethodView):
 
 @blp.route("/login")
 class PasswordLogin(MethodView):
-    decorators = (
-        limiter.limit(login_limit),
-        # Lockout: only failed attempts count, per username, whatever the client address.
-        limiter.limit(
-            lockout_limit,
-            key_func=login_username_key,
-            deduct_when=lambda response: response.status_code == 401,
-            error_message=LOCKED_MARKER,
-        ),
-    )
+    # Per client address; the lockout per username is the login's own (service.access.lockout).
+    decorators = (limiter.limit(login_limit),)
 
     @blp.doc(security=[])
     @blp.arguments(PasswordLoginSchema)
@@ -73,7 +59,8 @@ class PasswordLogin(MethodView):
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(429, schema=ErrorSchema)
     def post(self, args):
-        """Office staff log in with username and password."""
+        """Office staff log in with username and password. `LOGIN_LOCKOUT` failed logins
+        for one username lock it (429 `login_locked`, with `Retry-After`)."""
         return auth.password_login(context(), args["username"], args["password"])
 
 

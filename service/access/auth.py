@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 
+from service.access import lockout
 from service.access.wechat import WeChatClient
 from service.core.context import Context
 from service.core.errors import InvalidCredentials, NotFound, TokenExpired, Unauthenticated
@@ -138,15 +139,24 @@ def refresh(ctx: Context, refresh_token: str) -> LoginResult:
 
 
 def password_login(ctx: Context, username: str, password: str) -> LoginResult:
-    """Office staff log in with username and password."""
-    with ctx.uow() as uow:
-        user = uow.session.scalar(select(User).where(User.username == username.strip()))
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.active:
-            raise InvalidCredentials()
-        user.last_login_at = ctx.now()
-        uow.commit()
-        return _result(ctx, user)
+    """Office staff log in with username and password, within the username's lockout
+    (`LOGIN_LOCKOUT`; `lockout.LoginLocked` once it is spent)."""
+    attempt = lockout.begin(ctx, username)
+    try:
+        with ctx.uow() as uow:
+            user = uow.session.scalar(select(User).where(User.username == username.strip()))
+            ok = verify_password(user.password_hash if user else None, password)
+            if user is None or not ok or not user.active:
+                raise InvalidCredentials()
+            user.last_login_at = ctx.now()
+            lockout.succeeded(uow.session, attempt)
+            uow.commit()
+            return _result(ctx, user)
+    except InvalidCredentials:
+        raise  # a failed login: its slot stays taken
+    except BaseException:
+        lockout.abandon(ctx, attempt)
+        raise
 
 
 def wechat_login(ctx: Context, client: WeChatClient, code: str) -> LoginResult:

@@ -1,4 +1,5 @@
-"""Model foundations: the declarative base, UTC times, portable enums; idempotency records."""
+"""Model foundations: the declarative base, UTC times, portable enums; idempotency records
+and rate-limit slots."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
+    Double,
+    Index,
     Integer,
     MetaData,
     String,
@@ -82,3 +86,21 @@ class IdempotencyRecord(Base):
     __table_args__ = (UniqueConstraint("actor_key", "key"),)
 
 
+class RateLimitSlot(Base):
+    """One counted hit of a rate limit or one failed password login, kept while its window
+    lasts: every worker and box on this database counts the same rows
+    (`service.core.ratelimits`)."""
+
+    __tablename__ = "rate_limit_slots"
+
+    # Rows come and go all day: a 32-bit id would run out within a year of busy scanning.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    # Seconds since the epoch (UTC), the unit the `limits` library counts in.
+    taken_at: Mapped[float] = mapped_column(Double())
+    expires_at: Mapped[float] = mapped_column(Double(), index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_rate_limit_slots_key_taken_at", "key", "taken_at"),)

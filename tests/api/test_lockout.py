@@ -1,0 +1,104 @@
+"""The login lockout through HTTP: `LOGIN_LOCKOUT` (the README's 5 per 15 minutes) failed
+password logins lock a username, the answer says how long to wait, a success clears the
+count, and unknown usernames are locked alike. (Across
+gunicorn's workers: tests/integration/test_shared_limits.py.)"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from service.core.clock import utcnow
+from tests.api.helpers import assert_error
+from tests.factories import PASSWORD
+
+WRONG = "wrong-password"
+
+
+def login(client, username, password, address="10.0.0.1"):
+    return client.post(
+        "/api/v1/auth/login",
+        json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def fail(client, username, times):
+    for n in range(times):
+        # From another address each time: the lockout follows the username, not the client.
+        answer = login(client, username, WRONG, address=f"10.0.1.{n + 1}")
+        assert_error(answer, 401, "invalid_credentials")
+
+
+def test_the_fifth_wrong_password_locks_the_account_and_the_answer_says_how_long(client, world):
+    name = world.district_supervisor.username
+    fail(client, name, 5)
+
+    locked = login(client, name, PASSWORD)  # even the right password waits out the lock
+
+    body = assert_error(locked, 429, "login_locked")
+    assert body["message"] == "登录失败次数过多，账号已临时锁定，请 15 分钟后再试"
+    assert "15 min" in body["message_en"]
+    assert 890 <= int(locked.headers["Retry-After"]) <= 900
+    again = assert_error(login(client, name, WRONG, address="10.9.9.9"), 429, "login_locked")
+    assert again["message"] == body["message"]
+    # Other accounts are untouched.
+    assert login(client, world.street_supervisor.username, PASSWORD).status_code == 200
+
+
+def test_spelling_the_username_otherwise_counts_for_the_same_account(client, world):
+    name = world.inspector.username
+    for spelling in (name.upper(), f" {name}", f"{name}  ", name.title(), name):
+        assert_error(login(client, spelling, WRONG), 401, "invalid_credentials")
+
+    assert_error(login(client, name, PASSWORD), 429, "login_locked")
+
+
+def test_a_successful_login_clears_the_count(client, world):
+    name = world.officer.username
+    fail(client, name, 4)
+    assert login(client, name, PASSWORD).status_code == 200
+
+    fail(client, name, 5)  # five more: the four before were forgotten
+
+    assert_error(login(client, name, PASSWORD), 429, "login_locked")
+
+
+def test_unknown_usernames_are_counted_and_locked_alike(client, world):
+    known, unknown = world.admin.username, "no-such-user"
+    answers = {}
+    for name in (known, unknown):
+        statuses = [login(client, name, WRONG).status_code for _ in range(5)]
+        locked = login(client, name, WRONG)
+        answers[name] = (statuses, locked.get_json(), locked.headers["Retry-After"])
+
+    assert answers[known][0] == answers[unknown][0] == [401] * 5
+    assert answers[known][1] == answers[unknown][1]
+    assert answers[unknown][1]["code"] == "login_locked"
+    assert abs(int(answers[known][2]) - int(answers[unknown][2])) <= 1
+
+
+def test_the_lock_lifts_when_the_oldest_failure_is_fifteen_minutes_old(client, ctx, world):
+    start = utcnow()
+    ctx.clock = lambda: start
+    name = world.street_supervisor.username
+    fail(client, name, 5)
+
+    ctx.clock = lambda: start + timedelta(minutes=14)
+    still = login(client, name, PASSWORD)
+    body = assert_error(still, 429, "login_locked")
+    assert "请 1 分钟后再试" in body["message"] and 59 <= int(still.headers["Retry-After"]) <= 60
+
+    ctx.clock = lambda: start + timedelta(minutes=15, seconds=1)
+    assert login(client, name, PASSWORD).status_code == 200
+
+
+def test_an_attempt_that_errors_does_not_count(client, world):
+    name = world.reporter.username
+
+    with patch("service.access.auth.verify_password", side_effect=RuntimeError("bug")):
+        for _ in range(5):
+            assert_error(login(client, name, WRONG), 500, "internal_error")
+    fail(client, name, 4)
+
+    assert login(client, name, PASSWORD).status_code == 200
