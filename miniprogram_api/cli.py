@@ -1,5 +1,5 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox` and `stats`
-groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox`, `stats`,
+`idempotency` and `users` groups."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from miniprogram_api.auth import context
 from service import demo
+from service.access import lockout
 from service.access.scoping import Actor
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
@@ -81,6 +82,7 @@ media_cli = Commands("media", help="Photos in object storage.")
 outbox_cli = Commands("outbox", help="Notification outbox delivery.")
 stats_cli = Commands("stats", help="Statistics upkeep.")
 idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
+users_cli = Commands("users", help="Accounts.")
 
 
 @db_cli.command("upgrade")
@@ -240,6 +242,14 @@ def stats_check_rollup() -> None:
         raise SystemExit(1)
 
 
+@users_cli.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Lift an account's login lockout: forget its failed password logins."""
+    forgotten = lockout.unlock(context(), username)
+    click.echo(f"{username.strip()} unlocked ({forgotten} failed logins forgotten)")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
@@ -250,3 +260,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(idempotency_cli)
+    app.cli.add_command(users_cli)

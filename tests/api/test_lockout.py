@@ -1,6 +1,6 @@
 """The login lockout through HTTP: `LOGIN_LOCKOUT` (the README's 5 per 15 minutes) failed
 password logins lock a username, the answer says how long to wait, a success clears the
-count, and unknown usernames are locked alike. (Across
+count, unknown usernames are locked alike, and `flask users unlock` lifts it. (Across
 gunicorn's workers: tests/integration/test_shared_limits.py.)"""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from unittest.mock import patch
 
 from service.core.clock import utcnow
 from tests.api.helpers import assert_error
+from tests.api.test_cli_failures import assert_one_line_failure
 from tests.factories import PASSWORD
 
 WRONG = "wrong-password"
@@ -102,3 +103,22 @@ def test_an_attempt_that_errors_does_not_count(client, world):
     fail(client, name, 4)
 
     assert login(client, name, PASSWORD).status_code == 200
+
+
+def test_flask_users_unlock_lifts_the_lock(app, client, world):
+    name = world.district_supervisor.username
+    fail(client, name, 5)
+    assert_error(login(client, name, PASSWORD), 429, "login_locked")
+
+    result = app.test_cli_runner().invoke(args=["users", "unlock", name])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{name} unlocked (5 failed logins forgotten)"
+    assert login(client, name, PASSWORD).status_code == 200
+
+
+def test_flask_users_unlock_of_an_unknown_user_fails_in_one_line(app):
+    result = app.test_cli_runner().invoke(args=["users", "unlock", "no-such-user"])
+
+    line = assert_one_line_failure(result)
+    assert line == "Error: No user named no-such-user (用户 no-such-user 不存在)"
