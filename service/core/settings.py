@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from limits import parse_many
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_SECRET_LENGTH = 32
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -109,12 +111,15 @@ class Settings:
     # How long a write's Idempotency-Key is remembered (a phone's offline queue may retry
     # days later); `flask idempotency purge` forgets older ones.
     idempotency_ttl_hours: int = 7 * 24
+    # Where rate limits count: Redis when set, else the database. Either is shared by
+    # every worker and box, so the limits below hold however many serve.
     redis_url: str = ""
-    # Rate limits (flask-limiter syntax), per client IP; shared through Redis when set.
+    # Rate limits (flask-limiter syntax, moving windows): scan and login per client address,
+    # uploads per account.
     ratelimit_scan: str = "60/minute"
     ratelimit_login: str = "20/minute"
     ratelimit_upload: str = "60/minute"
-    # Failed password logins per username before it is locked for the window.
+    # Failed password logins per username within the window before it is locked.
     login_lockout: str = "5/15 minutes"
     jwt_refresh_ttl_days: int = 14
     max_json_bytes: int = 1024 * 1024  # non-upload request bodies
@@ -212,6 +217,7 @@ class Settings:
             )
         if self.minio_public_endpoint:
             problems.extend(self._public_endpoint_problems())
+        problems.extend(self._rate_problems())
         for name in ("media_pending_ttl_hours", "idempotency_ttl_hours", "verify_within_hours"):
             if getattr(self, name) < 1:
                 problems.append(f"{name.upper()} must be at least 1")
@@ -224,6 +230,20 @@ class Settings:
                 problems.append("PUBLIC_BASE_URL must be an https:// URL in production")
             if not (self.wechat_appid and self.wechat_secret):
                 problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
+        return problems
+
+    def _rate_problems(self) -> list[str]:
+        problems = []
+        for name in ("ratelimit_scan", "ratelimit_login", "ratelimit_upload", "login_lockout"):
+            value = getattr(self, name)
+            try:
+                rates = parse_many(value)
+            except ValueError:
+                rates = []
+            if not rates or (name == "login_lockout" and len(rates) > 1):
+                problems.append(
+                    f"{name.upper()} must be a rate like 60/minute or 5/15 minutes, not {value!r}"
+                )
         return problems
 
     def _public_endpoint_problems(self) -> list[str]:
@@ -266,11 +286,6 @@ class Settings:
             found.append(
                 f"MINIO_PUBLIC_ENDPOINT is empty: photo links carry MINIO_ENDPOINT "
                 f"({self.minio_endpoint}), which phones must reach over https"
-            )
-        if not self.redis_url:
-            found.append(
-                "REDIS_URL is empty: rate-limit counters are kept in each worker's memory, "
-                "not shared between workers or servers"
             )
         if self.notification_sender == "log":
             found.append(

@@ -145,13 +145,31 @@ def test_a_public_media_endpoint_needs_the_region_and_https_in_production():
 
 def test_production_warns_once_about_each_weak_default():
     warnings = Settings.from_env(PRODUCTION | {"DATABASE_URL": "sqlite:////srv/m.db"}).warnings()
-    assert len(warnings) == 4
-    sqlite, local, redis, sender = warnings
+    assert len(warnings) == 3
+    sqlite, local, sender = warnings
     assert sqlite.startswith("DATABASE_URL is SQLite")
     assert local.startswith("STORAGE_BACKEND=local")
-    assert redis.startswith("REDIS_URL is empty")
     assert sender.startswith("NOTIFICATION_SENDER=log")
     assert all("\n" not in line for line in warnings)
+    # No REDIS_URL is no weakness: the limits then count in the database, shared alike.
+    assert not [line for line in warnings if "REDIS_URL" in line]
+
+
+@pytest.mark.parametrize(
+    "name", ["RATELIMIT_SCAN", "RATELIMIT_LOGIN", "RATELIMIT_UPLOAD", "LOGIN_LOCKOUT"]
+)
+def test_a_malformed_rate_is_refused_at_start(name):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: "five a minute"})
+    assert f"{name} must be a rate like 60/minute or 5/15 minutes, not 'five a minute'" in str(
+        info.value
+    )
+
+
+def test_the_lockout_is_one_rate():
+    with pytest.raises(SettingsError, match="LOGIN_LOCKOUT must be a rate"):
+        Settings.from_env({"LOGIN_LOCKOUT": "5/15 minutes;20/day"})
+    assert Settings.from_env({"RATELIMIT_SCAN": "10/second;60/minute"}).ratelimit_scan
 
 
 def test_a_complete_production_setup_has_nothing_to_warn_about():
