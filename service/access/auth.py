@@ -130,7 +130,7 @@ def refresh(ctx: Context, refresh_token: str) -> LoginResult:
     """A new token pair for a valid refresh token; a password change or deactivation
     (token_version bump) revokes every refresh token issued before it."""
     claims = decode_token(ctx, refresh_token, "refresh")
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         user = uow.session.get(User, claims.user_id)
         if user is None or not user.active or user.token_version != claims.token_version:
             raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
@@ -174,7 +174,7 @@ def dev_login(ctx: Context, username: str | None, role: Role | None) -> LoginRes
     """Development only: log in as an existing user by name, or as the first of a role."""
     if not ctx.settings.auth_dev_login:
         raise NotFound()  # the endpoint does not exist unless AUTH_DEV_LOGIN=1
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         query = select(User).where(User.active.is_(True)).order_by(User.id)
         if username:
             query = query.where(User.username == username)
