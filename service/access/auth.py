@@ -139,10 +139,18 @@ def refresh(ctx: Context, refresh_token: str) -> LoginResult:
 
 def password_login(ctx: Context, username: str, password: str) -> LoginResult:
     """Office staff log in with username and password."""
-    with ctx.uow() as uow:
+    # The hash is checked (a tenth of a second or more of Argon2) before the write begins:
+    # on SQLite a writing unit holds the database's one write lock until it commits.
+    with ctx.read() as uow:
         user = uow.session.scalar(select(User).where(User.username == username.strip()))
         ok = verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
+            raise InvalidCredentials()
+        user_id, checked_hash = user.id, user.password_hash
+    with ctx.uow() as uow:
+        user = uow.session.get(User, user_id)
+        # Changed or deactivated meanwhile: the password just checked may no longer be valid.
+        if user is None or user.password_hash != checked_hash or not user.active:
             raise InvalidCredentials()
         user.last_login_at = ctx.now()
         uow.commit()

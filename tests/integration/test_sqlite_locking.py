@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from miniprogram_api import create_app
+from service.access import auth
 from service.core import db
 from service.core.db import (
     DatabaseUnavailable,
@@ -23,6 +25,9 @@ from service.core.db import (
     make_session_factory,
     read_connection,
 )
+from service.core.settings import Settings
+from tests.factories import PASSWORD, build_world
+from tests.livedb import live_context
 
 
 @pytest.fixture
@@ -118,3 +123,45 @@ def test_a_unit_for_reads_cannot_commit() -> None:
         UnitOfWork(sessionmaker(), writes=False) as uow,
     ):
         uow.commit()
+
+
+def test_a_password_login_holds_no_lock_while_it_checks_the_password(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 takes a tenth of a second or more: a login checks the password before its write
+    begins, so logging in does not hold up everyone's writes (and still succeeds)."""
+    checking, release = threading.Event(), threading.Event()
+    real_verify = auth.verify_password
+
+    def slow_verify(password_hash: str | None, password: str) -> bool:
+        checking.set()
+        release.wait(10)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", slow_verify)
+    with live_context(f"sqlite:///{tmp_path / 'suite.db'}", settings, "login") as ctx:
+        with ctx.session_factory() as session:
+            world = build_world(session)
+        client = create_app(context=ctx).test_client()
+        admin = {"Authorization": f"Bearer {auth.issue_token(ctx, world.admin)}"}
+        logins: list[int] = []
+        login = threading.Thread(
+            target=lambda: logins.append(
+                client.post(
+                    "/api/v1/auth/login", json={"username": "admin-t", "password": PASSWORD}
+                ).status_code
+            )
+        )
+        login.start()
+        try:
+            assert checking.wait(10)
+            started = time.monotonic()
+            issued = client.post(
+                f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", json={}, headers=admin
+            )
+            assert issued.status_code == 201, issued.get_json()
+            assert time.monotonic() - started < 2.0  # not the busy timeout (10 s)
+        finally:
+            release.set()
+            login.join(20)
+        assert logins == [200]
