@@ -741,7 +741,7 @@ def main() -> None:
         migrations.upgrade(url)
         world = seed_world(ctx)
         load(url, world, args.hazards)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         district = s.scalar(select(User).where(User.username == "district"))
         assert district is not None

@@ -169,7 +169,7 @@ def seed(ctx: Context) -> dict[str, int]:
         uow.commit()
     if ctx.storage is not None:
         _seed_hazards(ctx, rng)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         first_token = s.scalar(
             select(QrCode.token).where(QrCode.enterprise_id == enterprises[0].id).limit(1)
@@ -200,7 +200,7 @@ def _photo(rng: random.Random) -> io.BytesIO:
 
 def _seed_hazards(ctx: Context, rng: random.Random) -> None:
     """A few hazards in every state on the first enterprise, reported through the use cases."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         if s.scalar(select(Hazard.id).limit(1)) is not None:
             return  # seeded before

@@ -1,7 +1,9 @@
-"""Throwaway PostgreSQL databases for tests whose commits must be real (races, faults)."""
+"""Throwaway databases for tests whose commits must be real (races, faults): a PostgreSQL
+database next to the suite's, or on SQLite a fresh file."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,15 @@ from service.core.settings import Settings
 @contextmanager
 def throwaway_database(database_url: str, prefix: str, *, migrate: bool = True) -> Iterator[str]:
     """Create a fresh database next to `database_url` (migrated unless asked not to), yield
-    its URL, and drop it afterwards; dispose engines on it before leaving the block."""
+    its URL, and drop it afterwards; dispose engines on it before leaving the block. For a
+    SQLite `database_url`, a new file in a temporary folder."""
+    if not database_url.startswith("postgresql"):
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as folder:
+            url = f"sqlite:///{folder}/{prefix}.db"
+            if migrate:
+                migrations.upgrade(url)
+            yield url
+        return
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:

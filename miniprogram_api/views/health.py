@@ -44,7 +44,7 @@ class Readyz(MethodView):
         ctx = context()
         checks: dict[str, str] = {}
         try:
-            with ctx.uow() as uow:
+            with ctx.read() as uow:
                 uow.session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:

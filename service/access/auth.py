@@ -131,7 +131,7 @@ def refresh(ctx: Context, refresh_token: str) -> LoginResult:
     """A new token pair for a valid refresh token; a password change or deactivation
     (token_version bump) revokes every refresh token issued before it."""
     claims = decode_token(ctx, refresh_token, "refresh")
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         user = uow.session.get(User, claims.user_id)
         if user is None or not user.active or user.token_version != claims.token_version:
             raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
@@ -143,10 +143,18 @@ def password_login(ctx: Context, username: str, password: str) -> LoginResult:
     (`LOGIN_LOCKOUT`; `lockout.LoginLocked` once it is spent)."""
     attempt = lockout.begin(ctx, username)
     try:
-        with ctx.uow() as uow:
+        # The hash is checked (a tenth of a second or more of Argon2) before the write
+        # begins: on SQLite a writing unit holds the database's one write lock until it commits.
+        with ctx.read() as uow:
             user = uow.session.scalar(select(User).where(User.username == username.strip()))
             ok = verify_password(user.password_hash if user else None, password)
             if user is None or not ok or not user.active:
+                raise InvalidCredentials()
+            user_id, checked_hash = user.id, user.password_hash
+        with ctx.uow() as uow:
+            user = uow.session.get(User, user_id)
+            # Changed or deactivated meanwhile: the password just checked may no longer be valid.
+            if user is None or user.password_hash != checked_hash or not user.active:
                 raise InvalidCredentials()
             user.last_login_at = ctx.now()
             lockout.succeeded(uow.session, attempt)
@@ -184,7 +192,7 @@ def dev_login(ctx: Context, username: str | None, role: Role | None) -> LoginRes
     """Development only: log in as an existing user by name, or as the first of a role."""
     if not ctx.settings.auth_dev_login:
         raise NotFound()  # the endpoint does not exist unless AUTH_DEV_LOGIN=1
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         query = select(User).where(User.active.is_(True)).order_by(User.id)
         if username:
             query = query.where(User.username == username)

@@ -31,12 +31,16 @@ class Context:
     adapters: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work."""
+        """A fresh unit of work that may write (on SQLite it queues for the write lock)."""
         return UnitOfWork(self.session_factory)
+
+    def read(self) -> UnitOfWork:
+        """A unit of work that only reads: it never waits for a writer and cannot commit."""
+        return UnitOfWork(self.session_factory, writes=False)
 
     def lookup(self) -> UnitOfWork:
         """A unit of work for a read that needs no transaction (one statement)."""
-        return UnitOfWork(self.lookup_factory or self.session_factory)
+        return UnitOfWork(self.lookup_factory or self.session_factory, writes=False)
 
     def read_connection(self) -> AbstractContextManager[Connection]:
         """A bare connection for a read that needs no transaction and no session."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.errors import ServiceUnavailable
 
-SessionFactory = Callable[[], Session]
+SessionFactory = Callable[..., Session]  # a sessionmaker: takes Session's keyword arguments
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -30,6 +30,15 @@ class DatabaseUnavailable(ServiceUnavailable):
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+# SQLite has one writer at a time: a writing transaction waits this long for the lock before
+# it fails (a 503). Writes take milliseconds; the longest (a 10,000-row import) seconds.
+SQLITE_BUSY_TIMEOUT_SECONDS = 10
+
+# The execution option by which a unit of work says it will write (see UnitOfWork).
+WRITES = "mashangcha_writes"
+_WRITING = {WRITES: True}
+
+
 def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout.
 
@@ -39,7 +48,9 @@ def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs
+        )
         _sqlite_pragmas(engine)
         return engine
     if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
@@ -92,9 +103,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # A deferred BEGIN reads a snapshot and asks for the write lock at its first write; when
+    # another connection has written meanwhile, SQLite refuses that upgrade at once ("database
+    # is locked", no waiting). A transaction that will write takes the lock up front instead
+    # and waits for it (the busy timeout), so writers queue; reads stay deferred and in WAL
+    # mode never wait for a writer.
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        writes = conn.get_execution_options().get(WRITES, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -134,7 +151,7 @@ def read_connection(factory: SessionFactory) -> Iterator[Connection]:
     (tests bind them to one outer connection) read through a unit of work instead."""
     bind = _engine_of(factory)
     if bind is None:
-        with UnitOfWork(factory) as uow:
+        with UnitOfWork(factory, writes=False) as uow:
             yield uow.session.connection()
         return
     try:
@@ -156,19 +173,27 @@ def snapshot_session(factory: SessionFactory) -> Iterator[Session]:
         with Session(bind.execution_options(isolation_level="REPEATABLE READ")) as session:
             yield session
         return
-    with UnitOfWork(factory) as uow:
+    with UnitOfWork(factory, writes=False) as uow:
         yield uow.session
 
 
 class UnitOfWork:
-    """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back."""
+    """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back.
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    A unit says at the start whether it writes: on SQLite a writing unit takes the write lock
+    when it begins (see `_sqlite_pragmas`), so concurrent writers queue instead of failing;
+    one made with `writes=False` only reads and cannot commit. PostgreSQL is the same either
+    way (its rows lock one by one)."""
+
+    def __init__(self, session_factory: SessionFactory, *, writes: bool = True) -> None:
         self._factory = session_factory
+        self._writes = writes
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._factory()
+        self.session = (
+            self._factory(execution_options=_WRITING) if self._writes else self._factory()
+        )
         return self
 
     def __exit__(
@@ -192,6 +217,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit; a lost connection becomes a clean 503 instead of a 500."""
+        if not self._writes:
+            # On SQLite its transaction did not take the write lock: a write could fail.
+            raise RuntimeError("a unit of work made for reads cannot commit")
         try:
             self.session.commit()
         except DBAPIError as exc:
@@ -211,7 +239,7 @@ _CONNECTION_SIGNS = (
     "connection refused",
     "connection timed out",
     "timeout expired",  # connect_timeout (psycopg: "connection timeout expired")
-    "database is locked",
+    "database is locked",  # SQLite: the write lock not had within the busy timeout
 )
 
 

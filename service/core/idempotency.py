@@ -144,7 +144,7 @@ def purge(ctx: Context, older_than: timedelta, *, dry_run: bool = False) -> int:
         raise ValueError("older_than must be positive")
     expired = IdempotencyRecord.created_at < ctx.now() - older_than
     if dry_run:
-        with ctx.uow() as uow:
+        with ctx.read() as uow:
             return uow.session.scalar(select(func.count()).where(expired)) or 0
     deleted = 0
     while True:

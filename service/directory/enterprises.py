@@ -90,7 +90,7 @@ def list_enterprises(
                 Enterprise.credit_code == credit_code.normalize(q),
             )
         )
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
             query = query.where(subtree(Enterprise.region_path, region.path))
@@ -99,7 +99,7 @@ def list_enterprises(
 
 def get_enterprise(ctx: Context, actor: Actor, enterprise_id: int) -> Enterprise:
     """One enterprise, if in scope."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _visible(uow.session, actor, enterprise_id)
 
 

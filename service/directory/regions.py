@@ -49,13 +49,13 @@ def list_regions(
         query = query.where(Region.level == level)
     if q:
         query = query.where(Region.name.contains(q, autoescape=True))
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return paginate(uow.session, query, page, page_size)
 
 
 def region_id_by_code(ctx: Context, code: str) -> int:
     """The id of the region with this statistical area code."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         region_id = uow.session.scalar(select(Region.id).where(Region.code == code))
     if region_id is None:
         raise NotFound(f"区划代码 {code} 不存在", f"No region with code {code}")
@@ -64,7 +64,7 @@ def region_id_by_code(ctx: Context, code: str) -> int:
 
 def get_region(ctx: Context, actor: Actor, region_id: int) -> Region:
     """One region, if in scope."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _visible_region(uow.session, actor, region_id)
 
 
@@ -151,7 +151,7 @@ def list_grids(
 ) -> Page[Grid]:
     """Grids the actor may see, optionally within a region's subtree."""
     query = _grid_query(actor).order_by(Grid.code, Grid.id)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
             query = query.where(subtree(Grid.region_path, region.path))
@@ -160,7 +160,7 @@ def list_grids(
 
 def get_grid(ctx: Context, actor: Actor, grid_id: int) -> Grid:
     """One grid, if in scope."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _visible_grid(uow.session, actor, grid_id)
 
 

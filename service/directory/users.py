@@ -51,13 +51,13 @@ def list_users(
                 User.username.contains(q, autoescape=True),
             )
         )
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return paginate(uow.session, query, page, page_size)
 
 
 def get_user(ctx: Context, actor: Actor, user_id: int) -> User:
     """One user, if in scope (everyone may see themselves)."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _visible(uow.session, actor, user_id)
 
 

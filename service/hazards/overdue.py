@@ -80,7 +80,7 @@ def sweep(ctx: Context, now: datetime | None = None) -> SweepReport:
     """Mark overdue hazards, escalate them as days pass, queue due-soon and overdue reminders;
     escalate late verifications."""
     cutoffs = _Cutoffs.at(now or ctx.now(), ctx.settings)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         ids = list(uow.session.scalars(select(Hazard.id).where(_needs_work(cutoffs))))
     ids.sort()
     report = SweepReport(candidates=len(ids))

@@ -161,7 +161,7 @@ def _event_view(event: HazardEvent, *, knows_reporter: bool) -> EventView:
 
 def list_events(ctx: Context, actor: Actor, hazard_id: int) -> EventLog:
     """The hazard's history with its hash chain and whether it verifies."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         hazard = _load(s, actor, hazard_id)
         events = list(
@@ -191,7 +191,7 @@ PUBLIC_NOTE_ACTIONS = {HazardAction.REJECT, HazardAction.PASS}
 
 def receipt(ctx: Context, key: str) -> Receipt:
     """An anonymous reporter follows their report: status and public notes only."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         hazard = s.scalar(select(Hazard).where(Hazard.receipt_key_hash == receipt_hash(key)))
         if hazard is None:
@@ -216,7 +216,7 @@ def verify_all_chains(ctx: Context) -> tuple[int, list[workflow.ChainBreak]]:
     """Check every hazard's event chain; returns (hazards checked, breaks)."""
     breaks: list[workflow.ChainBreak] = []
     checked = 0
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         ids = s.scalars(select(Hazard.id).order_by(Hazard.id)).all()
         for start in range(0, len(ids), 500):

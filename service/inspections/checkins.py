@@ -93,7 +93,7 @@ def list_checkins(
         query = query.where(Checkin.created_at >= date_from)
     if date_to is not None:
         query = query.where(Checkin.created_at < date_to)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
             query = query.where(subtree(Checkin.region_path, region.path))

@@ -169,7 +169,7 @@ def upload_photo(
     # A refused file raises an ImageRejected: a domain error that answers the client as is.
     photo = process_image(data, max_bytes=max_bytes)
 
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         existing = _pending_duplicate(uow.session, actor.user_id, photo.sha256)
     if existing is not None:
         return _links(ctx, existing)
@@ -228,7 +228,7 @@ def can_view_media(session: Session, actor: Actor, media: Media) -> bool:
 
 def photo_url(ctx: Context, actor: Actor, media_id: int, *, thumbnail: bool = False) -> str:
     """A short-lived URL of a photo or its thumbnail; 404 for anyone who may not see it."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         media = uow.session.get(Media, media_id)
         if media is None or not can_view_media(uow.session, actor, media):
             raise NotFound("照片不存在", "Photo not found")
@@ -294,7 +294,7 @@ def _referenced_keys(ctx: Context, cutoff: datetime, *, dry_run: bool) -> set[st
     query = select(Media.key, Media.thumb_key)
     if dry_run:
         query = query.where(not_(_expired(cutoff)))
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         rows = uow.session.execute(query.execution_options(yield_per=10_000))
         return {key for row in rows for key in row}
 
@@ -334,7 +334,7 @@ def collect_garbage(
     cutoff = ctx.now() - older_than
     report = GcReport(dry_run=dry_run, cutoff=cutoff)
 
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         expired_ids = list(
             uow.session.scalars(select(Media.id).where(_expired(cutoff)).order_by(Media.id))
         )

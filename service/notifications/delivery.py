@@ -420,7 +420,7 @@ def _claim(ctx: Context, limit: int, now: datetime) -> list[int]:
 
 
 def _load(ctx: Context, notification_id: int) -> tuple[Notification, User] | None:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         notification = uow.session.get(Notification, notification_id)
         if notification is None or notification.status is not NotificationStatus.PENDING:
             return None

@@ -144,7 +144,7 @@ def list_qrcodes(
         query = query.where(QrCode.enterprise_id == enterprise_id)
     if status is not None:
         query = query.where(QrCode.status == status)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
             query = query.where(subtree(Enterprise.region_path, region.path))
@@ -159,7 +159,7 @@ def list_qrcodes(
 
 def get_qrcode(ctx: Context, actor: Actor, code_id: int) -> IssuedCode:
     """One code, if its enterprise is in scope."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _issued(ctx, _visible_code(uow.session, actor, code_id))
 
 
@@ -209,7 +209,7 @@ def _poster_spec(ctx: Context, code: QrCode) -> qr.PosterSpec:
 
 def render_qrcode(ctx: Context, actor: Actor, code_id: int, fmt: str) -> bytes:
     """The code as PNG, SVG or a printable poster; always the printed payload."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         code = _visible_code(uow.session, actor, code_id)
     url = qr.scan_url(ctx.settings.public_base_url, code.token)
     if fmt == "png":
@@ -236,7 +236,7 @@ def active_codes_in_region(ctx: Context, actor: Actor, region_id: int) -> list[q
         raise PermissionDenied(
             "只有管理员和监管人员可以批量打印海报", "Admins and supervisors only"
         )
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         region = _visible_region(uow.session, actor, region_id)
         codes = uow.session.scalars(
             select(QrCode)

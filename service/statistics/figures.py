@@ -309,7 +309,7 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
         raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
     now = ctx.now()
     period = period_of(query, now)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         s = uow.session
         if _dialect(s) == "postgresql":
             # These statements take milliseconds: starting parallel workers for them costs

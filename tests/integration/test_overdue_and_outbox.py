@@ -405,14 +405,11 @@ def test_an_overdue_hazard_gets_no_due_soon_reminder(ctx, db, world, clock):
 
 @pytest.fixture
 def live_ctx(database_url: str, settings) -> Iterator[Context]:
-    """A throwaway PostgreSQL database whose commits are real, for true concurrency."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks are checked on PostgreSQL (set DATABASE_URL); SQLite serializes")
+    """A throwaway database of the suite's kind whose commits are real, for true concurrency."""
     with live_context(database_url, settings, "sweep", pool_size=6, clock=Clock(T0)) as live:
         yield live
 
 
-@pytest.mark.postgres_only
 def test_concurrent_sweeps_mark_and_escalate_each_hazard_once(live_ctx):
     session = live_ctx.session_factory()
     world = build_world(session)
