@@ -1,0 +1,231 @@
+"""An API people can type: Chinese field errors, dates as people write them, actions that
+would succeed, search by enterprise name, default poster region, named downloads, a clear
+answer when WeChat login is not configured, and 五落实 errors that name what is missing."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service.core.clock import utcnow
+from tests.api.hazard_helpers import PLAN, report, scan_token, upload
+from tests.api.helpers import assert_error
+from tests.factories import make_hazard
+
+CHINA = ZoneInfo("Asia/Shanghai")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def h(world, auth_header):
+    """Headers per role."""
+    return {
+        role: auth_header(getattr(world, role))
+        for role in (
+            "admin",
+            "district_supervisor",
+            "street_supervisor",
+            "inspector",
+            "officer",
+            "reporter",
+        )
+    }
+
+
+@pytest.fixture
+def token(client, world, h):
+    return scan_token(client, h["admin"], world.enterprise_a.id)
+
+
+def post(client, headers, hazard_id, action, body):
+    return client.post(f"/api/v1/hazards/{hazard_id}/{action}", json=body, headers=headers)
+
+
+def china_today() -> date:
+    return utcnow().astimezone(CHINA).date()
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def last_moment_of(day: date) -> datetime:
+    """23:59:59.999 China time: what a deadline given as a date means."""
+    return datetime(day.year, day.month, day.day, 23, 59, 59, 999000, tzinfo=CHINA)
+
+
+def _field_errors(response) -> dict:
+    return assert_error(response, 422, "validation_error")["errors"]
+
+
+# --- dates the way people write them -------------------------------------------------------
+
+
+def test_a_deadline_given_as_a_date_is_the_end_of_that_china_day(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    day = china_today() + timedelta(days=5)
+    body = {"assignee_id": world.officer.id, "deadline": day.isoformat()}
+    assigned = post(client, h["inspector"], hid, "assign", body)
+    assert assigned.status_code == 200, assigned.json
+    assert moment(assigned.json["deadline"]) == last_moment_of(day)
+    assert moment(assigned.json["original_deadline"]) == last_moment_of(day)
+    # the full ISO form keeps working, and a date that has passed is refused in Chinese
+    other = report(client, h["inspector"], token).json["hazard"]["id"]
+    exact = "2030-06-01T18:00:00+08:00"
+    iso = post(client, h["inspector"], other, "assign", {**body, "deadline": exact})
+    assert moment(iso.json["deadline"]) == moment(exact)
+    third = report(client, h["inspector"], token).json["hazard"]["id"]
+    gone = {**body, "deadline": (china_today() - timedelta(days=1)).isoformat()}
+    assert "deadline" in _field_errors(post(client, h["inspector"], third, "assign", gone))
+
+
+def test_a_deadline_of_today_is_on_time_all_day_and_overdue_the_next(client, world, h, token, ctx):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    today = china_today()
+    body = {"assignee_id": world.officer.id, "deadline": today.isoformat()}
+    assert post(client, h["inspector"], hid, "assign", body).status_code == 200
+    ctx.clock = lambda: datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=CHINA)
+    assert client.get(f"/api/v1/hazards/{hid}", headers=h["officer"]).json["overdue"] is False
+    tomorrow = today + timedelta(days=1)
+    ctx.clock = lambda: datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=CHINA)
+    assert client.get(f"/api/v1/hazards/{hid}", headers=h["officer"]).json["overdue"] is True
+
+
+def test_extension_and_reopen_take_dates_too(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    first = china_today() + timedelta(days=3)
+    later = first + timedelta(days=7)
+    post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": first.isoformat()},
+    )
+    asked = post(
+        client,
+        h["officer"],
+        hid,
+        "extend",
+        {"deadline": later.isoformat(), "reason": "设备到货延迟"},
+    )
+    assert asked.status_code == 200, asked.json
+    assert moment(asked.json["extension"]["until"]) == last_moment_of(later)
+    approved = post(client, h["inspector"], hid, "extend", {"approve": True})
+    assert moment(approved.json["deadline"]) == last_moment_of(later)
+    assert moment(approved.json["original_deadline"]) == last_moment_of(first)
+    post(
+        client,
+        h["officer"],
+        hid,
+        "submit-fix",
+        {"note": "已更换", "media_ids": [upload(client, h["officer"])]},
+    )
+    post(client, h["inspector"], hid, "verify", {"passed": True})
+    again = china_today() + timedelta(days=2)
+    reopened = post(
+        client,
+        h["street_supervisor"],
+        hid,
+        "reopen",
+        {"reason": "复查发现仍有隐患", "deadline": again.isoformat()},
+    )
+    assert reopened.status_code == 200, reopened.json
+    assert moment(reopened.json["deadline"]) == last_moment_of(again)
+
+
+@pytest.fixture
+def reported_around_a_day(db, world):
+    """Hazards reported just inside and just outside 2026-11-05, China time."""
+    made = {}
+    for label, at in (
+        ("before", datetime(2026, 11, 4, 23, 59, tzinfo=CHINA)),
+        ("first", datetime(2026, 11, 5, 0, 0, tzinfo=CHINA)),
+        ("evening", datetime(2026, 11, 5, 23, 59, 59, tzinfo=CHINA)),
+        ("after", datetime(2026, 11, 6, 0, 0, tzinfo=CHINA)),
+    ):
+        hazard = make_hazard(db, world.enterprise_a, created_at=at.astimezone(UTC))
+        made[label] = hazard.id
+    db.commit()
+    return made
+
+
+def _ids(client, headers, query):
+    response = client.get(f"/api/v1/hazards?{query}", headers=headers)
+    assert response.status_code == 200, response.json
+    return {item["id"] for item in response.json["items"]}
+
+
+def test_hazard_list_filters_take_local_dates_and_to_includes_that_day(
+    client, h, reported_around_a_day
+):
+    made = reported_around_a_day
+    day = _ids(client, h["admin"], "from=2026-11-05&to=2026-11-05")
+    assert day == {made["first"], made["evening"]}
+    assert _ids(client, h["admin"], "from=2026-11-05") == {
+        made["first"],
+        made["evening"],
+        made["after"],
+    }
+    assert _ids(client, h["admin"], "to=2026-11-04") == {made["before"]}
+
+
+def test_hazard_list_filters_keep_taking_timestamps_with_to_exclusive(
+    client, h, reported_around_a_day
+):
+    made = reported_around_a_day
+    query = "from=2026-11-05T00:00:00%2B08:00&to=2026-11-05T23:59:59%2B08:00"
+    assert _ids(client, h["admin"], query) == {made["first"]}
+    assert _ids(client, h["admin"], "from=2026-11-05T15:59:59Z") == {made["evening"], made["after"]}
+
+
+def test_checkin_list_filters_take_local_dates_too(client, world, h, db):
+    code = client.post(
+        f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", json={}, headers=h["admin"]
+    ).json["token"]
+    done = client.post(
+        f"/api/v1/scan/{code}/checkins", json={"lat": 31.0, "lng": 120.0}, headers=h["inspector"]
+    )
+    assert done.status_code == 201, done.json
+    today = china_today()
+    listed = client.get(f"/api/v1/checkins?from={today}&to={today}", headers=h["inspector"]).json[
+        "items"
+    ]
+    assert [c["id"] for c in listed] == [done.json["id"]]
+    yesterday = today - timedelta(days=1)
+    assert (
+        client.get(f"/api/v1/checkins?to={yesterday}", headers=h["inspector"]).json["items"] == []
+    )
+
+
+# --- 五落实: what is missing, and the plan's deadline ------------------------------------
+
+
+def test_the_plans_deadline_is_a_date_like_every_deadline(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    day = china_today() + timedelta(days=16)
+    filed = post(client, h["officer"], hid, "plan", {**PLAN, "deadline": day.isoformat()})
+    assert filed.status_code == 200, filed.json
+    assert moment(filed.json["plan"]["deadline"]) == last_moment_of(day)
+    # the same form as the hazard's own deadline
+    assigned = post(
+        client,
+        h["inspector"],
+        hid,
+        "assign",
+        {"assignee_id": world.officer.id, "deadline": day.isoformat()},
+    )
+    assert assigned.json["plan"]["deadline"] == assigned.json["deadline"]
+    exact = post(client, h["officer"], hid, "plan", {"deadline": "2030-01-15T18:00:00+08:00"})
+    assert exact.json["plan"]["deadline"] == "2030-01-15T10:00:00+00:00"
+    words = post(client, h["officer"], hid, "plan", {"deadline": "年底前"})
+    assert "deadline" in _field_errors(words)
+
+
+def test_plan_answers_keep_the_other_items_as_given(client, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    filed = post(client, h["officer"], hid, "plan", PLAN).json["plan"]
+    assert {k: v for k, v in filed.items() if k != "deadline"} == {
+        k: v for k, v in PLAN.items() if k != "deadline"
+    }
