@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.core.clock import utcnow
-from tests.api.hazard_helpers import PLAN, report, scan_token, upload
+from tests.api.hazard_helpers import PLAN, in_days, report, scan_token, upload
 from tests.api.helpers import assert_error
 from tests.factories import make_hazard
 
@@ -57,6 +57,109 @@ def last_moment_of(day: date) -> datetime:
 
 def _field_errors(response) -> dict:
     return assert_error(response, 422, "validation_error")["errors"]
+
+
+# --- field errors in Chinese, English beside it ---------------------------------------------
+
+
+def test_a_missing_field_is_said_in_chinese_with_marshmallows_english_beside_it(client, h):
+    errors = _field_errors(client.post("/api/v1/hazards", json={}, headers=h["inspector"]))
+    assert errors["category"] == ["缺少必填字段 / Missing data for required field."]
+    assert errors["description"] == ["缺少必填字段 / Missing data for required field."]
+    assert errors["media_ids"] == ["缺少必填字段 / Missing data for required field."]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"category": None}, "category", "不能为空（null） / Field may not be null."),
+        (
+            {"category": "volcano"},
+            "category",
+            "须为以下之一：fire, electrical, special_equipment, hazardous_chemicals, "
+            "confined_space, dust, machinery, work_at_height, housekeeping, other / Must be one "
+            "of: fire, electrical, special_equipment, hazardous_chemicals, confined_space, dust, "
+            "machinery, work_at_height, housekeeping, other.",
+        ),
+        ({"description": 12}, "description", "应为字符串 / Not a valid string."),
+        (
+            {"description": "长" * 2001},
+            "description",
+            "长度须在 1 到 2000 之间 / Length must be between 1 and 2000.",
+        ),
+        ({"media_ids": "1,2"}, "media_ids", "应为列表 / Not a valid list."),
+        ({"media_ids": []}, "media_ids", "长度须在 1 到 9 之间 / Length must be between 1 and 9."),
+        (
+            {"lat": 91},
+            "lat",
+            "须大于或等于 -90 且小于或等于 90 / "
+            "Must be greater than or equal to -90 and less than or equal to 90.",
+        ),
+        ({"anonymous": "maybe"}, "anonymous", "应为布尔值（true 或 false） / Not a valid boolean."),
+        ({"colour": "red"}, "colour", "不支持的字段 / Unknown field."),
+    ],
+)
+def test_each_kind_of_field_error_reads_in_chinese_and_english(client, h, body, field, message):
+    full = {"category": "fire", "description": "堵塞", "media_ids": [1], **body}
+    errors = _field_errors(client.post("/api/v1/hazards", json=full, headers=h["inspector"]))
+    assert errors[field] == [message]
+
+
+def test_errors_inside_a_list_name_the_item_and_read_in_both_languages(client, h):
+    body = {"category": "fire", "description": "堵塞", "media_ids": [1, "x"]}
+    errors = _field_errors(client.post("/api/v1/hazards", json=body, headers=h["inspector"]))
+    assert errors["media_ids"] == {"1": ["应为整数 / Not a valid integer."]}
+
+
+def test_query_and_date_errors_read_in_chinese_too(client, h):
+    errors = _field_errors(client.get("/api/v1/hazards?page_size=500", headers=h["inspector"]))
+    assert errors["page_size"] == [
+        "须大于或等于 1 且小于或等于 100 / "
+        "Must be greater than or equal to 1 and less than or equal to 100."
+    ]
+    errors = _field_errors(client.get("/api/v1/hazards?from=yesterday", headers=h["inspector"]))
+    assert errors["from"] == [
+        "应为日期（YYYY-MM-DD）或带时区的日期时间（如 2026-12-10T18:00:00+08:00） / "
+        "Not a valid date (YYYY-MM-DD) or datetime with a UTC offset."
+    ]
+    errors = _field_errors(
+        client.get("/api/v1/hazards?to=2026-12-10T18:00:00", headers=h["inspector"])
+    )
+    assert errors["to"] == [
+        "日期时间须带时区（如 2026-12-10T18:00:00+08:00） / Not a valid aware datetime."
+    ]
+    errors = _field_errors(client.get("/api/v1/hazards?from=2026-02-30", headers=h["inspector"]))
+    assert errors["from"] == ["不是有效的日期（应为 YYYY-MM-DD） / Not a valid date."]
+    errors = _field_errors(client.get("/api/v1/stats/summary?to=0999-01-01", headers=h["admin"]))
+    assert errors["to"] == [
+        "须大于或等于 1900-01-01 且小于 3000-01-01 / "
+        "Must be greater than or equal to 1900-01-01 and less than 3000-01-01."
+    ]
+
+
+def test_our_own_field_errors_stay_as_they_were(client, world, h, token):
+    """Messages the use cases word themselves are already bilingual: left as they are."""
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    past = {"assignee_id": world.officer.id, "deadline": in_days(-1)}
+    errors = _field_errors(post(client, h["inspector"], hid, "assign", past))
+    assert errors == {"deadline": ["整改期限须晚于当前时间 / must be in the future"]}
+
+
+def test_every_field_error_of_a_bad_body_carries_chinese(client, h):
+    """Whatever is wrong, each message a client shows has Chinese in it."""
+    body = {"category": 3, "description": None, "media_ids": [0, -1, "a"], "lat": "north"}
+    errors = _field_errors(client.post("/api/v1/hazards", json=body, headers=h["inspector"]))
+
+    def messages(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from messages(item)
+        else:
+            yield from value
+
+    found = list(messages(errors))
+    assert len(found) >= 6
+    assert all(CJK.search(m) and " / " in m for m in found), found
 
 
 # --- dates the way people write them -------------------------------------------------------
