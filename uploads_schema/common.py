@@ -18,7 +18,12 @@ class ErrorSchema(ma.Schema):
     code = fields.String(required=True, metadata={"description": "Stable machine code"})
     message = fields.String(required=True, metadata={"description": "Message (zh-CN)"})
     message_en = fields.String(required=True, metadata={"description": "Message (English)"})
-    errors = fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+    errors = fields.Dict(
+        metadata={
+            "description": 'Field errors: {field: ["中文 / English", …]}; plan_incomplete: '
+            '{"missing": [fields]}'
+        }
+    )
 
 
 # Row ids are PostgreSQL INTEGER keys: a larger number names no row and would overflow in SQL.

@@ -28,11 +28,7 @@ from service.hazards.queries import (
 from service.hazards.reporting import (
     _attach,
 )
-from service.hazards.rules import (
-    PLAN_FIELDS,
-    PlanIncomplete,
-    plan_complete,
-)
+from service.hazards.rules import PLAN_FIELDS
 from service.notifications import outbox
 from uploads_schema.vocabulary import (
     HazardAction,
@@ -131,7 +127,7 @@ def assign(
     idem: IdempotencyKey | None = None,
 ) -> Hazard:
     """交办: name who fixes it and by when (a date: the end of that China day); a 重大
-    hazard needs its plan and is 挂牌督办."""
+    hazard needs its complete plan and is 挂牌督办."""
     deadline = deadline_of(deadline)
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
@@ -146,7 +142,8 @@ def assign(
             raise ValidationFailed(
                 errors={"assignee_id": ["须为该企业的安全员 / an officer of this enterprise"]}
             )
-        hazard.level = level  # the policy judges the hazard at the level it is given
+        # The policy, and the plan rule of a 重大 hazard, judge it at the level it is given.
+        hazard.level = level
         workflow.apply(
             s,
             hazard,
@@ -161,9 +158,6 @@ def assign(
             },
             expected_version=expected_version,
         )
-        # After the version, status and policy checks; raising here undoes the whole step.
-        if level is HazardLevel.MAJOR and not plan_complete(hazard.plan):
-            raise PlanIncomplete()
         hazard.assignee_id = assignee_id
         hazard.deadline = deadline
         hazard.original_deadline = hazard.original_deadline or deadline
@@ -385,8 +379,8 @@ def extend(
     idem: IdempotencyKey | None = None,
 ) -> Hazard:
     """延期: the assignee asks (`deadline`, `reason`); an inspector (一般) or supervisor (重大)
-    approves or declines (`approve`); a date is the end of that China day. The original
-    deadline is kept for statistics."""
+    approves or declines (`approve`). One request at a time; a date is the end of that China
+    day. The original deadline is kept for statistics."""
     until = None if deadline is None else deadline_of(deadline)
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
@@ -408,9 +402,8 @@ def extend(
             )
             hazard.extension_until, hazard.extension_reason = until, reason.strip()
             return
-        if hazard.extension_until is None:
-            raise workflow.InvalidTransition("没有待审批的延期申请", "No extension request pending")
         action = HazardAction.APPROVE_EXTENSION if approve else HazardAction.DECLINE_EXTENSION
+        pending = hazard.extension_until  # none pending: `apply` refuses (invalid_transition)
         workflow.apply(
             s,
             hazard,
@@ -418,7 +411,7 @@ def extend(
             actor,
             at=now,
             note=reason,
-            data={"until": hazard.extension_until.isoformat()},
+            data={"until": pending.isoformat() if pending else None},
             expected_version=expected_version,
         )
         if approve:

@@ -2,6 +2,7 @@
 would succeed, search by enterprise name, default poster region, named downloads, a clear
 answer when WeChat login is not configured, and 五落实 errors that name what is missing."""
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -302,7 +303,143 @@ def test_checkin_list_filters_take_local_dates_too(client, world, h, db):
     )
 
 
+# --- actions list only what would succeed now ------------------------------------------------
+
+
+def _actions(client, headers, hid):
+    return client.get(f"/api/v1/hazards/{hid}", headers=headers).json["actions"]
+
+
+def test_extension_actions_follow_the_pending_request(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    body = {"assignee_id": world.officer.id, "deadline": in_days(5)}
+    assert post(client, h["inspector"], hid, "assign", body).status_code == 200
+    # nothing pending: nothing to decide
+    assert _actions(client, h["inspector"], hid) == []
+    assert set(_actions(client, h["street_supervisor"], hid)) == {"file_plan"}
+    assert "request_extension" in _actions(client, h["officer"], hid)
+    refused = post(client, h["inspector"], hid, "extend", {"approve": True})
+    assert_error(refused, 409, "invalid_transition")
+
+    asked = post(client, h["officer"], hid, "extend", {"deadline": in_days(9), "reason": "缺件"})
+    assert asked.status_code == 200, asked.json
+    # one request at a time: the assignee is not offered a second, and it is refused
+    assert "request_extension" not in asked.json["actions"]
+    assert "request_extension" not in _actions(client, h["officer"], hid)
+    second = post(client, h["officer"], hid, "extend", {"deadline": in_days(12), "reason": "再延"})
+    assert_error(second, 409, "invalid_transition")
+    assert set(_actions(client, h["inspector"], hid)) == {"approve_extension", "decline_extension"}
+
+    declined = post(client, h["inspector"], hid, "extend", {"approve": False})
+    assert declined.status_code == 200, declined.json
+    assert declined.json["actions"] == []
+    assert "request_extension" in _actions(client, h["officer"], hid)
+
+
+def test_a_major_hazard_offers_assign_and_fix_only_with_its_complete_plan(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    assert post(client, h["officer"], hid, "plan", PLAN).status_code == 200
+    major = {"assignee_id": world.officer.id, "deadline": in_days(20), "level": "major"}
+    assert post(client, h["inspector"], hid, "assign", major).status_code == 200
+    assert "submit_fix" in _actions(client, h["officer"], hid)
+    # the plan loses an item: the fix waits for the plan (五落实 before the fix)
+    blanked = post(client, h["officer"], hid, "plan", {"funds": " "})
+    assert blanked.json["plan_complete"] is False
+    assert "submit_fix" not in blanked.json["actions"]
+    assert "file_plan" in blanked.json["actions"]
+    fix = {"note": "已整改", "media_ids": [upload(client, h["officer"])]}
+    refused = assert_error(post(client, h["officer"], hid, "submit-fix", fix), 409)
+    assert refused["code"] == "plan_incomplete" and refused["errors"] == {"missing": ["funds"]}
+    restored = post(client, h["officer"], hid, "plan", {"funds": "3 万元"})
+    assert "submit_fix" in restored.json["actions"]
+    assert post(client, h["officer"], hid, "submit-fix", fix).status_code == 200
+
+
+def test_listed_actions_are_the_ones_that_succeed(client, world, h, token, connection):
+    """At every step of a hazard's story, for every staff role: each action the hazard lists
+    for the caller succeeds, and each one it does not list is refused (each tried, then
+    rolled back; the story then goes on)."""
+    later = itertools.count(20)
+    bodies = {
+        "assign": lambda: {"assignee_id": world.officer.id, "deadline": in_days(5)},
+        "file_plan": lambda: PLAN,
+        # always later than the current deadline, so only the state can refuse it
+        "request_extension": lambda: {"deadline": in_days(next(later)), "reason": "缺件"},
+        "approve_extension": lambda: {"approve": True},
+        "decline_extension": lambda: {"approve": False},
+        "reject": lambda: {"reason": "不属实"},
+        "fail": lambda: {"passed": False, "note": "仍有破损"},
+        "pass": lambda: {"passed": True},
+        "reopen": lambda: {"reason": "复查", "deadline": in_days(3)},
+    }
+    paths = {
+        "assign": "assign",
+        "file_plan": "plan",
+        "request_extension": "extend",
+        "approve_extension": "extend",
+        "decline_extension": "extend",
+        "reject": "reject",
+        "fail": "verify",
+        "pass": "verify",
+        "reopen": "reopen",
+        "submit_fix": "submit-fix",
+    }
+
+    def attempt(role, action):
+        body = bodies[action]() if action in bodies else None
+        if body is None:  # submit_fix: the caller's own fresh photo
+            body = {"note": "已整改", "media_ids": [upload(client, h[role])]}
+        return post(client, h[role], hid, paths[action], body)
+
+    story = [
+        ("inspector", "assign"),
+        ("officer", "request_extension"),
+        ("inspector", "decline_extension"),
+        ("officer", "request_extension"),
+        ("inspector", "approve_extension"),
+        ("officer", "submit_fix"),
+        ("inspector", "fail"),
+        ("officer", "submit_fix"),
+        ("inspector", "pass"),
+        ("street_supervisor", "reopen"),
+        ("officer", "submit_fix"),
+    ]
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    for step_role, step in story:
+        for role in ("inspector", "officer", "street_supervisor", "admin"):
+            listed = set(_actions(client, h[role], hid))
+            assert listed <= set(paths), listed
+            for action in paths:
+                trial = connection.begin_nested()
+                try:
+                    answer = attempt(role, action)
+                finally:
+                    trial.rollback()
+                if action in listed:
+                    assert answer.status_code == 200, (step, role, action, answer.json)
+                else:
+                    assert answer.status_code in (403, 409), (step, role, action, answer.json)
+        done = attempt(step_role, step)
+        assert done.status_code == 200, (step_role, step, done.json)
+
+
 # --- 五落实: what is missing, and the plan's deadline ------------------------------------
+
+
+def test_plan_incomplete_names_the_missing_items(client, world, h, token):
+    hid = report(client, h["inspector"], token).json["hazard"]["id"]
+    major = {"assignee_id": world.officer.id, "deadline": in_days(20), "level": "major"}
+    nothing = assert_error(post(client, h["inspector"], hid, "assign", major), 409)
+    assert nothing["code"] == "plan_incomplete"
+    assert nothing["errors"] == {
+        "missing": ["responsible_person", "measures", "funds", "deadline", "contingency_plan"]
+    }
+    assert "责任人、措施、资金、时限、预案" in nothing["message"]
+    post(client, h["officer"], hid, "plan", {"responsible_person": "张伟", "measures": "更换"})
+    partial = assert_error(post(client, h["inspector"], hid, "assign", major), 409)
+    assert partial["errors"] == {"missing": ["funds", "deadline", "contingency_plan"]}
+    assert partial["message"].endswith("尚缺：资金、时限、预案")
+    assert "funds, deadline, contingency_plan" in partial["message_en"]
 
 
 def test_the_plans_deadline_is_a_date_like_every_deadline(client, world, h, token):
