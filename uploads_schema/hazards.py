@@ -143,7 +143,10 @@ class HazardQuerySchema(PageArgsSchema):
             "time), or an ISO 8601 timestamp with its UTC offset (exclusive)"
         },
     )
-    q = fields.String(validate=validate.Length(max=100))
+    q = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "A hazard number, or text in the description or enterprise name"},
+    )
 
 
 class PhotoSchema(ma.Schema):

@@ -13,6 +13,7 @@ from service.access.scoping import Actor, hazard_scope, subtree
 from service.core.clock import period_end, period_start
 from service.core.context import Context
 from service.core.errors import NotFound
+from service.directory.models import Enterprise
 from service.directory.regions import _visible_region
 from service.hazards import workflow
 from service.hazards.deadlines import overdue_condition
@@ -72,7 +73,7 @@ class HazardFilters:
     # A China date (from its start; `to` includes the whole day) or a timestamp (`to` exclusive)
     date_from: date | datetime | None = None
     date_to: date | datetime | None = None
-    q: str | None = None
+    q: str | None = None  # a number, or text in the description or the enterprise's name
 
 
 def list_conditions(
@@ -103,10 +104,12 @@ def list_conditions(
     if f.date_to is not None:
         conditions.append(Hazard.created_at < period_end(f.date_to))
     if f.q:
+        named = select(Enterprise.id).where(Enterprise.name.contains(f.q, autoescape=True))
         conditions.append(
             or_(
                 Hazard.number == f.q.strip().upper(),
                 Hazard.description.contains(f.q, autoescape=True),
+                Hazard.enterprise_id.in_(named),
             )
         )
     if f.region_id is not None:

@@ -423,6 +423,37 @@ def test_listed_actions_are_the_ones_that_succeed(client, world, h, token, conne
         assert done.status_code == 200, (step_role, step, done.json)
 
 
+# --- search by enterprise name ------------------------------------------------------------
+
+
+def test_search_q_matches_the_enterprise_name(client, world, h, db):
+    at = datetime(2026, 11, 2, 3, tzinfo=UTC)
+    a = make_hazard(db, world.enterprise_a, created_at=at, description="消防通道堵塞")
+    a2 = make_hazard(db, world.enterprise_a2, created_at=at, description="灭火器过期")
+    db.commit()
+    assert _ids(client, h["admin"], "q=甲二企业") == {a2.id}
+    assert _ids(client, h["admin"], "q=甲") == {a.id, a2.id}
+    assert _ids(client, h["admin"], "q=灭火器") == {a2.id}  # the description still counts
+    assert _ids(client, h["admin"], f"q={a.number.lower()}") == {a.id}  # and the number
+    assert _ids(client, h["admin"], "q=乙企业") == set()
+
+
+def test_search_by_enterprise_name_stays_in_the_callers_scope(client, world, h, db):
+    at = datetime(2026, 11, 2, 3, tzinfo=UTC)
+    make_hazard(db, world.enterprise_b, created_at=at)
+    db.commit()
+    assert _ids(client, h["admin"], "q=乙企业") != set()
+    assert _ids(client, h["street_supervisor"], "q=乙企业") == set()
+
+
+def test_search_by_enterprise_name_treats_wildcards_as_text(client, world, h, db):
+    at = datetime(2026, 11, 2, 3, tzinfo=UTC)
+    make_hazard(db, world.enterprise_a, created_at=at)
+    db.commit()
+    assert _ids(client, h["admin"], "q=%25") == set()
+    assert _ids(client, h["admin"], "q=_") == set()
+
+
 # --- 五落实: what is missing, and the plan's deadline ------------------------------------
 
 
