@@ -47,7 +47,12 @@ class QrQuerySchema(PageArgsSchema):
 
 
 class PosterBatchArgsSchema(ma.Schema):
-    region_id = Id(required=True)
+    region_id = Id(
+        metadata={
+            "description": "A region subtree; default: the supervisor's own region (admins: "
+            "every active code)"
+        }
+    )
 
 
 class PublicEnterpriseSchema(ma.Schema):

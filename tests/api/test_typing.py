@@ -5,6 +5,7 @@ answer when WeChat login is not configured, and 五落实 errors that name what 
 import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -452,6 +453,104 @@ def test_search_by_enterprise_name_treats_wildcards_as_text(client, world, h, db
     db.commit()
     assert _ids(client, h["admin"], "q=%25") == set()
     assert _ids(client, h["admin"], "q=_") == set()
+
+
+# --- downloads carry a name ------------------------------------------------------------------
+
+
+def names(response) -> tuple[str, str, str]:
+    """(disposition type, filename*, ASCII filename) of a download."""
+    header = response.headers["Content-Disposition"]
+    kind = header.split(";")[0]
+    full = re.search(r"filename\*=UTF-8''([^;\s]+)", header)
+    fallback = re.search(r'filename="?([^";]+)"?(?:;|$)', header)
+    assert full and fallback, header
+    assert fallback.group(1).isascii()
+    return kind, unquote(full.group(1)), fallback.group(1)
+
+
+def test_qr_code_images_and_posters_are_named_by_their_short_id(client, world, h):
+    code = client.post(
+        f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", json={}, headers=h["admin"]
+    ).json
+    short = code["short_id"]
+    png = client.get(f"/api/v1/qrcodes/{code['id']}.png", headers=h["admin"])
+    assert png.status_code == 200 and names(png) == ("inline", f"{short}.png", f"{short}.png")
+    svg = client.get(f"/api/v1/qrcodes/{code['id']}.svg", headers=h["admin"])
+    assert names(svg) == ("inline", f"{short}.svg", f"{short}.svg")
+    poster = client.get(f"/api/v1/qrcodes/{code['id']}/poster.png", headers=h["admin"])
+    assert poster.status_code == 200
+    assert names(poster) == ("inline", f"二维码海报-{short}.png", f"poster-{short}.png")
+
+
+def test_the_poster_pdf_is_named_by_its_region(client, world, h):
+    client.post(f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", json={}, headers=h["admin"])
+    pdf = client.get(
+        f"/api/v1/qrcodes/posters.pdf?region_id={world.street_a.id}", headers=h["admin"]
+    )
+    assert pdf.status_code == 200
+    assert names(pdf) == (
+        "attachment",
+        "二维码海报-甲街道.pdf",
+        f"qr-posters-{world.street_a.code}.pdf",
+    )
+
+
+def test_statistics_exports_are_named_by_region_and_period(client, world, h):
+    sup = h["district_supervisor"]
+    month = client.get("/api/v1/stats/export.xlsx?from=2026-11-01&to=2026-11-30", headers=sup)
+    assert month.status_code == 200
+    assert names(month) == (
+        "attachment",
+        "隐患统计-测试区-2026-11.xlsx",
+        f"hazard-statistics-{world.district.code}-2026-11.xlsx",
+    )
+    days = client.get("/api/v1/stats/export.csv?from=2026-10-02&to=2026-10-30", headers=sup)
+    assert days.status_code == 200
+    assert names(days) == (
+        "attachment",
+        "隐患统计-测试区-2026-10-02至2026-10-30.csv",
+        f"hazard-statistics-{world.district.code}-2026-10-02_2026-10-30.csv",
+    )
+    everything = client.get(
+        "/api/v1/stats/export.csv?from=2026-10-05&to=2026-10-05", headers=h["admin"]
+    )
+    assert names(everything)[1:] == (
+        "隐患统计-全部-2026-10-05.csv",
+        "hazard-statistics-all-2026-10-05.csv",
+    )
+
+
+def test_a_photo_served_by_the_app_is_named_by_its_content(client, h):
+    media_id = upload(client, h["reporter"])
+    link = client.get(f"/api/v1/media/{media_id}", headers=h["reporter"]).headers["Location"]
+    parts = urlsplit(link)
+    with client.get(f"{parts.path}?{parts.query}") as photo:
+        assert photo.status_code == 200
+        kind, full, fallback = names(photo)
+    assert kind == "inline" and full == fallback == parts.path.rsplit("/", 1)[1]
+    assert full.endswith(".jpg")
+
+
+# --- the poster PDF defaults to the caller's own region ------------------------------------
+
+
+def test_the_poster_pdf_defaults_to_the_supervisors_own_region(client, world, h):
+    for enterprise in (world.enterprise_a, world.enterprise_a2, world.enterprise_b):
+        client.post(f"/api/v1/enterprises/{enterprise.id}/qrcodes", json={}, headers=h["admin"])
+    street = client.get("/api/v1/qrcodes/posters.pdf", headers=h["street_supervisor"])
+    assert street.status_code == 200, street.get_data(as_text=True)
+    assert pdf_pages(street.data) == 2  # street A's two enterprises, not street B's
+    assert names(street)[1] == "二维码海报-甲街道.pdf"
+    district = client.get("/api/v1/qrcodes/posters.pdf", headers=h["district_supervisor"])
+    assert pdf_pages(district.data) == 3 and names(district)[1] == "二维码海报-测试区.pdf"
+    everything = client.get("/api/v1/qrcodes/posters.pdf", headers=h["admin"])
+    assert pdf_pages(everything.data) == 3 and names(everything)[1] == "二维码海报-全部.pdf"
+    assert_error(client.get("/api/v1/qrcodes/posters.pdf", headers=h["inspector"]), 403)
+
+
+def pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
 
 
 # --- 五落实: what is missing, and the plan's deadline ------------------------------------
