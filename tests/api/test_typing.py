@@ -553,6 +553,22 @@ def pdf_pages(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
 
 
+# --- WeChat login without credentials ------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["wechat_appid", "wechat_secret"])
+def test_wechat_login_without_credentials_says_it_is_not_configured(
+    client, ctx, fake_wechat, missing
+):
+    ctx.settings = ctx.settings.with_overrides(**{missing: ""})
+    ctx.adapters.pop("wechat", None)
+    fake_wechat.reset()
+    response = client.post("/api/v1/auth/wechat-login", json={"code": "ok-openid-9"})
+    body = assert_error(response, 503, "wechat_not_configured")
+    assert "未配置微信登录" in body["message"]
+    assert fake_wechat.requests == []  # nobody asked WeChat
+
+
 # --- 五落实: what is missing, and the plan's deadline ------------------------------------
 
 
@@ -599,3 +615,32 @@ def test_plan_answers_keep_the_other_items_as_given(client, h, token):
     assert {k: v for k, v in filed.items() if k != "deadline"} == {
         k: v for k, v in PLAN.items() if k != "deadline"
     }
+
+
+# --- the docs show the formats --------------------------------------------------------------
+
+
+def test_openapi_documents_dates_and_timestamps(client):
+    spec = client.get("/api/openapi.json").json
+    both = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    schemas = spec["components"]["schemas"]
+    for schema, field in (
+        ("Assign", "deadline"),
+        ("Reopen", "deadline"),
+        ("Extend", "deadline"),
+        ("Plan", "deadline"),
+    ):
+        documented = schemas[schema]["properties"][field]
+        assert documented["anyOf"] == both, (schema, documented)
+        assert "YYYY-MM-DD" in documented["description"]
+    for path in ("/api/v1/hazards", "/api/v1/checkins"):
+        params = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+        for name in ("from", "to"):
+            assert params[name]["schema"]["anyOf"] == both
+            assert "YYYY-MM-DD" in params[name]["description"]
+    posters = {
+        p["name"]: p for p in spec["paths"]["/api/v1/qrcodes/posters.pdf"]["get"]["parameters"]
+    }
+    assert posters["region_id"]["required"] is False
+    wechat = spec["paths"]["/api/v1/auth/wechat-login"]["post"]["responses"]
+    assert "503" in wechat
