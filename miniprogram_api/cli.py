@@ -117,7 +117,7 @@ def qr_posters(region_code: str, output: str) -> None:
     ctx = context()
     actor = system_actor()
     region_id = regions.region_id_by_code(ctx, region_code)
-    specs = qrcodes.active_codes_in_region(ctx, actor, region_id)
+    specs = qrcodes.active_codes_in_region(ctx, actor, region_id).specs
     if not specs:
         raise click.ClickException(f"no active QR codes under region {region_code}")
     tmp = Path(output).with_suffix(".pdf.part")

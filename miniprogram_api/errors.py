@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.core.errors import DomainError
 from service.core.storage import ObjectMissing, StorageUnavailable
+from uploads_schema.messages import bilingual_errors
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,18 @@ def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> Res
     return response
 
 
-def _flatten_webargs(messages: Any) -> dict[str, Any]:
+def _field_errors(messages: Any) -> dict[str, Any]:
+    """webargs' validation messages as {field: ["中文 / English", …]}."""
     # webargs nests by location ({"json": {"name": [...]}}); clients want fields.
     if not isinstance(messages, dict):
-        return {"_schema": messages}
+        return {"_schema": bilingual_errors(messages)}
     flat: dict[str, Any] = {}
     for location, fields in messages.items():
         if isinstance(fields, dict):
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return bilingual_errors(flat)
 
 
 def handle_domain_error(error: DomainError) -> Response:
@@ -94,7 +96,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     headers: dict[str, str] = {}
     data = getattr(error, "data", None) or {}
     if "messages" in data:
-        errors = _flatten_webargs(data["messages"])
+        errors = _field_errors(data["messages"])
     if data.get("errors"):
         errors = data["errors"]
     headers.update(data.get("headers") or {})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -17,7 +18,12 @@ class ErrorSchema(ma.Schema):
     code = fields.String(required=True, metadata={"description": "Stable machine code"})
     message = fields.String(required=True, metadata={"description": "Message (zh-CN)"})
     message_en = fields.String(required=True, metadata={"description": "Message (English)"})
-    errors = fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+    errors = fields.Dict(
+        metadata={
+            "description": 'Field errors: {field: ["中文 / English", …]}; plan_incomplete: '
+            '{"missing": [fields]}'
+        }
+    )
 
 
 # Row ids are PostgreSQL INTEGER keys: a larger number names no row and would overflow in SQL.
@@ -58,6 +64,39 @@ class Moment(fields.AwareDateTime):
     def __init__(self, **kwargs: Any) -> None:
         span = validate.Range(min=EARLIEST, max=LATEST, max_inclusive=False)
         super().__init__(validate=span, **kwargs)
+
+
+class DayOrMoment(fields.Field):
+    """A date the way people write it, `YYYY-MM-DD` (a China day), or an ISO 8601 timestamp
+    with its zone; loads as a `date` or an aware `datetime`. What a day means — its start, the
+    end of a period, a deadline's last moment — is the use case's (service.core.clock)."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Not a valid date (YYYY-MM-DD) or datetime with a UTC offset."
+    }
+    _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    # OpenAPI: either form, so generated clients and the docs show both.
+    DOCUMENTED: ClassVar[dict[str, Any]] = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {**self.DOCUMENTED, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self._day, self._moment = Day(), Moment()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        if self._DAY.fullmatch(value):
+            return self._day.deserialize(value)  # type: ignore[no-any-return]
+        try:
+            return self._moment.deserialize(value)  # type: ignore[no-any-return]
+        except ma.ValidationError as error:
+            unreadable = self._moment.error_messages["invalid"].format(obj_type="datetime")
+            if error.messages == [unreadable]:
+                raise self.make_error("invalid") from None  # neither a date nor a timestamp
+            raise  # a timestamp without its zone, or out of range: that message says it
 
 
 class PageArgsSchema(ma.Schema):

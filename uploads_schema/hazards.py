@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of
+from uploads_schema.common import DayOrMoment, Id, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -23,6 +23,17 @@ from uploads_schema.vocabulary import (
 
 _text = validate.Length(max=2000)
 _photos = fields.List(Id(), validate=validate.Length(min=1, max=9), required=True)
+
+def _deadline(**kwargs: Any) -> DayOrMoment:
+    return DayOrMoment(
+        metadata={
+            "description": "整改期限: a date, YYYY-MM-DD, meaning the end of that day in China "
+            "time (23:59:59.999 +08:00), or an ISO 8601 timestamp with its UTC offset"
+        },
+        **kwargs,
+    )
+
+
 _version = fields.Integer(
     load_default=None,
     allow_none=True,
@@ -57,7 +68,7 @@ class ScanReportSchema(ma.Schema):
 
 class AssignSchema(ma.Schema):
     assignee_id = Id(required=True)
-    deadline = Moment(required=True, metadata={"description": "整改期限"})
+    deadline = _deadline(required=True)
     level = enum_field(HazardLevel, load_default=HazardLevel.GENERAL)
     note = fields.String(load_default="", validate=_text)
     version = _version
@@ -69,7 +80,7 @@ class PlanSchema(ma.Schema):
     responsible_person = fields.String(validate=validate.Length(max=100))
     measures = fields.String(validate=_text)
     funds = fields.String(validate=validate.Length(max=100))
-    deadline = fields.String(validate=validate.Length(max=40))
+    deadline = _deadline()
     contingency_plan = fields.String(validate=_text)
     version = _version
 
@@ -95,14 +106,14 @@ class RejectSchema(ma.Schema):
 
 class ReopenSchema(ma.Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    deadline = Moment(required=True)
+    deadline = _deadline(required=True)
     version = _version
 
 
 class ExtendSchema(ma.Schema):
     """Ask with `deadline` + `reason` (assignee); decide with `approve` (inspector/supervisor)."""
 
-    deadline = Moment(load_default=None)
+    deadline = _deadline(load_default=None)
     reason = fields.String(load_default="", validate=_text)
     approve = fields.Boolean(load_default=None, allow_none=True)
     version = _version
@@ -118,9 +129,24 @@ class HazardQuerySchema(PageArgsSchema):
     grid_id = Id()
     overdue = fields.Boolean()
     supervised = fields.Boolean()
-    date_from = Moment(data_key="from")
-    date_to = Moment(data_key="to")
-    q = fields.String(validate=validate.Length(max=100))
+    date_from = DayOrMoment(
+        data_key="from",
+        metadata={
+            "description": "Reported from: a date, YYYY-MM-DD (from its start, China time), "
+            "or an ISO 8601 timestamp with its UTC offset"
+        },
+    )
+    date_to = DayOrMoment(
+        data_key="to",
+        metadata={
+            "description": "Reported until: a date, YYYY-MM-DD (that whole day included, China "
+            "time), or an ISO 8601 timestamp with its UTC offset (exclusive)"
+        },
+    )
+    q = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "A hazard number, or text in the description or enterprise name"},
+    )
 
 
 class PhotoSchema(ma.Schema):
@@ -174,7 +200,13 @@ class HazardSchema(ma.Schema):
     deadline = fields.DateTime(allow_none=True)
     original_deadline = fields.DateTime(allow_none=True)
     extension = fields.Nested(ExtensionSchema, allow_none=True)
-    plan = fields.Dict(allow_none=True)
+    plan = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "五落实: responsible_person, measures, funds, deadline (an ISO 8601 "
+            "UTC timestamp, like `deadline`), contingency_plan"
+        },
+    )
     plan_complete = fields.Boolean(required=True)
     supervised = fields.Boolean(required=True, metadata={"description": "挂牌督办"})
     reopen_count = fields.Integer(required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from uploads_schema.common import Id, Moment, PageArgsSchema, enum_field, page_of
+from uploads_schema.common import DayOrMoment, Id, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import INDUSTRY_LABELS, CheckinFlag, Industry, QrStatus, RiskColor
 
 
@@ -47,7 +47,12 @@ class QrQuerySchema(PageArgsSchema):
 
 
 class PosterBatchArgsSchema(ma.Schema):
-    region_id = Id(required=True)
+    region_id = Id(
+        metadata={
+            "description": "A region subtree; default: the supervisor's own region (admins: "
+            "every active code)"
+        }
+    )
 
 
 class PublicEnterpriseSchema(ma.Schema):
@@ -108,8 +113,20 @@ class CheckinQuerySchema(PageArgsSchema):
     region_id = Id()
     inspector_id = Id()
     flagged = fields.Boolean()
-    date_from = Moment(data_key="from", default_timezone=None)
-    date_to = Moment(data_key="to", default_timezone=None)
+    date_from = DayOrMoment(
+        data_key="from",
+        metadata={
+            "description": "A date, YYYY-MM-DD (from its start, China time), or an ISO 8601 "
+            "timestamp with its UTC offset"
+        },
+    )
+    date_to = DayOrMoment(
+        data_key="to",
+        metadata={
+            "description": "A date, YYYY-MM-DD (that whole day included, China time), or an "
+            "ISO 8601 timestamp with its UTC offset (exclusive)"
+        },
+    )
 
 
 QrCodePageSchema = page_of(QrCodeSchema, "QrCodePage")

@@ -113,6 +113,14 @@ class HazardLevel(StrEnum):
 
 
 LEVEL_LABELS = {HazardLevel.GENERAL: "一般隐患", HazardLevel.MAJOR: "重大隐患"}
+# 五落实, the plan a 重大 hazard needs before it is assigned and fixed: field → Chinese.
+PLAN_LABELS = {
+    "responsible_person": "责任人",
+    "measures": "措施",
+    "funds": "资金",
+    "deadline": "时限",
+    "contingency_plan": "预案",
+}
 
 
 class HazardSource(StrEnum):

@@ -43,6 +43,7 @@ class WeChatLogin(MethodView):
     @blp.alt_response(400, schema=ErrorSchema)
     @blp.alt_response(429, schema=ErrorSchema)
     @blp.alt_response(502, schema=ErrorSchema)
+    @blp.alt_response(503, schema=ErrorSchema, description="wechat_not_configured")
     def post(self, args):
         """Log in with a `wx.login()` code; first-time users become reporters."""
         return auth.wechat_login(context(), _wechat_client(), args["code"])

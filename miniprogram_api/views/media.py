@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from flask import Request, Response, redirect, send_file
@@ -12,6 +13,7 @@ from miniprogram_api.api import Blueprint, BodyParser
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.inputs import takes_files
 from miniprogram_api.limits import caller_key, limiter, upload_limit
+from miniprogram_api.responses import disposition
 from service.media import photos as media
 from uploads_schema.common import ErrorSchema
 from uploads_schema.media import MediaSchema, SignedLinkSchema, UploadSchema
@@ -118,4 +120,7 @@ class SignedMediaFile(MethodView):
         response.headers["X-Content-Type-Options"] = "nosniff"
         # Defence in depth should the store ever hold something a browser would run.
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        # Shown in place; saved under its content-addressed name (sha256 of the bytes).
+        name = PurePosixPath(key).name
+        response.headers["Content-Disposition"] = disposition(name, name, inline=True)
         return response

@@ -7,8 +7,10 @@ import io
 from flask import Response
 from flask.views import MethodView
 
+import qr
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
+from miniprogram_api.responses import download
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.qrcodes import (
@@ -53,17 +55,19 @@ class PosterBatch(MethodView):
     @blp.alt_response(403, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, args):
-        """A PDF with a poster for every active code in a region's subtree."""
+        """A PDF with a poster for every active code in a region's subtree (by default the
+        supervisor's own region)."""
         ctx = context()
-        specs = qrcodes.active_codes_in_region(ctx, current_actor(), args["region_id"])
+        batch = qrcodes.active_codes_in_region(ctx, current_actor(), args.get("region_id"))
         # Built whole before sending (~13 KB a page): a failure never leaves a half-sent PDF.
         out = io.BytesIO()
-        qrcodes.write_region_posters(ctx, specs, out)
-        name = f"posters-region-{args['region_id']}.pdf"
-        return Response(
+        qrcodes.write_region_posters(ctx, batch.specs, out)
+        return download(
             out.getvalue(),
-            mimetype="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}"', **_PRIVATE_CACHE},
+            "application/pdf",
+            f"二维码海报-{batch.region_name}.pdf",
+            f"qr-posters-{batch.region_code or 'all'}.pdf",
+            headers=_PRIVATE_CACHE,
         )
 
 
@@ -76,9 +80,10 @@ class QrCodeById(MethodView):
         return qrcodes.get_qrcode(context(), current_actor(), code_id)
 
 
-def _image(code_id: int, fmt: str, mimetype: str) -> Response:
+def _image(code_id: int, fmt: str, mimetype: str, name: str, ascii_name: str) -> Response:
     data = qrcodes.render_qrcode(context(), current_actor(), code_id, fmt)
-    return Response(data, mimetype=mimetype, headers=_PRIVATE_CACHE)
+    # Inline: a browser shows it, and saving it keeps the name.
+    return download(data, mimetype, name, ascii_name, inline=True, headers=_PRIVATE_CACHE)
 
 
 @blp.route("/qrcodes/<int:code_id>.png")
@@ -87,7 +92,8 @@ class QrCodePng(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, code_id):
         """The code as a PNG image."""
-        return _image(code_id, "png", "image/png")
+        short_id = qr.format_short_id(code_id)
+        return _image(code_id, "png", "image/png", f"{short_id}.png", f"{short_id}.png")
 
 
 @blp.route("/qrcodes/<int:code_id>.svg")
@@ -96,7 +102,8 @@ class QrCodeSvg(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, code_id):
         """The code as an SVG image."""
-        return _image(code_id, "svg", "image/svg+xml")
+        short_id = qr.format_short_id(code_id)
+        return _image(code_id, "svg", "image/svg+xml", f"{short_id}.svg", f"{short_id}.svg")
 
 
 @blp.route("/qrcodes/<int:code_id>/poster.png")
@@ -106,7 +113,10 @@ class QrCodePoster(MethodView):
     @blp.alt_response(500, schema=ErrorSchema)
     def get(self, code_id):
         """A printable A5 poster: enterprise name, instructions, the code, its short id."""
-        return _image(code_id, "poster", "image/png")
+        short_id = qr.format_short_id(code_id)
+        return _image(
+            code_id, "poster", "image/png", f"二维码海报-{short_id}.png", f"poster-{short_id}.png"
+        )
 
 
 @blp.route("/qrcodes/<int:code_id>/revoke")

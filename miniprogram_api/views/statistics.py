@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
+from miniprogram_api.responses import download
 from service.statistics import exports
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
@@ -76,14 +77,13 @@ class MajorHazards(MethodView):
         return {"items": statistics.major_hazards(context(), current_actor(), StatsQuery(**args))}
 
 
-def _attachment(data: bytes, mimetype: str, name: str) -> Response:
-    return Response(
+def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str) -> Response:
+    return download(
         data,
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
-            "Cache-Control": "private, no-store",
-        },
+        mimetype,
+        f"{named.name}.{ext}",
+        f"{named.ascii_name}.{ext}",
+        headers={"Cache-Control": "private, no-store"},
     )
 
 
@@ -95,8 +95,8 @@ class ExportXlsx(MethodView):
     def get(self, args):
         """Summary, ranking and hazard list of the scope and period as an Excel workbook."""
         out = io.BytesIO()
-        exports.write_xlsx(context(), current_actor(), StatsQuery(**args), out)
-        return _attachment(out.getvalue(), XLSX, "hazard-statistics.xlsx")
+        named = exports.write_xlsx(context(), current_actor(), StatsQuery(**args), out)
+        return _attachment(out.getvalue(), XLSX, named, "xlsx")
 
 
 @blp.route("/export.csv")
@@ -106,5 +106,5 @@ class ExportCsv(MethodView):
     @_errors
     def get(self, args):
         """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel)."""
-        text = "".join(exports.iter_csv(context(), current_actor(), StatsQuery(**args)))
-        return _attachment(text.encode("utf-8"), "text/csv", "hazard-statistics.csv")
+        named, parts = exports.csv_export(context(), current_actor(), StatsQuery(**args))
+        return _attachment("".join(parts).encode("utf-8"), "text/csv", named, "csv")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from service.core.errors import DomainError, UpstreamError
+from service.core.errors import DomainError, ServiceUnavailable, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,14 @@ class WeChatUnavailable(UpstreamError):
     message, message_en = "无法连接微信服务，请稍后再试", "Could not reach WeChat"
 
 
+class WeChatNotConfigured(ServiceUnavailable):
+    """This installation has no WeChat credentials: nothing to ask WeChat, nothing to retry."""
+
+    code = "wechat_not_configured"
+    message = "未配置微信登录，请使用账号密码登录或联系管理员"
+    message_en = "WeChat login is not configured on this server (WECHAT_APPID, WECHAT_SECRET)"
+
+
 @dataclass(frozen=True)
 class WeChatIdentity:
     """What we keep of a WeChat login: who it is, not the session key."""
@@ -59,6 +67,8 @@ class WeChatClient:
 
     def code_to_session(self, code: str) -> WeChatIdentity:
         """Exchange a `wx.login` code for the user's openid (jscode2session)."""
+        if not (self.appid and self.secret):
+            raise WeChatNotConfigured()
         params = {
             "appid": self.appid,
             "secret": self.secret,

@@ -40,6 +40,31 @@ def china_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, CHINA)
 
 
+# The last moment of a China day that every database keeps (SQLite keeps milliseconds).
+_LAST_MOMENT = timedelta(milliseconds=1)
+
+
+def end_of_china_day(day: date) -> datetime:
+    """The last moment of a China day, 23:59:59.999 +08:00: what a deadline given as a date
+    means, so "by 2026-12-10" is on time all that day and overdue from the next."""
+    return china_midnight(day + timedelta(days=1)) - _LAST_MOMENT
+
+
+def deadline_of(value: date | datetime) -> datetime:
+    """A deadline as given (a timestamp), or a date's last moment in China time."""
+    return value if isinstance(value, datetime) else end_of_china_day(value)
+
+
+def period_start(value: date | datetime) -> datetime:
+    """Where a period given `from` a date (its China midnight) or a timestamp starts."""
+    return value if isinstance(value, datetime) else china_midnight(value)
+
+
+def period_end(value: date | datetime) -> datetime:
+    """Where a period running `to` a date (that whole day) or a timestamp ends, exclusive."""
+    return value if isinstance(value, datetime) else china_midnight(value + timedelta(days=1))
+
+
 def from_china_wall_clock(wall_clock: datetime) -> datetime:
     """A naive China wall-clock time (a phone camera's EXIF time) as an aware UTC moment."""
     # The fixed offset, not the zone's history: a camera's clock says nothing of 1980s DST.

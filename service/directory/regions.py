@@ -31,6 +31,17 @@ def _visible_region(session: Session, actor: Actor, region_id: int) -> Region:
     return region
 
 
+def scope_region(session: Session, actor: Actor, region_id: int | None) -> Region | None:
+    """The region a request is about: the one asked for (in the actor's scope, else 404) or,
+    by default, a supervisor's own; None (all the caller sees) for others. Statistics,
+    exports and poster batches default alike."""
+    if region_id is not None:
+        return _visible_region(session, actor, region_id)
+    if actor.role is Role.SUPERVISOR and actor.region_id is not None:
+        return session.get(Region, actor.region_id)
+    return None
+
+
 def list_regions(
     ctx: Context,
     actor: Actor,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, hazard_scope, subtree
+from service.core.clock import period_end, period_start
 from service.core.context import Context
 from service.core.errors import NotFound
+from service.directory.models import Enterprise
 from service.directory.regions import _visible_region
 from service.hazards import workflow
 from service.hazards.deadlines import overdue_condition
@@ -68,9 +70,10 @@ class HazardFilters:
     grid_id: int | None = None
     overdue: bool | None = None
     supervised: bool | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-    q: str | None = None
+    # A China date (from its start; `to` includes the whole day) or a timestamp (`to` exclusive)
+    date_from: date | datetime | None = None
+    date_to: date | datetime | None = None
+    q: str | None = None  # a number, or text in the description or the enterprise's name
 
 
 def list_conditions(
@@ -97,14 +100,16 @@ def list_conditions(
         overdue = overdue_condition(now)
         conditions.append(overdue if f.overdue else ~overdue)
     if f.date_from is not None:
-        conditions.append(Hazard.created_at >= f.date_from)
+        conditions.append(Hazard.created_at >= period_start(f.date_from))
     if f.date_to is not None:
-        conditions.append(Hazard.created_at < f.date_to)
+        conditions.append(Hazard.created_at < period_end(f.date_to))
     if f.q:
+        named = select(Enterprise.id).where(Enterprise.name.contains(f.q, autoescape=True))
         conditions.append(
             or_(
                 Hazard.number == f.q.strip().upper(),
                 Hazard.description.contains(f.q, autoescape=True),
+                Hazard.enterprise_id.in_(named),
             )
         )
     if f.region_id is not None:

@@ -8,10 +8,10 @@ import hashlib
 from typing import Any
 
 from service.core.errors import Conflict, NotFound, ValidationFailed
-from uploads_schema.vocabulary import HazardSource, Role
+from uploads_schema.vocabulary import PLAN_LABELS, HazardSource, Role
 
 MAX_PHOTOS = 9
-PLAN_FIELDS = ("responsible_person", "measures", "funds", "deadline", "contingency_plan")
+PLAN_FIELDS = tuple(PLAN_LABELS)  # 责任人, 措施, 资金, 时限, 预案
 SOURCE_BY_ROLE = {
     Role.REPORTER: HazardSource.PUBLIC_TIP,
     Role.ENTERPRISE_OFFICER: HazardSource.SELF_CHECK,
@@ -27,9 +27,19 @@ class MediaInvalid(ValidationFailed):
 
 
 class PlanIncomplete(Conflict):
+    """A 重大 hazard's 五落实 plan lacks items; `errors["missing"]` lists their fields."""
+
     code = "plan_incomplete"
     message = "重大隐患须先完善“五落实”方案（责任人、措施、资金、时限、预案）"
     message_en = "A major hazard needs a complete plan (person, measures, funds, deadline, plan)"
+
+    def __init__(self, missing: list[str]) -> None:
+        names = "、".join(PLAN_LABELS[name] for name in missing)
+        super().__init__(
+            f"重大隐患须先完善“五落实”方案，尚缺：{names}",
+            f"A major hazard needs a complete 五落实 plan; missing: {', '.join(missing)}",
+            errors={"missing": list(missing)},
+        )
 
 
 class ReceiptNotFound(NotFound):
@@ -43,6 +53,13 @@ def receipt_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def missing_plan_items(plan: dict[str, Any] | None) -> list[str]:
+    """The 五落实 items not yet filled in, in the plan's order."""
+    if not plan:
+        return list(PLAN_FIELDS)
+    return [k for k in PLAN_FIELDS if not str(plan.get(k) or "").strip()]
+
+
 def plan_complete(plan: dict[str, Any] | None) -> bool:
     """五落实: every one of the five items is filled in."""
-    return bool(plan) and all(str(plan.get(k) or "").strip() for k in PLAN_FIELDS)
+    return not missing_plan_items(plan)

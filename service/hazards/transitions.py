@@ -6,7 +6,7 @@ the hash-chained event. Writes take an optional `IdempotencyKey` and expected ve
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import literal, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, hazard_scope
 from service.core import idempotency
+from service.core.clock import deadline_of
 from service.core.context import Context
 from service.core.errors import Conflict, ValidationFailed
 from service.core.idempotency import IdempotencyKey
@@ -27,11 +28,7 @@ from service.hazards.queries import (
 from service.hazards.reporting import (
     _attach,
 )
-from service.hazards.rules import (
-    PLAN_FIELDS,
-    PlanIncomplete,
-    plan_complete,
-)
+from service.hazards.rules import PLAN_FIELDS
 from service.notifications import outbox
 from uploads_schema.vocabulary import (
     HazardAction,
@@ -123,13 +120,15 @@ def assign(
     hazard_id: int,
     *,
     assignee_id: int,
-    deadline: datetime,
+    deadline: date | datetime,
     level: HazardLevel = HazardLevel.GENERAL,
     note: str = "",
     expected_version: int | None = None,
     idem: IdempotencyKey | None = None,
 ) -> Hazard:
-    """交办: name who fixes it and by when; a 重大 hazard needs its plan and is 挂牌督办."""
+    """交办: name who fixes it and by when (a date: the end of that China day); a 重大
+    hazard needs its complete plan and is 挂牌督办."""
+    deadline = deadline_of(deadline)
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
         _require_future(deadline, now)
@@ -143,7 +142,8 @@ def assign(
             raise ValidationFailed(
                 errors={"assignee_id": ["须为该企业的安全员 / an officer of this enterprise"]}
             )
-        hazard.level = level  # the policy judges the hazard at the level it is given
+        # The policy, and the plan rule of a 重大 hazard, judge it at the level it is given.
+        hazard.level = level
         workflow.apply(
             s,
             hazard,
@@ -158,9 +158,6 @@ def assign(
             },
             expected_version=expected_version,
         )
-        # After the version, status and policy checks; raising here undoes the whole step.
-        if level is HazardLevel.MAJOR and not plan_complete(hazard.plan):
-            raise PlanIncomplete()
         hazard.assignee_id = assignee_id
         hazard.deadline = deadline
         hazard.original_deadline = hazard.original_deadline or deadline
@@ -179,10 +176,15 @@ def file_plan(
     idem: IdempotencyKey | None = None,
     **plan: Any,
 ) -> Hazard:
-    """五落实: record the responsible person, measures, funds, deadline and contingency plan."""
+    """五落实: record the responsible person, measures, funds, deadline and contingency plan.
+    The deadline (时限) is kept like the hazard's own: an ISO 8601 UTC timestamp, a date
+    meaning the end of that China day."""
+    given = {k: v for k, v in plan.items() if k in PLAN_FIELDS}
+    if given.get("deadline") is not None:
+        given["deadline"] = deadline_of(given["deadline"]).astimezone(UTC).isoformat()
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
-        merged = {**(hazard.plan or {}), **{k: v for k, v in plan.items() if k in PLAN_FIELDS}}
+        merged = {**(hazard.plan or {}), **given}
         workflow.apply(
             s,
             hazard,
@@ -336,11 +338,13 @@ def reopen(
     hazard_id: int,
     *,
     reason: str,
-    deadline: datetime,
+    deadline: date | datetime,
     expected_version: int | None = None,
     idem: IdempotencyKey | None = None,
 ) -> Hazard:
-    """A supervisor reopens a closed hazard with a new deadline; the original one is kept."""
+    """A supervisor reopens a closed hazard with a new deadline (a date: the end of that China
+    day); the original one is kept."""
+    deadline = deadline_of(deadline)
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
         if not reason.strip():
@@ -368,21 +372,23 @@ def extend(
     actor: Actor,
     hazard_id: int,
     *,
-    deadline: datetime | None = None,
+    deadline: date | datetime | None = None,
     reason: str = "",
     approve: bool | None = None,
     expected_version: int | None = None,
     idem: IdempotencyKey | None = None,
 ) -> Hazard:
     """延期: the assignee asks (`deadline`, `reason`); an inspector (一般) or supervisor (重大)
-    approves or declines (`approve`). The original deadline is kept for statistics."""
+    approves or declines (`approve`). One request at a time; a date is the end of that China
+    day. The original deadline is kept for statistics."""
+    until = None if deadline is None else deadline_of(deadline)
 
     def work(s: Session, hazard: Hazard, now: datetime) -> None:
         if approve is None:
-            if deadline is None or not reason.strip():
+            if until is None or not reason.strip():
                 raise ValidationFailed(errors={"deadline": ["须给出新期限和理由 / required"]})
-            _require_future(deadline, now)
-            if hazard.deadline is not None and deadline <= hazard.deadline:
+            _require_future(until, now)
+            if hazard.deadline is not None and until <= hazard.deadline:
                 raise ValidationFailed(errors={"deadline": ["须晚于现期限 / must be later"]})
             workflow.apply(
                 s,
@@ -391,14 +397,13 @@ def extend(
                 actor,
                 at=now,
                 note=reason,
-                data={"until": deadline.isoformat()},
+                data={"until": until.isoformat()},
                 expected_version=expected_version,
             )
-            hazard.extension_until, hazard.extension_reason = deadline, reason.strip()
+            hazard.extension_until, hazard.extension_reason = until, reason.strip()
             return
-        if hazard.extension_until is None:
-            raise workflow.InvalidTransition("没有待审批的延期申请", "No extension request pending")
         action = HazardAction.APPROVE_EXTENSION if approve else HazardAction.DECLINE_EXTENSION
+        pending = hazard.extension_until  # none pending: `apply` refuses (invalid_transition)
         workflow.apply(
             s,
             hazard,
@@ -406,7 +411,7 @@ def extend(
             actor,
             at=now,
             note=reason,
-            data={"until": hazard.extension_until.isoformat()},
+            data={"until": pending.isoformat() if pending else None},
             expected_version=expected_version,
         )
         if approve:

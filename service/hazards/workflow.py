@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor, hazard_place, in_charge
-from service.core.errors import Conflict, PermissionDenied
+from service.core.errors import Conflict, DomainError, PermissionDenied
 from service.hazards.models import Hazard, HazardEvent
+from service.hazards.rules import PlanIncomplete, missing_plan_items
 from uploads_schema.vocabulary import HazardAction, HazardLevel, HazardSource, HazardStatus, Role
 
 S, A = HazardStatus, HazardAction
@@ -124,6 +125,27 @@ def allowed(actor: Actor | None, hazard: Hazard, action: HazardAction) -> bool:
     )
 
 
+# A 重大 hazard is assigned and fixed only with its complete 五落实 plan.
+PLAN_FIRST = frozenset({A.ASSIGN, A.SUBMIT_FIX})
+
+
+def precondition_failure(hazard: Hazard, action: HazardAction) -> DomainError | None:
+    """Why the hazard as it stands does not allow the action, beyond its status and the
+    policy (None if it does). `apply` refuses with it and `available_actions` leaves the
+    action out, so a hazard's `actions` are the ones that would succeed."""
+    if action in (A.APPROVE_EXTENSION, A.DECLINE_EXTENSION) and hazard.extension_until is None:
+        return InvalidTransition("没有待审批的延期申请", "No extension request pending")
+    if action is A.REQUEST_EXTENSION and hazard.extension_until is not None:
+        return InvalidTransition(
+            "已有待审批的延期申请，请等待审批结果", "An extension request is already pending"
+        )
+    if action in PLAN_FIRST and hazard.level is HazardLevel.MAJOR:
+        missing = missing_plan_items(hazard.plan)
+        if missing:
+            return PlanIncomplete(missing)
+    return None
+
+
 # The actions a person can take from each status, sorted by name.
 _ACTIONS_FROM: dict[HazardStatus, tuple[HazardAction, ...]] = {
     status: tuple(
@@ -137,8 +159,13 @@ _ACTIONS_FROM: dict[HazardStatus, tuple[HazardAction, ...]] = {
 
 
 def available_actions(actor: Actor, hazard: Hazard) -> list[str]:
-    """What the actor may do now: allowed by policy and by the current status."""
-    return [a.value for a in _ACTIONS_FROM[hazard.status] if allowed(actor, hazard, a)]
+    """What the actor may do now: allowed by the current status, the policy and the
+    hazard's state (`precondition_failure`), the checks `apply` makes."""
+    return [
+        a.value
+        for a in _ACTIONS_FROM[hazard.status]
+        if allowed(actor, hazard, a) and precondition_failure(hazard, a) is None
+    ]
 
 
 @dataclass(frozen=True)
@@ -214,7 +241,8 @@ def apply(
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> HazardEvent:
-    """Check table and policy, move the status, bump the version, append the event."""
+    """Check version, table, policy and the hazard's state; move the status, bump the
+    version, append the event."""
     if expected_version is not None and expected_version != hazard.version:
         raise StaleVersion(errors={"version": [f"current version is {hazard.version}"]})
     target = TRANSITIONS.get((hazard.status, action))
@@ -224,6 +252,9 @@ def apply(
         )
     if not allowed(actor, hazard, action):
         raise PermissionDenied("您无权对该隐患执行此操作", "You may not do this to this hazard")
+    failure = precondition_failure(hazard, action)
+    if failure is not None:
+        raise failure
     draft = EventDraft(action, hazard.status, target, note, data or {})
     hazard.status = target
     hazard.version += 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from service.access.scoping import Actor, checkin_scope, subtree
+from service.core.clock import period_end, period_start
 from service.core.context import Context
 from service.core.errors import PermissionDenied
 from service.core.pagination import Page, paginate
@@ -74,12 +75,13 @@ def list_checkins(
     region_id: int | None = None,
     inspector_id: int | None = None,
     flagged: bool | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
+    date_from: date | datetime | None = None,
+    date_to: date | datetime | None = None,
     page: int = 1,
     page_size: int = 20,
 ) -> Page[Checkin]:
-    """Check-ins in scope, newest first, filtered by enterprise, grid, region, period."""
+    """Check-ins in scope, newest first, filtered by enterprise, grid, region, period (China
+    dates, `to` included, or timestamps, `to` excluded)."""
     query = select(Checkin).where(checkin_scope(actor))
     if enterprise_id is not None:
         query = query.where(Checkin.enterprise_id == enterprise_id)
@@ -90,9 +92,9 @@ def list_checkins(
     if flagged is not None:
         query = query.where(Checkin.flagged.is_(flagged))
     if date_from is not None:
-        query = query.where(Checkin.created_at >= date_from)
+        query = query.where(Checkin.created_at >= period_start(date_from))
     if date_to is not None:
-        query = query.where(Checkin.created_at < date_to)
+        query = query.where(Checkin.created_at < period_end(date_to))
     with ctx.read() as uow:
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)

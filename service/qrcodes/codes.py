@@ -17,7 +17,7 @@ from service.core.context import Context
 from service.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from service.core.pagination import Page, paginate
 from service.directory.models import Enterprise, Point
-from service.directory.regions import _visible_region, require_admin
+from service.directory.regions import _visible_region, require_admin, scope_region
 from service.qrcodes.models import QrCode, ScanLog
 from uploads_schema.vocabulary import INDUSTRY_LABELS, QrStatus, Role
 
@@ -230,25 +230,38 @@ def render_qrcode(ctx: Context, actor: Actor, code_id: int, fmt: str) -> bytes:
         raise PosterFontMissing() from exc
 
 
-def active_codes_in_region(ctx: Context, actor: Actor, region_id: int) -> list[qr.PosterSpec]:
-    """Poster specs for every active code in a region's subtree (in scope), by enterprise."""
+@dataclass
+class PosterBatch:
+    """The active codes of a region's subtree (or of all the caller sees), as posters."""
+
+    region_name: str  # "全部" without a region
+    region_code: str | None
+    specs: list[qr.PosterSpec]
+
+
+def active_codes_in_region(ctx: Context, actor: Actor, region_id: int | None) -> PosterBatch:
+    """Poster specs for every active code in a region's subtree (in scope), by enterprise; by
+    default a supervisor's own region, as the statistics default (admins: every code)."""
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
         raise PermissionDenied(
             "只有管理员和监管人员可以批量打印海报", "Admins and supervisors only"
         )
     with ctx.read() as uow:
-        region = _visible_region(uow.session, actor, region_id)
-        codes = uow.session.scalars(
+        region = scope_region(uow.session, actor, region_id)
+        query = (
             select(QrCode)
             .join(QrCode.enterprise)
-            .where(
-                QrCode.status == QrStatus.ACTIVE,
-                subtree(Enterprise.region_path, region.path),
-                enterprise_scope(actor),
-            )
+            .where(QrCode.status == QrStatus.ACTIVE, enterprise_scope(actor))
             .order_by(Enterprise.region_path, Enterprise.id, QrCode.id)
-        ).all()
-        return [_poster_spec(ctx, c) for c in codes]
+        )
+        if region is not None:
+            query = query.where(subtree(Enterprise.region_path, region.path))
+        codes = uow.session.scalars(query).all()
+        return PosterBatch(
+            region_name=region.name if region else "全部",
+            region_code=region.code if region else None,
+            specs=[_poster_spec(ctx, c) for c in codes],
+        )
 
 
 def write_region_posters(
@@ -332,6 +345,7 @@ def industry_label(enterprise: Enterprise) -> str:
 
 __all__ = [
     "IssuedCode",
+    "PosterBatch",
     "QrCodeNotFound",
     "QrCodeRevoked",
     "ScanResult",

@@ -7,7 +7,8 @@ spreadsheet writer (service.core.sheets), so no reported text runs as a formula.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from service.access.scoping import Actor
@@ -17,7 +18,7 @@ from service.core.sheets import CsvSheet, XlsxBook
 from service.hazards.deadlines import is_overdue
 from service.hazards.models import Hazard
 from service.statistics import figures as statistics
-from service.statistics.figures import Figures, Ranking, StatsQuery, Summary
+from service.statistics.figures import Figures, Period, Ranking, ScopeInfo, StatsQuery, Summary
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     LEVEL_LABELS,
@@ -34,6 +35,34 @@ HAZARD_HEADER = [
     "隐患编号", "企业名称", "网格", "来源", "类别", "等级", "状态", "上报时间",
     "整改期限", "原定期限", "销号时间", "是否逾期", "重新整改次数", "挂牌督办", "隐患描述",
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExportName:
+    """What an export is saved as, without the extension: `隐患统计-武进区-2026-11`, and an
+    ASCII fallback for clients that cannot take Chinese names."""
+
+    name: str
+    ascii_name: str
+
+
+def _period_label(period: Period, between: str) -> str:
+    first, last = period.first_day, period.last_day
+    if first == last:
+        return f"{first:%Y-%m-%d}"
+    if first.day == 1 and (last + timedelta(days=1)).day == 1 and first.month == last.month:
+        return f"{first:%Y-%m}"  # a calendar month, as offices file them
+    return f"{first:%Y-%m-%d}{between}{last:%Y-%m-%d}"
+
+
+def export_name(scope: ScopeInfo) -> ExportName:
+    """The file name of an export of this scope and period."""
+    return ExportName(
+        name=f"隐患统计-{scope.region_name}-{_period_label(scope.period, '至')}",
+        ascii_name=(
+            f"hazard-statistics-{scope.region_code or 'all'}-{_period_label(scope.period, '_')}"
+        ),
+    )
 
 
 def _local(moment: datetime | None) -> str:
@@ -115,8 +144,8 @@ def hazard_row(hazard: Hazard, enterprise_name: str, grid_name: str, now: dateti
     ]
 
 
-def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> None:
-    """汇总, 排名 and 隐患清单 sheets, written in streaming mode."""
+def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> ExportName:
+    """汇总, 排名 and 隐患清单 sheets, written in streaming mode; returns the file's name."""
     summary = statistics.summary(ctx, actor, query)
     ranking = statistics.ranking(ctx, actor, query)
     book = XlsxBook()
@@ -127,12 +156,22 @@ def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> 
     for hazard, enterprise_name, grid_name in statistics.hazard_rows(ctx, actor, query):
         sheet.row(hazard_row(hazard, enterprise_name, grid_name, now))
     book.save(out)
+    return export_name(summary.scope)
 
 
-def iter_csv(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[str]:
-    """The same three parts as one CSV: a titled section each, separated by a blank line."""
+def csv_export(
+    ctx: Context, actor: Actor, query: StatsQuery
+) -> tuple[ExportName, Iterator[str]]:
+    """The same three parts as one CSV, a titled section each, separated by a blank line:
+    the file's name, and its text in parts."""
     summary = statistics.summary(ctx, actor, query)
     ranking = statistics.ranking(ctx, actor, query)
+    return export_name(summary.scope), _csv_parts(ctx, actor, query, summary, ranking)
+
+
+def _csv_parts(
+    ctx: Context, actor: Actor, query: StatsQuery, summary: Summary, ranking: Ranking
+) -> Iterator[str]:
     sheet = CsvSheet()
     sheet.row(["【汇总】"])
     sheet.row(["指标", "数值"])

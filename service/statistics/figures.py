@@ -45,7 +45,7 @@ from service.core.clock import china_date, china_midnight, china_time_sql
 from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
 from service.directory.models import Enterprise, Grid, Region
-from service.directory.regions import _visible_region
+from service.directory.regions import scope_region
 from service.hazards.deadlines import (
     awaiting_verification_condition,
     is_overdue,
@@ -187,15 +187,6 @@ def period_of(query: StatsQuery, now: datetime) -> Period:
     return Period(start=start, end=end, first_day=first, last_day=last)
 
 
-def _scope_region(s: Session, actor: Actor, query: StatsQuery) -> Region | None:
-    """The region whose subtree is asked for, if any (in the actor's scope, else 404)."""
-    if query.region_id is not None:
-        return _visible_region(s, actor, query.region_id)
-    if actor.role is Role.SUPERVISOR and actor.region_id is not None:
-        return s.get(Region, actor.region_id)
-    return None
-
-
 def _scope_implied(actor: Actor, region: Region | None) -> bool:
     # A supervisor's region inside their own subtree already is their scope; repeating the
     # LIKE makes the planner square its selectivity and pick poor plans.
@@ -315,7 +306,7 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
             # These statements take milliseconds: starting parallel workers for them costs
             # more than it saves and, on a small server, lengthens the tail.
             s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        region = _scope_region(s, actor, query)
+        region = scope_region(s, actor, query.region_id)
         yield _Request(s, actor, query, now, period, region, ctx.settings.verify_within_hours)
 
 

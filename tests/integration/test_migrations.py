@@ -1,6 +1,7 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
 
 import importlib.util
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from service.core import migrations
-from service.core.db import make_engine
+from service.core.db import make_engine, make_session_factory
 from service.core.models import Base
 from service.hazards.models import Hazard
+from tests.factories import build_world, make_hazard
 from tests.livedb import throwaway_database
 
 
@@ -65,5 +67,59 @@ def test_migrations_apply_to_an_empty_database_and_roll_back(empty_database_url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         migrations.upgrade(empty_database_url)
         assert _diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+PLANS = {
+    "a date": ("2026-12-20", "2026-12-20T15:59:59.999000+00:00"),
+    "a timestamp": ("2026-12-20T18:00:00+08:00", "2026-12-20T10:00:00+00:00"),
+    "words": ("年底前", "年底前"),
+    "no offset": ("2026-12-20T18:00:00", "2026-12-20T18:00:00"),
+}
+
+
+def test_migration_0010_keeps_plan_deadlines_like_every_deadline(empty_database_url):
+    """Plans filed while the deadline was free text answer like the new ones: a date becomes
+    the end of that China day, a timestamp UTC; other text stays. Downgrade gives dates back."""
+    migrations.upgrade(empty_database_url, "0008")
+    engine = make_engine(empty_database_url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            world = build_world(session)
+            ids = {}
+            for label, (text, _) in PLANS.items():
+                plan = {"responsible_person": "张伟", "deadline": text}
+                hazard = make_hazard(
+                    session,
+                    world.enterprise_a,
+                    created_at=datetime(2026, 11, 1, tzinfo=UTC),
+                    plan=plan,
+                )
+                ids[label] = hazard.id
+            without = make_hazard(
+                session, world.enterprise_a, created_at=datetime(2026, 11, 1, tzinfo=UTC)
+            )
+            session.commit()
+        engine.dispose()
+
+        def plans() -> dict[str, dict]:
+            with factory() as session:
+                return {label: session.get(Hazard, i).plan for label, i in ids.items()}
+
+        migrations.upgrade(empty_database_url)
+        after = plans()
+        for label, (_, expected) in PLANS.items():
+            assert after[label] == {"responsible_person": "张伟", "deadline": expected}, label
+        with factory() as session:
+            assert session.get(Hazard, without.id).plan is None
+
+        migrations.downgrade(empty_database_url, "0008")
+        engine.dispose()
+        back = plans()
+        assert back["a date"]["deadline"] == "2026-12-20"
+        assert back["a timestamp"]["deadline"] == "2026-12-20T10:00:00+00:00"
+        assert back["words"]["deadline"] == "年底前"
     finally:
         engine.dispose()

@@ -1,6 +1,6 @@
 """The workflow tables, without a database: every (status, action) pair and every role."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -81,6 +81,8 @@ def test_every_status_action_pair(status, action):
     actor = None if action in (HazardAction.MARK_OVERDUE, HazardAction.ESCALATE) else SUPERVISOR
     if action in (HazardAction.SUBMIT_FIX, HazardAction.REQUEST_EXTENSION):
         h.assignee_id = SUPERVISOR.user_id
+    if action in (HazardAction.APPROVE_EXTENSION, HazardAction.DECLINE_EXTENSION):
+        h.extension_until = NOW + timedelta(days=3)  # there is a request to decide
     target = EXPECTED.get((status, action))
     if target is None:
         with pytest.raises(InvalidTransition):
