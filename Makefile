@@ -8,7 +8,7 @@ FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test fuzz lint install fonts chromium serve clean
+.PHONY: demo test fuzz lint install fonts chromium node web serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +42,33 @@ chromium:
 	  { echo "error: could not install chromium, which the browser tests need"; exit 1; }; \
 	fi
 
+# The pages (web/) are built with Node: install Debian's nodejs and npm when missing.
+node:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing nodejs and npm (building the pages in web/)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q nodejs npm >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q nodejs npm >/dev/null; } || \
+	  { echo "error: could not install nodejs and npm, which building web/ needs"; exit 1; }; \
+	fi
+
+# npm ci only when the lockfile changed (it empties node_modules first).
+web/node_modules/.installed: web/package-lock.json | node
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# The pages' API types come from this app's own OpenAPI document (written without a
+# server), so an API change that breaks a page fails the type check in `npm run build`.
+web: install web/node_modules/.installed
+	env -u DATABASE_URL FLASK_SKIP_DOTENV=1 $(BIN)/flask openapi write web/openapi.json
+	cd web && npm run build
+
 # The demo runs on the embedded default (SQLite + var/media), links pointing at its own port,
 # whatever a deploy's .env in this folder says.
 DEMO_ENV := env -u DATABASE_URL FLASK_SKIP_DOTENV=1 PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
 
-demo: install
+demo: install web
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/flask db upgrade
 	$(DEMO_ENV) $(BIN)/flask demo seed
@@ -64,7 +86,7 @@ lint: install
 
 # The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
 # pytest's exit code 5 ("no tests collected") is not a failure of the suite.
-test: install chromium lint
+test: install chromium web lint
 	@set -e; \
 	run() { set +e; "$$@"; code=$$?; set -e; if [ $$code -eq 5 ]; then code=0; fi; return $$code; }; \
 	echo "== tests on SQLite =="; \
@@ -86,4 +108,4 @@ fuzz: install
 	esac
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache web/dist web/node_modules web/openapi.json

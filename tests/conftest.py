@@ -113,8 +113,30 @@ def fake_wechat() -> Iterator[FakeWeChat]:
     stop_fake_wechat(fake)
 
 
+# What `make web` builds, in miniature: API tests need no Node build (the browser tests
+# serve the real one).
+STAND_IN_INDEX = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>码上查 · 隐患随手拍</title>
+<script type="module" crossorigin src="/assets/h5-Tst0Hash.js"></script></head>
+<body><div id="app"></div></body></html>
+"""
+
+
+@pytest.fixture(scope="session")
+def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for web/dist: the H5 index and one hashed script."""
+    dist = tmp_path_factory.mktemp("web-dist")
+    (dist / "h5").mkdir()
+    (dist / "h5" / "index.html").write_text(STAND_IN_INDEX)
+    (dist / "assets").mkdir()
+    (dist / "assets" / "h5-Tst0Hash.js").write_text("document.title = 'ok'\n")
+    return dist
+
+
 @pytest.fixture
-def settings(database_url: str, fake_wechat: FakeWeChat, tmp_path: Path) -> Settings:
+def settings(
+    database_url: str, fake_wechat: FakeWeChat, tmp_path: Path, web_dist: Path
+) -> Settings:
     return Settings(
         app_env="test",
         database_url=database_url,
@@ -125,6 +147,7 @@ def settings(database_url: str, fake_wechat: FakeWeChat, tmp_path: Path) -> Sett
         wechat_api_base=fake_wechat.url,
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path / "media"),
+        web_dist=str(web_dist),
     )
 
 

@@ -9,9 +9,9 @@ from miniprogram_api.views.media import files_blp as media_files_blp
 from miniprogram_api.views.qrcodes import blp as qrcodes_blp
 from miniprogram_api.views.regions import grids_blp, regions_blp
 from miniprogram_api.views.scan import blp as scan_blp
-from miniprogram_api.views.scan import landing
 from miniprogram_api.views.statistics import blp as stats_blp
 from miniprogram_api.views.users import blp as users_blp
+from miniprogram_api.views.web import web
 
 BLUEPRINTS = [
     health_blp,
@@ -28,4 +28,4 @@ BLUEPRINTS = [
     stats_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
-PAGES = [landing]
+PAGES = [web]

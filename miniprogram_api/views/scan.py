@@ -1,11 +1,8 @@
-"""Scanning: the public scan, inspector check-ins, and the camera-app landing page."""
+"""Scanning: the public scan, inspector check-ins, anonymous reports and receipts."""
 
 from __future__ import annotations
 
-from html import escape
-
-from flask import Blueprint as FlaskBlueprint
-from flask import Response, g, jsonify, request
+from flask import g, jsonify, request
 from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
@@ -13,7 +10,6 @@ from miniprogram_api.auth import context, current_actor, optional_actor
 from miniprogram_api.limits import limiter, scan_limit
 from miniprogram_api.views.hazards import WRITE_HEADERS
 from miniprogram_api.writes import idempotency_key
-from service.core.errors import DomainError
 from service.hazards import queries, reads, reporting
 from service.hazards.reporting import HazardReport
 from service.inspections import checkins
@@ -118,29 +114,3 @@ class Checkins(MethodView):
     def get(self, args):
         """Check-ins in the caller's scope, newest first."""
         return checkins.list_checkins(context(), current_actor(), **args)
-
-
-# A plain camera app opens <PUBLIC_BASE_URL>/q/<token>: answer a small Chinese page.
-landing = FlaskBlueprint("landing", __name__)
-
-_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>码上查</title></head><body style="font-family:sans-serif;padding:1.5em;line-height:1.6">
-<h2>{title}</h2><p>{body}</p></body></html>"""
-
-
-@landing.get("/q/<token>")
-@limiter.limit(scan_limit)
-def camera_landing(token: str) -> Response:
-    """The landing page behind the printed QR code, for non-WeChat scanners."""
-    try:
-        result = qrcodes.scan(context(), None, token, **_client())
-    except DomainError as error:
-        html = _PAGE.format(title="二维码不可用", body=escape(error.message))
-        return Response(html, status=error.status, mimetype="text/html")
-    place = result.enterprise.name + (f"（{result.code.point.name}）" if result.code.point else "")
-    html = _PAGE.format(
-        title=escape(place),
-        body="请使用微信“扫一扫”扫描此二维码，在小程序中上报安全隐患。人人都是安全员！",
-    )
-    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -106,6 +106,8 @@ class Settings:
     # the same server); presigned links are signed for it. Empty: links carry MINIO_ENDPOINT.
     minio_public_endpoint: str = ""
     media_max_bytes: int = 20 * 1024 * 1024
+    # The built pages (`make web` writes them); Flask serves them under /h5/ and /q/<token>.
+    web_dist: str = str(PROJECT_ROOT / "web" / "dist")
     media_url_ttl_seconds: int = 300
     media_pending_ttl_hours: int = 24
     # How long a write's Idempotency-Key is remembered (a phone's offline queue may retry

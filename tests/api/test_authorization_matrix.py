@@ -65,7 +65,7 @@ def matrix_connection(engine):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory) -> Matrix:  # type: ignore[no-untyped-def]
+def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory, web_dist) -> Matrix:  # type: ignore[no-untyped-def]
     settings = Settings(
         app_env="test",
         database_url=database_url,
@@ -76,6 +76,7 @@ def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory) -> Ma
         wechat_api_base=fake_wechat.url,
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path_factory.mktemp("matrix-media")),
+        web_dist=str(web_dist),
         # The matrix sends hundreds of requests from one address: limits are tested elsewhere.
         ratelimit_scan="100000/minute",
         ratelimit_login="100000/minute",
@@ -388,6 +389,18 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     ("GET", "/q/<token>"): {
         "code A": Row(every(200), arg=token("a")),
         "revoked code": Row(every(410), arg=token("revoked")),
+    },
+    # The pages for phones: public files; what they show comes from the API above.
+    ("GET", "/h5"): {"-": Row(every(308))},
+    ("GET", "/h5/"): {"-": Row(every(200))},
+    ("GET", "/h5/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "receipts/K")},
+    ("GET", "/assets/<path:filename>"): {
+        "built file": Row(every(200), arg=lambda m: "h5-Tst0Hash.js"),
+        "missing file": Row(every(404), arg=lambda m: "h5-Gone.js"),
+    },
+    ("GET", "/web-static/<name>"): {
+        "page style": Row(every(200), arg=lambda m: "page.css"),
+        "anything else": Row(every(404), arg=lambda m: "secret_key"),
     },
     ("POST", f"{V1}/auth/login"): {
         "valid credentials": Row(

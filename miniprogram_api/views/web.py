@@ -1,0 +1,125 @@
+"""The pages for phones (web/, built by `make web`): the H5 under /h5/, opened by the
+printed code's URL /q/<token>, and their hashed files under /assets/."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+
+from flask import Blueprint, Response, send_from_directory
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from miniprogram_api.auth import context
+from miniprogram_api.limits import limiter, scan_limit
+from miniprogram_api.observability import WEB_CSP
+from service.core.errors import DomainError
+from service.qrcodes import codes as qrcodes
+
+web = Blueprint("web", __name__)
+
+WEB_UI = Path(__file__).resolve().parents[1] / "web_ui"
+_STATIC = {"page.css": "text/css", "icon.svg": "image/svg+xml"}
+# Vite names every built file after its content: a name is never reused for other bytes.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · 码上查</title><link rel="icon" type="image/svg+xml" href="/web-static/icon.svg">
+<link rel="stylesheet" href="/web-static/page.css"></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>
+"""
+
+
+def _dist() -> Path:
+    return Path(context().settings.web_dist)
+
+
+def _page(title: str, body: str, status: int) -> Response:
+    """One of the server's own small pages (no script, its style from a file)."""
+    html = _PAGE.format(title=escape(title), body=body)
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = WEB_CSP
+    return response
+
+
+_TITLE = re.compile(r"<title>[^<]*</title>")
+
+
+def _app_page(name: str, title: str | None = None) -> Response:
+    """A built app's index.html: always asked again (it names the current hashed files);
+    `title` names the page before its script has run (and in the phone's tab list)."""
+    index = _dist() / name / "index.html"
+    if not index.is_file():
+        return _page(
+            "页面尚未构建",
+            "<p>手机页面还没有构建。请在项目目录运行 <code>make web</code>（或 "
+            "<code>make demo</code>）后刷新。</p>",
+            503,
+        )
+    html = index.read_text(encoding="utf-8")
+    if title is not None:
+        html = _TITLE.sub(f"<title>{escape(title)} · 码上查</title>", html, count=1)
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = WEB_CSP
+    return response
+
+
+@web.get("/h5/")
+@web.get("/h5/<path:rest>")
+def h5(rest: str = "") -> Response:
+    """The H5 app; its router shows the page for the path (SPA fallback)."""
+    return _app_page("h5")
+
+
+@web.get("/h5")
+def h5_slash() -> Response:
+    """/h5 without its slash: the app lives under /h5/."""
+    return Response(status=308, headers={"Location": "/h5/"})
+
+
+@web.get("/q/<token>")
+@limiter.limit(scan_limit)
+def code_landing(token: str) -> Response:
+    """The printed code's URL: the report page for this code, or why the code cannot be used."""
+    try:
+        place = qrcodes.check_code(context(), token)
+    except DomainError as error:
+        return _page(
+            "二维码不可用",
+            f"<p>{escape(error.message)}</p><p>如需上报安全隐患，请扫描现场张贴的有效二维码。</p>",
+            error.status,
+        )
+    response = _app_page("h5", title=f"{place} · 隐患上报")
+    if response.status_code == 200:
+        response.headers["Cache-Control"] = "no-store"  # behind it, a code that may be revoked
+    return response
+
+
+@web.get("/assets/<path:filename>")
+def assets(filename: str) -> Response:
+    """The built pages' hashed scripts, styles and fonts."""
+    try:
+        response = send_from_directory(_dist() / "assets", filename, max_age=31536000)
+    except HTTPNotFound:
+        return _page("找不到该文件", "<p>页面已更新，请刷新后重试。</p>", 404)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Content-Security-Policy"] = WEB_CSP
+    return response
+
+
+@web.get("/web-static/<name>")
+def page_static(name: str) -> Response:
+    """The style and icon of the server's own small pages."""
+    if name not in _STATIC:
+        return _page("找不到该文件", "<p>请检查链接。</p>", 404)
+    response = Response((WEB_UI / name).read_bytes(), mimetype=_STATIC[name])
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Content-Security-Policy"] = WEB_CSP
+    return response
+
+
+__all__ = ["web"]

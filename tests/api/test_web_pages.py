@@ -1,0 +1,94 @@
+"""The pages for phones as Flask serves them: the H5 under /h5/, opened by a printed code's
+URL /q/<token>, its hashed files cached for a year, our CSP on every answer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from miniprogram_api import create_app
+from miniprogram_api.observability import WEB_CSP
+from service.qrcodes.models import ScanLog
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def issue(client, headers, enterprise_id):
+    response = client.post(f"/api/v1/enterprises/{enterprise_id}/qrcodes", json={}, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture
+def admin(world, auth_header):
+    return auth_header(world.admin)
+
+
+def scans(db) -> int:
+    return db.scalar(select(func.count()).select_from(ScanLog))
+
+
+def test_a_code_opens_the_report_page_named_after_its_place(client, db, world, admin):
+    code = issue(client, admin, world.enterprise_a.id)
+    before = scans(db)
+    page = client.get(f"/q/{code['token']}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "<title>甲企业 · 隐患上报 · 码上查</title>" in html
+    assert '<script type="module" crossorigin src="/assets/h5-Tst0Hash.js">' in html
+    assert page.headers["Content-Security-Policy"] == WEB_CSP
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    # The page's own call to GET /scan/{token} logs the scan, once.
+    assert scans(db) == before
+    assert client.get(f"/api/v1/scan/{code['token']}").status_code == 200
+    assert scans(db) == before + 1
+
+
+def test_a_revoked_or_unknown_code_says_why_in_chinese_without_the_app(client, world, admin):
+    code = issue(client, admin, world.enterprise_a.id)
+    client.post(f"/api/v1/qrcodes/{code['id']}/revoke", headers=admin)
+    gone = client.get(f"/q/{code['token']}")
+    assert gone.status_code == 410 and gone.mimetype == "text/html"
+    text = gone.get_data(as_text=True)
+    assert "二维码不可用" in text and "已停用" in text
+    assert "<script" not in text and "style=" not in text  # nothing our CSP would block
+    assert gone.headers["Content-Security-Policy"] == WEB_CSP
+
+    unknown = client.get("/q/aB3dE5gH7jK9mN1pQ3sT5v")
+    assert unknown.status_code == 404 and "二维码不可用" in unknown.get_data(as_text=True)
+    style = client.get("/web-static/page.css")
+    assert style.status_code == 200 and style.mimetype == "text/css"
+    assert client.get("/web-static/icon.svg").mimetype == "image/svg+xml"
+    assert client.get("/web-static/secret_key").status_code == 404
+
+
+def test_every_h5_path_answers_the_app_which_is_asked_again_each_time(client):
+    for path in ("/h5/", "/h5/receipts/ABCD-1234", "/h5/done"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "h5-Tst0Hash.js" in page.get_data(as_text=True)
+        assert page.headers["Cache-Control"] == "no-cache"
+        assert page.headers["Content-Security-Policy"] == WEB_CSP
+    bare = client.get("/h5")
+    assert bare.status_code == 308 and bare.headers["Location"] == "/h5/"
+
+
+def test_hashed_files_are_cached_for_a_year_and_missing_ones_are_404(client):
+    script = client.get("/assets/h5-Tst0Hash.js")
+    assert script.status_code == 200
+    assert script.headers["Cache-Control"] == IMMUTABLE
+    assert script.mimetype == "text/javascript"
+    script.close()
+    assert client.get("/assets/h5-Gone0000.js").status_code == 404
+    assert client.get("/assets/../h5/index.html").status_code == 404
+
+
+def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, admin):
+    ctx.settings = ctx.settings.with_overrides(web_dist=str(tmp_path / "no-build"))
+    client = create_app(context=ctx).test_client()
+    page = client.get("/h5/")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert "make web" in page.get_data(as_text=True)
+    code = issue(client, admin, world.enterprise_a.id)
+    assert client.get(f"/q/{code['token']}").status_code == 503

@@ -1,0 +1,11 @@
+import { createRouter, createWebHistory } from 'vue-router'
+
+// /q/<token> is the URL printed on every poster; Flask answers it with this app's page.
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    { path: '/q/:token', name: 'report', component: () => import('./pages/ReportPage.vue'), props: true },
+    { path: '/h5/', name: 'home', component: () => import('./pages/HomePage.vue') },
+    { path: '/:rest(.*)*', redirect: '/h5/' },
+  ],
+})
