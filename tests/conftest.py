@@ -34,6 +34,30 @@ pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integr
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
 
+# `make test` spreads the tests over pytest-xdist worker processes (`--dist loadgroup`).
+# The tests under each of these paths stay together on one worker: they share what is
+# costly to start once per worker (Chromium and the live server, a module's gunicorn), or
+# start gunicorns of their own and are kept from running two at once.
+XDIST_GROUPS = {
+    "tests/browser/": "browser",
+    "tests/api/test_authorization_matrix.py": "authorization_matrix",
+    "tests/integration/test_concurrency.py": "gunicorn",
+    "tests/integration/test_faults.py": "gunicorn",
+    "tests/integration/test_hostile_http.py": "gunicorn",
+    "tests/integration/test_production_start.py": "gunicorn",
+    "tests/integration/test_shared_limits.py": "gunicorn",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of XDIST_GROUPS with their group."""
+    for item in items:
+        for prefix, group in XDIST_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 
