@@ -134,7 +134,11 @@ class ImportReportSchema(ma.Schema):
 class UserSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String(allow_none=True, validate=validate.Length(min=3, max=64))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "at least 10 characters, two of letters/digits/symbols"},
+    )
     openid = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=64))
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
     phone = fields.String(load_default="", validate=validate.Length(max=32))
@@ -153,7 +157,11 @@ class UserSchema(ma.Schema):
 
 class UserPatchSchema(ma.Schema):
     username = fields.String(allow_none=True, validate=validate.Length(min=3, max=64))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "at least 10 characters, two of letters/digits/symbols"},
+    )
     display_name = fields.String(validate=validate.Length(max=100))
     phone = fields.String(validate=validate.Length(max=32))
     role = enum_field(Role)

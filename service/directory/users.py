@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from service.access import passwords
 from service.access.auth import hash_password
 from service.access.scoping import Actor, user_scope
 from service.core.context import Context
@@ -16,9 +17,6 @@ from service.core.pagination import Page, paginate
 from service.directory.models import Enterprise, Grid, Region, User
 from service.directory.regions import require_admin
 from uploads_schema.vocabulary import Role
-
-MIN_PASSWORD = 8
-
 
 def _query(actor: Actor):  # type: ignore[no-untyped-def]
     return select(User).where(user_scope(actor)).options(selectinload(User.grids))
@@ -96,10 +94,7 @@ def _bind(session: Session, user: User, values: dict[str, Any]) -> None:
 def _set_password(user: User, password: str | None) -> None:
     if password is None:
         return
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(
-            errors={"password": [f"密码至少 {MIN_PASSWORD} 位 / at least {MIN_PASSWORD}"]}
-        )
+    passwords.check(password, user.username)
     user.password_hash = hash_password(password)
     user.token_version += 1  # a new password logs out every other session
 
