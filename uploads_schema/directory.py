@@ -147,6 +147,9 @@ class UserSchema(ma.Schema):
     region_id = Id(allow_none=True)
     grid_ids = fields.Method("_grid_ids", deserialize="_load_ids")
     active = fields.Boolean(dump_only=True)
+    must_change_password = fields.Boolean(
+        dump_only=True, metadata={"description": "holds a one-time password not yet changed"}
+    )
 
     def _grid_ids(self, user: object) -> list[int]:
         return [g.id for g in user.grids]  # type: ignore[attr-defined]
@@ -169,6 +172,14 @@ class UserPatchSchema(ma.Schema):
     region_id = Id(allow_none=True)
     grid_ids = fields.List(Id())
     active = fields.Boolean()
+
+
+class PasswordResetSchema(ma.Schema):
+    user = fields.Nested(UserSchema, required=True)
+    one_time_password = fields.String(
+        required=True,
+        metadata={"description": "shown once, never stored in clear; changed at first login"},
+    )
 
 
 class UserQuerySchema(PageArgsSchema):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from service.core.errors import ValidationFailed
+from service.core.errors import PermissionDenied, ValidationFailed
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -72,6 +72,14 @@ class WeakPassword(ValidationFailed):
     code = "weak_password"
     message = "密码太弱"
     message_en = "Password too weak"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The caller logged in with a one-time password: only changing it is allowed."""
+
+    code = "password_change_required"
+    message = "请先修改初始密码（POST /api/v1/auth/change-password）"
+    message_en = "Change your one-time password first (POST /api/v1/auth/change-password)"
 
 
 def problems(password: str, username: str | None = None) -> list[str]:
