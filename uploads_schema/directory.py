@@ -182,6 +182,32 @@ class PasswordResetSchema(ma.Schema):
     )
 
 
+class StaffRowReportSchema(ma.Schema):
+    row = fields.Integer(required=True, metadata={"description": "spreadsheet row (1 = header)"})
+    status = fields.String(required=True, metadata={"description": "ok or error"})
+    username = fields.String(allow_none=True)
+    display_name = fields.String(allow_none=True)
+    action = fields.String(allow_none=True, metadata={"description": "created"})
+    user_id = fields.Integer(allow_none=True)
+    one_time_password = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "only when the import was written: shown once, never stored in "
+            "clear; the account must change it at first login"
+        },
+    )
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class StaffImportReportSchema(ma.Schema):
+    mode = enum_field(ImportMode, required=True)
+    committed = fields.Boolean(required=True)
+    total = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(StaffRowReportSchema), required=True)
+
+
 class UserQuerySchema(PageArgsSchema):
     role = enum_field(Role)
     q = fields.String(validate=validate.Length(max=100))
