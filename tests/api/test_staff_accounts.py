@@ -14,6 +14,7 @@ from miniprogram_api import create_app
 from service.access.auth import verify_password
 from service.directory import staff_import
 from service.directory.models import Region, User
+from tests import hostile_sheets
 from tests.api.helpers import assert_error
 from tests.api.test_cli_failures import assert_one_line_failure
 from tests.factories import PASSWORD, make_user
@@ -523,3 +524,36 @@ def test_the_example_file_in_docs_names_every_column():
     example = Path(__file__).parents[2] / "docs" / "staff-import-example.csv"
     header = example.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == [aliases[0] for aliases in staff_import.COLUMNS.values()]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda world: hostile_sheets.billion_laughs_xlsx(STAFF_HEADER),
+        lambda world: hostile_sheets.internal_entity_xlsx(STAFF_HEADER, _staff_rows(world)[3]),
+        lambda world: hostile_sheets.malformed_sheet_xlsx(STAFF_HEADER),
+    ],
+    ids=["billion-laughs", "internal-entity", "malformed-sheet"],
+)
+def test_a_hostile_staff_xlsx_is_refused_cleanly(client, world, auth_header, db, build):
+    before = _users(db)
+
+    response = _import(client, auth_header(world.admin), build(world), filename="staff.xlsx")
+
+    assert_error(response, 415, "unsupported_import_file")
+    assert _users(db) == before
+
+
+def test_a_staff_file_stops_at_its_own_row_cap(client, world, auth_header, db):
+    data = hostile_sheets.many_rows_xlsx(STAFF_HEADER, rows=400_000, broken_tail=True)
+    rows = [[f"user{i:04d}", "某人", "", "职工", "", "", ""] for i in range(1_001)]
+    admin = auth_header(world.admin)
+
+    before = _users(db)
+
+    xlsx = _import(client, admin, data, filename="staff.xlsx")
+    csv_over = _import(client, admin, _staff_csv(rows))
+
+    assert assert_error(xlsx, 422)["message_en"] == "At most 1000 rows per file"
+    assert assert_error(csv_over, 422)["message_en"] == "At most 1000 rows per file"
+    assert _users(db) == before
