@@ -102,24 +102,14 @@ def _lookups(session: Session, raws: Sequence[dict[str, str]]) -> _Lookups:
         credit_code.check(r["credit_code"]).code for r in raws if r.get("credit_code")
     }
     names = {r["username"] for r in raws if r.get("username")}
+
+    def ids(key: Any, wanted: set[str]) -> dict[str, int]:
+        return {k: i for k, i in session.execute(select(key, key.class_.id).where(key.in_(wanted)))}
+
     return _Lookups(
-        regions=dict(
-            session.execute(  # type: ignore[arg-type]
-                select(Region.code, Region.id).where(Region.code.in_(region_codes))
-            ).all()
-        ),
-        grids=dict(
-            session.execute(  # type: ignore[arg-type]
-                select(Grid.code, Grid.id).where(Grid.code.in_(grid_codes))
-            ).all()
-        ),
-        enterprises=dict(
-            session.execute(  # type: ignore[arg-type]
-                select(Enterprise.credit_code, Enterprise.id).where(
-                    Enterprise.credit_code.in_(credit_codes)
-                )
-            ).all()
-        ),
+        regions=ids(Region.code, region_codes),
+        grids=ids(Grid.code, grid_codes),
+        enterprises=ids(Enterprise.credit_code, credit_codes),
         taken=set(session.scalars(select(User.username).where(User.username.in_(names)))),
     )
 
