@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from miniprogram_api import create_app
-from service.access.auth import verify_password
+from service.access.auth import issue_token, verify_password
 from service.directory import staff_import
 from service.directory.models import Region, User
 from tests import hostile_sheets
@@ -289,6 +289,22 @@ def test_change_password_needs_the_current_password_and_a_valid_token(
     )
     assert changed.status_code == 200
     assert_error(client.get("/api/v1/users/me", headers=header), 401)  # revoked
+
+
+def test_a_wechat_account_has_no_password_to_change(client, db, ctx):
+    wechat = make_user(db, Role.REPORTER, username=None, password_hash=None, openid="o-wx")
+    db.commit()
+    header = {"Authorization": f"Bearer {issue_token(ctx, wechat)}"}
+
+    response = client.post(
+        "/api/v1/auth/change-password",
+        json={"old_password": "anything-1", "new_password": STRONG},
+        headers=header,
+    )
+
+    assert "WeChat" in assert_error(response, 403, "forbidden")["message_en"]
+    db.refresh(wechat)
+    assert wechat.password_hash is None
 
 
 def test_wrong_current_passwords_count_toward_the_lockout(client, world, auth_header, ctx):
