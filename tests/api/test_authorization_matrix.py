@@ -338,6 +338,12 @@ def import_file(m: Matrix, _: Caller) -> dict[str, Any]:
     return {"file": (io.BytesIO(out.getvalue().encode()), "enterprises.csv")}
 
 
+def staff_file(m: Matrix, _: Caller) -> dict[str, Any]:
+    row = f"matrix-staff-{next(_n)},新网格员,网格员,{m.world.grid_a.code}"
+    text = f"用户名,姓名,角色,网格编码\n{row}\n"
+    return {"file": (io.BytesIO(text.encode()), "staff.csv")}
+
+
 def photo_file(m: Matrix, _: Caller) -> dict[str, Any]:
     n = next(_n)
     return {"file": (io.BytesIO(plain_jpeg(200 + n % 50, 150)), "photo.jpg")}
@@ -425,6 +431,13 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "access token instead": Row(
             every(401),
             body=lambda m, _: {"refresh_token": issue_token(m.ctx, m.world.street_supervisor)},
+        ),
+    },
+    ("POST", f"{V1}/auth/change-password"): {
+        # Everyone with a password changes their own; the token says whose.
+        "own password": Row(
+            "401 200 200 200 200 200 200",
+            body=lambda m, _: {"old_password": PASSWORD, "new_password": "Matrix-new-pass-1"},
         ),
     },
     ("POST", f"{V1}/auth/dev-login"): {
@@ -531,6 +544,15 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
                 "enterprise_id": m.enterprise("a").id,
             },
         ),
+    },
+    ("POST", f"{V1}/users/import"): {
+        "one inspector": Row("401 403 403 403 403 403 200", body=staff_file, multipart=True),
+    },
+    ("POST", f"{V1}/users/<int:user_id>/reset-password"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
     },
     ("GET", f"{V1}/users/me"): {"self": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/users/<int:user_id>"): {
