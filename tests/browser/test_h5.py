@@ -5,6 +5,7 @@ watched for console errors and CSP violations."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from service.hazards.models import Hazard, HazardMedia
 from service.media.models import Media
@@ -243,6 +244,25 @@ def test_offline_the_form_keeps_everything_and_says_so(
     expect(page.get_by_test_id("receipt-key")).to_be_visible()
     assert len(hazards_of(live_server, code["id"])) == 1
     assert [p for p in page_problems.all() if "ERR_INTERNET_DISCONNECTED" not in p] == []
+
+
+def test_photos_expired_while_the_draft_waited_are_asked_for_again(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    code = issue_code(live_server, live_server.world.enterprise_a.id)
+    page.goto(f"{live_server.url}/q/{code['token']}")
+    fill_report(page, [hostile.plain_jpeg(640, 480)])
+    # The phone kept the draft for days: `flask media gc` removed the unused upload.
+    with live_server.ctx.session_factory() as session:
+        session.execute(delete(Media).where(Media.qrcode_id == code["id"]))
+        session.commit()
+    page.get_by_role("button", name="提交上报").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile("照片已失效"))
+    expect(page.get_by_role("listitem").filter(has=page.get_by_role("img"))).to_have_count(0)
+    expect(page.get_by_label("隐患描述")).to_have_value("二号仓库安全出口被货物堵住")
+    assert hazards_of(live_server, code["id"]) == []
+    # The API's 422 is the one failure the page saw.
+    assert [p for p in page_problems.all() if "status of 422" not in p] == []
 
 
 def test_the_home_page_follows_a_receipt_key_typed_in(

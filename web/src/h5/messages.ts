@@ -26,6 +26,7 @@ export const t = {
     photosRequired: '请至少添加 1 张照片',
     photosBusy: '照片还在上传，请稍候',
     photosFailed: '有照片未上传成功，请点“重试”或删除后再提交',
+    photosExpired: '照片已失效（保存时间过长或已提交过），请重新添加照片',
     addPhoto: '添加照片',
     retry: '重试',
     remove: '删除',

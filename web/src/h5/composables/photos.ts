@@ -122,11 +122,15 @@ export function usePhotos(token: string, uploadToken: () => string, onUploaded: 
     if (index >= 0) photos.splice(index, 1)
   }
 
+  function clear() {
+    photos.splice(0)
+  }
+
   function kept(): DraftPhoto[] {
     return photos
       .filter((photo) => photo.status === 'done' && photo.mediaId !== null)
       .map((photo) => ({ mediaId: photo.mediaId as number, preview: photo.preview }))
   }
 
-  return { photos, add, retry, retryAll, remove, restore, kept }
+  return { photos, add, retry, retryAll, remove, restore, clear, kept }
 }
