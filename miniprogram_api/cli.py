@@ -108,6 +108,7 @@ def demo_seed() -> None:
     base = context().settings.public_base_url
     click.echo(f"QR code of the first enterprise: scene {counts['first_token']}")
     click.echo(f"  scan it: curl -s {base}/api/v1/scan/{counts['first_token']}")
+    click.echo(f"  report from a phone's browser: {base}/q/{counts['first_token']}")
     click.echo(f"demo accounts (password {demo.DEMO_PASSWORD}):")
     for account in demo.ACCOUNTS:
         click.echo(f"  {account.username:<10} {account.role.value:<19} {account.description}")

@@ -650,6 +650,16 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
             "410 410 410 410 410 410 403", arg=token("revoked"), body=report_body()
         ),
     },
+    ("POST", f"{V1}/scan/<token>/media"): {
+        # Public: anyone may send a photo from an active code (bound to it and to the scan
+        # session); nobody from a revoked one.
+        **{
+            f"code of {x.upper()}": Row(every(201), arg=token(x), body=photo_file, multipart=True)
+            for x in "abc"
+        },
+        "revoked code": Row(every(410), arg=token("revoked"), body=photo_file, multipart=True),
+    },
+    ("GET", f"{V1}/vocabulary"): {"-": Row(every(200))},
     ("GET", f"{V1}/receipts/<key>"): {
         "receipt key": Row(every(200), arg=lambda m: m.receipt_key),
         "unknown key": Row(every(404), arg=lambda m: "x" * 24),
