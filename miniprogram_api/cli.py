@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -15,20 +18,21 @@ from sqlalchemy.exc import DBAPIError
 
 from miniprogram_api.auth import context
 from service import demo
-from service.access import lockout
+from service.access import lockout, passwords
 from service.access.scoping import Actor
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
-from service.core.errors import DomainError, ServiceUnavailable
+from service.core.errors import Conflict, DomainError, ServiceUnavailable
 from service.core.settings import SettingsError
+from service.core.sheets import neutralise
 from service.core.storage import StorageError, StorageUnavailable
-from service.directory import regions
+from service.directory import regions, staff_import, users
 from service.hazards import overdue, queries
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
 from service.statistics import rollup
-from uploads_schema.vocabulary import Role
+from uploads_schema.vocabulary import ImportMode, Role
 
 
 def system_actor() -> Actor:
@@ -104,6 +108,7 @@ def demo_seed() -> None:
     base = context().settings.public_base_url
     click.echo(f"QR code of the first enterprise: scene {counts['first_token']}")
     click.echo(f"  scan it: curl -s {base}/api/v1/scan/{counts['first_token']}")
+    click.echo(f"  report from a phone's browser: {base}/q/{counts['first_token']}")
     click.echo(f"demo accounts (password {demo.DEMO_PASSWORD}):")
     for account in demo.ACCOUNTS:
         click.echo(f"  {account.username:<10} {account.role.value:<19} {account.description}")
@@ -248,6 +253,148 @@ def users_unlock(username: str) -> None:
     """Lift an account's login lockout: forget its failed password logins."""
     forgotten = lockout.unlock(context(), username)
     click.echo(f"{username.strip()} unlocked ({forgotten} failed logins forgotten)")
+
+
+def _read_password(password_file: Path | None, password_stdin: bool) -> str:
+    """The new password: from a file's first line, stdin's first line, or typed twice."""
+    if password_file is not None and password_stdin:
+        raise click.UsageError("--password-file and --password-stdin exclude each other")
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Password / 密码",
+            hide_input=True,
+            confirmation_prompt="Repeat for confirmation / 再次输入",
+        )
+    if not password:
+        raise click.ClickException("空密码 / empty password")
+    return password
+
+
+@users_cli.command("create-admin")
+@click.argument("username")
+@click.option("--display-name", default="", help="Name shown in the console (e.g. 张伟).")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from this file's first line (for scripts).",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from stdin's first line."
+)
+def users_create_admin(
+    username: str, display_name: str, password_file: Path | None, password_stdin: bool
+) -> None:
+    """Create an administrator account (the first one after a fresh install). The password
+    is asked twice unless given by --password-file or --password-stdin; weak ones are refused."""
+    name = username.strip()
+    if not users.USERNAME.fullmatch(name):
+        raise click.ClickException(
+            f"用户名应为 3～64 个字母、数字或 . _ - @ / username must be 3-64 letters, digits "
+            f"or . _ - @ (got {username!r})"
+        )
+    password = _read_password(password_file, password_stdin)
+    try:
+        user = users.create_user(
+            context(),
+            system_actor(),
+            username=name,
+            password=password,
+            display_name=display_name.strip(),
+            role=Role.ADMIN,
+        )
+    except passwords.WeakPassword as exc:
+        raise click.ClickException(f"{exc.message} / {exc.message_en}") from exc
+    except Conflict as exc:
+        raise click.ClickException(
+            f"用户 {name} 已存在，未作修改 / user {name} already exists, nothing changed"
+        ) from exc
+    click.echo(f"admin {user.username} created (id {user.id}); log in with POST /api/v1/auth/login")
+
+
+def _row_line(r: staff_import.StaffRowReport) -> str:
+    if r.status == "ok":
+        return f"row {r.row}: {r.username} {r.action}"
+    reasons = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in r.errors.items())
+    return f"row {r.row}: {r.username or '-'} refused ({reasons})"
+
+
+@users_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in ImportMode]),
+    default=ImportMode.ATOMIC.value,
+    show_default=True,
+    help="atomic: all rows or none; partial: the good rows.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the one-time passwords (CSV) to this new file, readable by you only (0600), "
+    "instead of stdout.",
+)
+def users_import(file: Path, mode: str, out: Path | None) -> None:
+    """Create staff accounts from a CSV/XLSX file (docs/staff-import-example.csv). Each new
+    account's one-time password is printed once, as CSV, to stdout or --out; the report on
+    every row goes to stderr (to stdout with --out). Exit code 1 if any row was refused."""
+    sink = None
+    if out is not None:
+        # Created before anything is written, so the passwords always have a place to go;
+        # never over an existing file (an earlier list would be lost).
+        try:
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            raise click.ClickException(f"{out} exists; choose a new file for --out") from exc
+        sink = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+    try:
+        report = staff_import.import_staff(
+            context(),
+            system_actor(),
+            filename=file.name,
+            data=file.read_bytes(),
+            mode=ImportMode(mode),
+        )
+    except BaseException:
+        if sink is not None:
+            sink.close()
+            out.unlink(missing_ok=True)  # type: ignore[union-attr]
+        raise
+    to_stderr = sink is None
+    for r in report.rows:
+        click.echo(_row_line(r), err=to_stderr)
+    created = [r for r in report.rows if r.one_time_password]
+    if sink is not None:
+        with sink:
+            _password_list(sink, created)
+        if not created:
+            out.unlink(missing_ok=True)  # type: ignore[union-attr]
+    elif created:
+        _password_list(sys.stdout, created)
+    summary = (
+        f"{report.created} accounts created, {report.failed} rows refused"
+        if report.committed
+        else f"nothing written: {report.failed} of {report.total} rows refused (atomic mode)"
+    )
+    if created and out is not None:
+        summary += f"; one-time passwords in {out} (shown only there)"
+    if report.failed:
+        raise click.ClickException(summary)
+    click.echo(summary, err=to_stderr)
+
+
+def _password_list(stream: Any, rows: list[staff_import.StaffRowReport]) -> None:
+    """The one-time passwords as CSV: username, name, password (text that a spreadsheet
+    would run as a formula is neutralised, as in every export)."""
+    writer = csv.writer(stream)
+    writer.writerow(["用户名", "姓名", "一次性密码"])
+    for r in rows:
+        writer.writerow([neutralise(v) for v in (r.username, r.display_name, r.one_time_password)])
+    stream.flush()
 
 
 def register_cli(app: Flask) -> None:

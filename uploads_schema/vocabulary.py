@@ -186,6 +186,23 @@ class HazardAction(StrEnum):
     ESCALATE = "escalate"  # 升级提醒: overdue (逾期) or late verification (验收超时)
 
 
+ACTION_LABELS = {
+    HazardAction.REPORT: "上报",
+    HazardAction.ASSIGN: "交办整改",
+    HazardAction.FILE_PLAN: "制定五落实方案",
+    HazardAction.SUBMIT_FIX: "提交整改",
+    HazardAction.PASS: "验收通过",
+    HazardAction.FAIL: "验收不通过",
+    HazardAction.REJECT: "不予受理",
+    HazardAction.REOPEN: "重新打开",
+    HazardAction.REQUEST_EXTENSION: "申请延期",
+    HazardAction.APPROVE_EXTENSION: "批准延期",
+    HazardAction.DECLINE_EXTENSION: "驳回延期",
+    HazardAction.MARK_OVERDUE: "逾期",
+    HazardAction.ESCALATE: "升级提醒",
+}
+
+
 class MediaRole(StrEnum):
     BEFORE = "before"  # 隐患照片
     AFTER = "after"  # 整改后照片

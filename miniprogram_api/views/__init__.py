@@ -11,6 +11,7 @@ from miniprogram_api.views.regions import grids_blp, regions_blp
 from miniprogram_api.views.scan import blp as scan_blp
 from miniprogram_api.views.statistics import blp as stats_blp
 from miniprogram_api.views.users import blp as users_blp
+from miniprogram_api.views.vocabulary import blp as vocabulary_blp
 from miniprogram_api.views.web import web
 
 BLUEPRINTS = [
@@ -26,6 +27,7 @@ BLUEPRINTS = [
     media_files_blp,
     hazards_blp,
     stats_blp,
+    vocabulary_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [web]

@@ -6,9 +6,20 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
-from service.directory import users
+from miniprogram_api.inputs import takes_files
+from service.core.errors import ValidationFailed
+from service.directory import staff_import, users
 from uploads_schema.common import ErrorSchema
-from uploads_schema.directory import UserPageSchema, UserPatchSchema, UserQuerySchema, UserSchema
+from uploads_schema.directory import (
+    ImportArgsSchema,
+    ImportFileSchema,
+    PasswordResetSchema,
+    StaffImportReportSchema,
+    UserPageSchema,
+    UserPatchSchema,
+    UserQuerySchema,
+    UserSchema,
+)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
@@ -29,6 +40,30 @@ class Users(MethodView):
     def post(self, args):
         """Create an account (admin)."""
         return users.create_user(context(), current_actor(), **args)
+
+
+@blp.route("/import")
+@takes_files
+class StaffImport(MethodView):
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(200, StaffImportReportSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(415, schema=ErrorSchema)
+    def post(self, args, files):
+        """Create staff accounts from a CSV or XLSX file (admin); answers a report for every
+        row, with each created account's one-time password (shown only here)."""
+        upload = files["file"]
+        data = upload.read()
+        if not data:
+            raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
+        return staff_import.import_staff(
+            context(),
+            current_actor(),
+            filename=upload.filename or "",
+            data=data,
+            mode=args["mode"],
+        )
 
 
 @blp.route("/me")
@@ -57,3 +92,14 @@ class UserById(MethodView):
     def patch(self, args, user_id):
         """Change an account's role, bindings, password or active flag (admin)."""
         return users.update_user(context(), current_actor(), user_id, **args)
+
+
+@blp.route("/<int:user_id>/reset-password")
+class UserPasswordReset(MethodView):
+    @blp.response(200, PasswordResetSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, user_id):
+        """Give an office account a one-time password, shown only in this answer (admin);
+        its owner must change it at the next login."""
+        return users.reset_password(context(), current_actor(), user_id)

@@ -121,6 +121,10 @@ class Settings:
     ratelimit_scan: str = "60/minute"
     ratelimit_login: str = "20/minute"
     ratelimit_upload: str = "60/minute"
+    # Anonymous photos from a scanned code (POST /scan/{token}/media): per client address,
+    # and per code whoever sends them (a code on a wall is one place, not a crowd of phones).
+    ratelimit_scan_upload: str = "30/minute"
+    ratelimit_scan_upload_code: str = "300/hour"
     # Failed password logins per username within the window before it is locked.
     login_lockout: str = "5/15 minutes"
     jwt_refresh_ttl_days: int = 14
@@ -236,7 +240,15 @@ class Settings:
 
     def _rate_problems(self) -> list[str]:
         problems = []
-        for name in ("ratelimit_scan", "ratelimit_login", "ratelimit_upload", "login_lockout"):
+        names = (
+            "ratelimit_scan",
+            "ratelimit_login",
+            "ratelimit_upload",
+            "ratelimit_scan_upload",
+            "ratelimit_scan_upload_code",
+            "login_lockout",
+        )
+        for name in names:
             value = getattr(self, name)
             try:
                 rates = parse_many(value)

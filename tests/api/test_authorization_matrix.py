@@ -338,6 +338,12 @@ def import_file(m: Matrix, _: Caller) -> dict[str, Any]:
     return {"file": (io.BytesIO(out.getvalue().encode()), "enterprises.csv")}
 
 
+def staff_file(m: Matrix, _: Caller) -> dict[str, Any]:
+    row = f"matrix-staff-{next(_n)},新网格员,网格员,{m.world.grid_a.code}"
+    text = f"用户名,姓名,角色,网格编码\n{row}\n"
+    return {"file": (io.BytesIO(text.encode()), "staff.csv")}
+
+
 def photo_file(m: Matrix, _: Caller) -> dict[str, Any]:
     n = next(_n)
     return {"file": (io.BytesIO(plain_jpeg(200 + n % 50, 150)), "photo.jpg")}
@@ -425,6 +431,13 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "access token instead": Row(
             every(401),
             body=lambda m, _: {"refresh_token": issue_token(m.ctx, m.world.street_supervisor)},
+        ),
+    },
+    ("POST", f"{V1}/auth/change-password"): {
+        # Everyone with a password changes their own; the token says whose.
+        "own password": Row(
+            "401 200 200 200 200 200 200",
+            body=lambda m, _: {"old_password": PASSWORD, "new_password": "Matrix-new-pass-1"},
         ),
     },
     ("POST", f"{V1}/auth/dev-login"): {
@@ -532,6 +545,15 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
             },
         ),
     },
+    ("POST", f"{V1}/users/import"): {
+        "one inspector": Row("401 403 403 403 403 403 200", body=staff_file, multipart=True),
+    },
+    ("POST", f"{V1}/users/<int:user_id>/reset-password"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
+    },
     ("GET", f"{V1}/users/me"): {"self": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/users/<int:user_id>"): {
         "officer of A": Row("401 404 200 404 200 200 200", arg=lambda m: m.world.officer.id),
@@ -628,6 +650,16 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
             "410 410 410 410 410 410 403", arg=token("revoked"), body=report_body()
         ),
     },
+    ("POST", f"{V1}/scan/<token>/media"): {
+        # Public: anyone may send a photo from an active code (bound to it and to the scan
+        # session); nobody from a revoked one.
+        **{
+            f"code of {x.upper()}": Row(every(201), arg=token(x), body=photo_file, multipart=True)
+            for x in "abc"
+        },
+        "revoked code": Row(every(410), arg=token("revoked"), body=photo_file, multipart=True),
+    },
+    ("GET", f"{V1}/vocabulary"): {"-": Row(every(200))},
     ("GET", f"{V1}/receipts/<key>"): {
         "receipt key": Row(every(200), arg=lambda m: m.receipt_key),
         "unknown key": Row(every(404), arg=lambda m: "x" * 24),

@@ -6,6 +6,8 @@ export const router = createRouter({
   routes: [
     { path: '/q/:token', name: 'report', component: () => import('./pages/ReportPage.vue'), props: true },
     { path: '/h5/', name: 'home', component: () => import('./pages/HomePage.vue') },
+    { path: '/h5/done', name: 'done', component: () => import('./pages/DonePage.vue') },
+    { path: '/h5/follow', name: 'follow', component: () => import('./pages/FollowPage.vue') },
     { path: '/:rest(.*)*', redirect: '/h5/' },
   ],
 })
