@@ -1,0 +1,234 @@
+"""Staff on a phone, in headless Chromium: the enterprise officer and the grid inspector log
+in with their passwords and carry a hazard through rectify → verify → close in the H5 pages
+(plan, assign with a deadline, fix with a photo shrunk in the page, verify); an inspector who
+scans a code while logged in checks in with the phone's location. The result is checked
+through the API; every page shows exactly the actions the API lists, and no page logs a
+console error or a CSP violation."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from service.directory.models import User
+from tests.browser.conftest import LiveServer, PageProblems
+from tests.browser.test_h5 import PHONES, issue_code
+from tests.factories import PASSWORD
+
+# Set to a folder (e.g. `docs`) to save the officer's page there as h5-officer.png.
+SCREENSHOTS = os.environ.get("H5_SCREENSHOTS")
+ACTION_LABELS = {
+    "assign": "交办整改",
+    "file_plan": "填写五落实方案",
+    "submit_fix": "提交整改",
+    "request_extension": "申请延期",
+    "approve_extension": "批准延期",
+    "decline_extension": "驳回延期",
+    "pass": "验收通过",
+    "fail": "验收不通过",
+    "reject": "不予受理",
+    "reopen": "重新打开",
+}
+
+
+@pytest.fixture(params=sorted(PHONES))
+def browser_context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized profile that may read the phone's location (at 甲企业's gate)."""
+    context = browser.new_context(
+        locale="zh-CN",
+        geolocation={"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12},
+        permissions=["geolocation"],
+        **PHONES[request.param],
+    )
+    yield context
+    context.close()
+
+
+def _headers(live: LiveServer, user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {live.token(user)}"}
+
+
+def _api(live: LiveServer, user: User, method: str, path: str, **kw: Any) -> Any:
+    answer = requests.request(
+        method, f"{live.url}/api/v1{path}", headers=_headers(live, user), timeout=30, **kw
+    )
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def _photo(folder: Path, name: str, size: tuple[int, int]) -> Path:
+    path = folder / name
+    Image.new("RGB", size, (180, 90, 40)).save(path, "JPEG", quality=90)
+    return path
+
+
+def _tip(live: LiveServer, tmp_path: Path, description: str) -> dict[str, Any]:
+    """A worker's public tip about 甲企业 with one photo, reported through the API."""
+    code = issue_code(live, live.world.enterprise_a.id)
+    worker = live.world.reporter
+    with _photo(tmp_path, "before.jpg", (800, 600)).open("rb") as photo:
+        media = _api(live, worker, "POST", "/media", files={"file": ("before.jpg", photo)})
+    body = {
+        "qr_token": code["token"],
+        "category": "fire",
+        "description": description,
+        "media_ids": [media["id"]],
+    }
+    return _api(live, worker, "POST", "/hazards", json=body)["hazard"]
+
+
+def _log_in(page: Page, live: LiveServer, user: User) -> None:
+    page.goto(f"{live.url}/h5/login")
+    page.get_by_label("账号").fill(user.username or "")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("tab").first).to_be_visible()
+
+
+def _log_out(page: Page) -> None:
+    page.get_by_text("退出登录").click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+
+
+def _shows_exactly_the_listed_actions(
+    page: Page, live: LiveServer, user: User, hazard_id: int
+) -> None:
+    """The page's action buttons are the ones the API lists for this user, no more."""
+    listed = _api(live, user, "GET", f"/hazards/{hazard_id}")["actions"]
+    actions = page.get_by_role("navigation", name="可执行操作")
+    expect(actions).to_be_visible()
+    for action, label in ACTION_LABELS.items():
+        button = actions.get_by_role("button", name=label, exact=True)
+        expect(button).to_have_count(1 if action in listed else 0)
+
+
+def _pick_date(page: Page, label: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("button", name="确认").click()
+
+
+def _open(page: Page, tab: str, description: str) -> None:
+    page.get_by_role("tab", name=tab).click()
+    page.get_by_text(description).locator("visible=true").click()
+    expect(page.get_by_text("处理记录")).to_be_visible()
+
+
+def test_officer_and_inspector_close_a_hazard_on_their_phones(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    live, world = live_server, live_server.world
+    description = f"配电箱门损坏，线路裸露（{tmp_path.name}）"
+    hazard = _tip(live, tmp_path, description)
+
+    # The officer: 待交办 → plan (五落实) → assign to himself with a deadline → fix with a photo.
+    _log_in(page, live, world.officer)
+    _open(page, "待交办", description)
+    _shows_exactly_the_listed_actions(page, live, world.officer, hazard["id"])
+    expect(page.get_by_role("button", name="验收通过")).to_have_count(0)
+
+    page.get_by_role("button", name="填写五落实方案").click()
+    form = page.get_by_role("region", name="填写五落实方案")
+    form.get_by_label("责任人").fill("张安全")
+    form.get_by_label("整改措施").fill("更换配电箱门，裸露线路穿管")
+    form.get_by_label("整改资金").fill("2000元")
+    _pick_date(page, "整改时限")
+    form.get_by_label("应急预案").fill("断电挂牌，专人值守")
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("五落实已完善")).to_be_visible()
+
+    page.get_by_role("button", name="交办整改").click()
+    form = page.get_by_role("region", name="交办整改")
+    expect(form.get_by_role("radio", name=world.officer.display_name)).to_be_checked()
+    _pick_date(page, "整改期限")
+    form.get_by_label("备注").fill("本周内完成")
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("整改中").first).to_be_visible()
+    _shows_exactly_the_listed_actions(page, live, world.officer, hazard["id"])
+
+    page.get_by_role("button", name="提交整改").click()
+    form = page.get_by_role("region", name="提交整改")
+    form.get_by_label("整改说明").fill("已更换箱门，线路已穿管")
+    # A camera-sized photo: the page shrinks it (long side 2560 px) before uploading.
+    form.locator("input[type=file]").set_input_files(
+        str(_photo(tmp_path, "after.jpg", (4000, 3000)))
+    )
+    expect(form.get_by_text("已上传 1 张")).to_be_visible()
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("待验收").first).to_be_visible()
+    expect(page.get_by_role("button", name="整改照片 1")).to_be_visible()
+    _shows_exactly_the_listed_actions(page, live, world.officer, hazard["id"])
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "h5-officer.png"), full_page=True)
+    page.get_by_text("待办", exact=True).click()
+    _log_out(page)
+
+    # The grid inspector: 待验收 → 验收通过 → closed.
+    _log_in(page, live, world.inspector)
+    _open(page, "待验收", description)
+    _shows_exactly_the_listed_actions(page, live, world.inspector, hazard["id"])
+    expect(page.get_by_role("button", name="提交整改")).to_have_count(0)
+    page.get_by_role("button", name="验收通过").click()
+    form = page.get_by_role("region", name="验收通过")
+    form.get_by_label("备注").fill("现场复查合格")
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已销号").first).to_be_visible()
+    expect(page.get_by_text("当前没有需要您处理的操作")).to_be_visible()
+
+    # What the API now says about it.
+    closed = _api(live, world.inspector, "GET", f"/hazards/{hazard['id']}")
+    assert closed["status"] == "closed"
+    assert closed["closed_by_id"] == world.inspector.id
+    assert closed["assignee_id"] == world.officer.id
+    assert closed["plan_complete"] is True
+    assert closed["plan"]["responsible_person"] == "张安全"
+    assert closed["fix_note"] == "已更换箱门，线路已穿管"
+    assert len(closed["photos"]["after"]) == 1
+    events = _api(live, world.inspector, "GET", f"/hazards/{hazard['id']}/events")
+    assert [e["action"] for e in events["events"]] == [
+        "report",
+        "file_plan",
+        "assign",
+        "submit_fix",
+        "pass",
+    ]
+    assert events["chain_ok"] is True
+    # The after-photo arrived shrunk: long side 2560 px, JPEG.
+    after = requests.get(closed["photos"]["after"][0]["url"], timeout=30)
+    assert after.status_code == 200 and after.content[:3] == b"\xff\xd8\xff"
+    shrunk = Image.open(io.BytesIO(after.content))
+    assert max(shrunk.size) == 2560
+    assert page_problems.all() == []
+
+
+def test_an_inspector_who_scans_a_code_checks_in_and_sees_the_open_hazards(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    live, world = live_server, live_server.world
+    description = f"消防通道堆放杂物（{tmp_path.name}）"
+    _tip(live, tmp_path, description)
+    code = issue_code(live, world.enterprise_a.id)
+
+    _log_in(page, live, world.inspector)
+    page.goto(f"{live.url}/q/{code['token']}")
+    expect(page.get_by_text("甲企业").first).to_be_visible()
+    expect(page.get_by_text(description)).to_be_visible()
+    page.get_by_role("button", name="扫码打卡").click()
+    expect(page.get_by_role("status")).to_contain_text("距企业")
+
+    checkins = _api(
+        live, world.inspector, "GET", "/checkins", params={"enterprise_id": world.enterprise_a.id}
+    )
+    latest = checkins["items"][0]
+    assert latest["inspector_id"] == world.inspector.id
+    assert latest["lat"] == pytest.approx(31.2304)
+    assert latest["lng"] == pytest.approx(121.4737)
+    assert latest["accuracy_m"] == pytest.approx(12)
+    assert page_problems.all() == []
