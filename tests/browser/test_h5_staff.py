@@ -8,6 +8,7 @@ console error or a CSP violation."""
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,9 @@ from tests.browser.conftest import LiveServer, PageProblems
 from tests.browser.test_h5 import PHONES, issue_code
 from tests.factories import PASSWORD
 
-# Set to a folder (e.g. `docs`) to save the officer's page there as h5-officer.png.
+# Set to a folder (e.g. `docs`) to save the officer's page (375×667) there as h5-officer.png.
 SCREENSHOTS = os.environ.get("H5_SCREENSHOTS")
+_places = itertools.count(1)  # each hazard's description is unique in the shared database
 ACTION_LABELS = {
     "assign": "交办整改",
     "file_plan": "填写五落实方案",
@@ -125,7 +127,7 @@ def test_officer_and_inspector_close_a_hazard_on_their_phones(
     page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
 ) -> None:
     live, world = live_server, live_server.world
-    description = f"配电箱门损坏，线路裸露（{tmp_path.name}）"
+    description = f"配电箱门损坏，线路裸露（{next(_places)}号配电房）"
     hazard = _tip(live, tmp_path, description)
 
     # The officer: 待交办 → plan (五落实) → assign to himself with a deadline → fix with a photo.
@@ -152,6 +154,10 @@ def test_officer_and_inspector_close_a_hazard_on_their_phones(
     form.get_by_role("button", name="提交").click()
     expect(page.get_by_text("整改中").first).to_be_visible()
     _shows_exactly_the_listed_actions(page, live, world.officer, hazard["id"])
+    if SCREENSHOTS and page.viewport_size == {"width": 375, "height": 667}:
+        expect(page.get_by_text("交办整改已完成")).to_be_hidden()
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        page.screenshot(path=str(Path(SCREENSHOTS) / "h5-officer.png"), full_page=True)
 
     page.get_by_role("button", name="提交整改").click()
     form = page.get_by_role("region", name="提交整改")
@@ -165,8 +171,6 @@ def test_officer_and_inspector_close_a_hazard_on_their_phones(
     expect(page.get_by_text("待验收").first).to_be_visible()
     expect(page.get_by_role("button", name="整改照片 1")).to_be_visible()
     _shows_exactly_the_listed_actions(page, live, world.officer, hazard["id"])
-    if SCREENSHOTS:
-        page.screenshot(path=str(Path(SCREENSHOTS) / "h5-officer.png"), full_page=True)
     page.get_by_text("待办", exact=True).click()
     _log_out(page)
 
@@ -212,7 +216,7 @@ def test_an_inspector_who_scans_a_code_checks_in_and_sees_the_open_hazards(
     page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
 ) -> None:
     live, world = live_server, live_server.world
-    description = f"消防通道堆放杂物（{tmp_path.name}）"
+    description = f"消防通道堆放杂物（{next(_places)}号仓库）"
     _tip(live, tmp_path, description)
     code = issue_code(live, world.enterprise_a.id)
 

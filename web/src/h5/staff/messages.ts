@@ -49,7 +49,7 @@ export const s = {
   photosUploaded: (count: number) => `已上传 ${count} 张`,
   submit: '提交',
   cancel: '取消',
-  done: '操作成功',
+  done: '已完成',
   networkKept: '网络不可用，已填写的内容已保留，请稍后再次提交',
   scanTitle: '现场检查',
   checkin: '扫码打卡',
