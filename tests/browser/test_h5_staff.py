@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from service.directory.models import User
 from tests.browser.conftest import LiveServer, PageProblems
@@ -236,3 +238,129 @@ def test_an_inspector_who_scans_a_code_checks_in_and_sees_the_open_hazards(
     assert latest["lng"] == pytest.approx(121.4737)
     assert latest["accuracy_m"] == pytest.approx(12)
     assert page_problems.all() == []
+
+
+def _china_day(days_ahead: int) -> str:
+    return (datetime.now(UTC) + timedelta(hours=8, days=days_ahead)).date().isoformat()
+
+
+def _major_hazard_with_extension_asked(live: LiveServer, tmp_path: Path, description: str) -> int:
+    """A 重大 tip the officer planned, assigned to himself and asked more time for (API)."""
+    world = live.world
+    hazard_id = _tip(live, tmp_path, description)["id"]
+    plan = {
+        "responsible_person": "李主任",
+        "measures": "停用储罐，更换阀门",
+        "funds": "5万元",
+        "deadline": _china_day(20),
+        "contingency_plan": "泄漏应急处置预案",
+    }
+    _api(live, world.officer, "POST", f"/hazards/{hazard_id}/plan", json=plan)
+    assign = {"assignee_id": world.officer.id, "deadline": _china_day(7), "level": "major"}
+    _api(live, world.officer, "POST", f"/hazards/{hazard_id}/assign", json=assign)
+    ask = {"deadline": _china_day(30), "reason": "阀门需厂家定制"}
+    _api(live, world.officer, "POST", f"/hazards/{hazard_id}/extend", json=ask)
+    return hazard_id
+
+
+def test_a_supervisor_approves_more_time_and_verifies_a_major_hazard(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    live, world = live_server, live_server.world
+    description = f"储罐阀门泄漏（{next(_places)}号罐区）"
+    hazard_id = _major_hazard_with_extension_asked(live, tmp_path, description)
+
+    # The grid inspector neither decides a 重大 hazard's extension nor verifies it.
+    _log_in(page, live, world.inspector)
+    _open(page, "整改中", description)
+    _shows_exactly_the_listed_actions(page, live, world.inspector, hazard_id)
+    expect(page.get_by_role("button", name="批准延期")).to_have_count(0)
+    page.get_by_text("待办", exact=True).click()
+    _log_out(page)
+
+    _log_in(page, live, world.street_supervisor)
+    _open(page, "整改中", description)
+    expect(page.get_by_text("延期待批").first).to_be_visible()
+    _shows_exactly_the_listed_actions(page, live, world.street_supervisor, hazard_id)
+    page.get_by_role("button", name="批准延期").click()
+    form = page.get_by_role("region", name="批准延期")
+    form.get_by_label("备注").fill("同意延期")
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("延期待批")).to_have_count(0)
+    approved = _api(live, world.street_supervisor, "GET", f"/hazards/{hazard_id}")
+    assert approved["extension"] is None
+    assert approved["deadline"] > approved["original_deadline"]
+
+    # The officer's fix arrives (API); the supervisor verifies it from 重大待验收.
+    with _photo(tmp_path, "fixed.jpg", (800, 600)).open("rb") as photo:
+        media = _api(live, world.officer, "POST", "/media", files={"file": ("fixed.jpg", photo)})
+    fix = {"note": "阀门已更换", "media_ids": [media["id"]]}
+    _api(live, world.officer, "POST", f"/hazards/{hazard_id}/submit-fix", json=fix)
+    page.get_by_text("待办", exact=True).click()
+    _open(page, "重大待验收", description)
+    _shows_exactly_the_listed_actions(page, live, world.street_supervisor, hazard_id)
+    page.get_by_role("button", name="验收通过").click()
+    page.get_by_role("region", name="验收通过").get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已销号").first).to_be_visible()
+
+    closed = _api(live, world.street_supervisor, "GET", f"/hazards/{hazard_id}")
+    assert closed["status"] == "closed"
+    assert closed["closed_by_id"] == world.street_supervisor.id
+    events = _api(live, world.street_supervisor, "GET", f"/hazards/{hazard_id}/events")
+    assert [e["action"] for e in events["events"]][-3:] == [
+        "approve_extension",
+        "submit_fix",
+        "pass",
+    ]
+    assert page_problems.all() == []
+
+
+def test_submitting_again_after_a_lost_answer_acts_once(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    live, world = live_server, live_server.world
+    description = f"安全出口指示灯不亮（{next(_places)}号车间）"
+    hazard_id = _tip(live, tmp_path, description)["id"]
+    assign = {"assignee_id": world.officer.id, "deadline": _china_day(7)}
+    _api(live, world.officer, "POST", f"/hazards/{hazard_id}/assign", json=assign)
+
+    # The first answer is lost on the way back (the server did the work).
+    lost: list[str] = []
+
+    def drop_the_answer(route: Route) -> None:
+        answer = route.fetch()
+        lost.append(f"{answer.status} {route.request.headers.get('idempotency-key')}")
+        route.abort("connectionreset")
+
+    _log_in(page, live, world.officer)
+    _open(page, "待整改", description)
+    page.route("**/api/v1/hazards/*/submit-fix", drop_the_answer, times=1)
+    page.get_by_role("button", name="提交整改").click()
+    form = page.get_by_role("region", name="提交整改")
+    form.get_by_label("整改说明").fill("已更换指示灯")
+    form.locator("input[type=file]").set_input_files(str(_photo(tmp_path, "lamp.jpg", (1200, 900))))
+    expect(form.get_by_text("已上传 1 张")).to_be_visible()
+    form.get_by_role("button", name="提交").click()
+    expect(form.get_by_role("alert")).to_contain_text("网络不可用，已填写的内容已保留")
+    expect(form.get_by_label("整改说明")).to_have_value("已更换指示灯")
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("待验收").first).to_be_visible()
+
+    assert len(lost) == 1 and lost[0].startswith("200 ")
+    events = _api(live, world.officer, "GET", f"/hazards/{hazard_id}/events")
+    assert [e["action"] for e in events["events"]].count("submit_fix") == 1
+    # Chromium reports the dropped answer; nothing else went wrong.
+    assert [p for p in page_problems.all() if "ERR_CONNECTION_RESET" not in p] == []
+
+
+def test_an_expired_login_leads_back_to_the_login_page(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    stale = {"token": "not-a-valid-token", "user": {"id": 1, "role": "inspector"}}
+    page.add_init_script(
+        f"localStorage.setItem('mashangcha.staff', {json.dumps(json.dumps(stale))})"
+    )
+    page.goto(f"{live_server.url}/h5/staff")
+    expect(page.get_by_role("alert")).to_have_text("登录已过期，请重新登录")
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    assert all("401 (UNAUTHORIZED)" in problem for problem in page_problems.all())
