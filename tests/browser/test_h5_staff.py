@@ -1,9 +1,11 @@
-"""Staff on a phone, in headless Chromium: the enterprise officer and the grid inspector log
-in with their passwords and carry a hazard through rectify → verify → close in the H5 pages
-(plan, assign with a deadline, fix with a photo shrunk in the page, verify); an inspector who
-scans a code while logged in checks in with the phone's location. The result is checked
-through the API; every page shows exactly the actions the API lists, and no page logs a
-console error or a CSP violation."""
+"""Staff on a phone, in headless Chromium at two phone sizes: the enterprise officer and the
+grid inspector log in with their passwords and carry a hazard through rectify → verify →
+close (plan, assign with a deadline, fix with a photo shrunk in the page, verify); a
+supervisor approves a 重大 hazard's extension and verifies it; an inspector fails a fix,
+rejects a duplicate, and — scanning a code while logged in — checks in with the phone's
+location and reports a finding. Results are checked through the API; every page shows
+exactly the actions the API lists, a retried write acts once, and no page logs a console
+error or a CSP violation."""
 
 from __future__ import annotations
 
@@ -237,6 +239,76 @@ def test_an_inspector_who_scans_a_code_checks_in_and_sees_the_open_hazards(
     assert latest["lat"] == pytest.approx(31.2304)
     assert latest["lng"] == pytest.approx(121.4737)
     assert latest["accuracy_m"] == pytest.approx(12)
+
+    # A finding of this inspection, reported from the same page with a photo.
+    finding = f"有限空间作业未设监护人（{next(_places)}号污水池）"
+    page.get_by_role("button", name="上报检查发现的隐患").click()
+    form = page.get_by_role("region", name="上报检查发现的隐患")
+    form.get_by_role("radio", name="有限空间").click()
+    form.get_by_label("隐患描述").fill(finding)
+    form.locator("input[type=file]").set_input_files(str(_photo(tmp_path, "pit.jpg", (900, 1200))))
+    expect(form.get_by_text("已上传 1 张")).to_be_visible()
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text(finding)).to_be_visible()
+    expect(page.get_by_text("处理记录")).to_be_visible()
+    found = _api(live, world.inspector, "GET", "/hazards", params={"q": finding})["items"]
+    assert len(found) == 1
+    assert found[0]["source"] == "inspection"
+    assert found[0]["category"] == "confined_space"
+    assert found[0]["enterprise"]["id"] == world.enterprise_a.id
+    assert len(found[0]["photos"]["before"]) == 1
+    assert page_problems.all() == []
+
+
+def test_an_inspector_fails_a_fix_with_a_photo_and_rejects_a_duplicate(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    live, world = live_server, live_server.world
+    description = f"灭火器压力不足（{next(_places)}号楼梯间）"
+    first = _tip(live, tmp_path, description)
+    assign = {"assignee_id": world.officer.id, "deadline": _china_day(7)}
+    _api(live, world.officer, "POST", f"/hazards/{first['id']}/assign", json=assign)
+    with _photo(tmp_path, "refilled.jpg", (800, 600)).open("rb") as photo:
+        media = _api(live, world.officer, "POST", "/media", files={"file": ("r.jpg", photo)})
+    fix = {"note": "已充装", "media_ids": [media["id"]]}
+    _api(live, world.officer, "POST", f"/hazards/{first['id']}/submit-fix", json=fix)
+    again = f"灭火器没气了（{next(_places)}号楼梯间）"
+    duplicate = _tip(live, tmp_path, again)
+
+    _log_in(page, live, world.inspector)
+    _open(page, "待验收", description)
+    page.get_by_role("button", name="验收不通过").click()
+    form = page.get_by_role("region", name="验收不通过")
+    form.get_by_label("原因").fill("压力表仍在红区")
+    form.locator("input[type=file]").set_input_files(
+        str(_photo(tmp_path, "gauge.jpg", (1200, 900)))
+    )
+    expect(form.get_by_text("已上传 1 张")).to_be_visible()
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("整改中").first).to_be_visible()
+    expect(page.get_by_role("button", name="验收照片 1")).to_be_visible()
+
+    page.get_by_text("待办", exact=True).click()
+    _open(page, "待处理", again)
+    _shows_exactly_the_listed_actions(page, live, world.inspector, duplicate["id"])
+    page.get_by_role("button", name="不予受理").click()
+    form = page.get_by_role("region", name="不予受理")
+    form.get_by_label("原因").fill("重复上报")
+    form.get_by_label("与哪条隐患重复（编号，可不填）").fill(first["number"])
+    form.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("不属实").first).to_be_visible()
+
+    failed = _api(live, world.inspector, "GET", f"/hazards/{first['id']}")
+    assert failed["status"] == "rectifying"
+    assert len(failed["photos"]["verification"]) == 1
+    events = _api(live, world.inspector, "GET", f"/hazards/{first['id']}/events")["events"]
+    assert events[-1]["action"] == "fail" and events[-1]["note"] == "压力表仍在红区"
+    rejected = _api(live, world.inspector, "GET", f"/hazards/{duplicate['id']}")
+    assert rejected["status"] == "rejected"
+    assert rejected["rejected_reason"] == "重复上报"
+    assert rejected["rejected_by_id"] == world.inspector.id
+    log = _api(live, world.inspector, "GET", f"/hazards/{duplicate['id']}/events")["events"]
+    assert log[-1]["action"] == "reject" and log[-1]["data"]["duplicate_of"] == first["number"]
     assert page_problems.all() == []
 
 
