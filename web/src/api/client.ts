@@ -20,6 +20,6 @@ export function isApiError(error: unknown): error is ApiError {
 }
 
 /** The Chinese message of an error answer, else `fallback` (a network failure). */
-export function errorMessage(error: unknown, fallback: string): string {
+export function errorMessage(error: unknown, fallback = '网络不可用，请稍后重试'): string {
   return isApiError(error) && error.message ? error.message : fallback
 }
