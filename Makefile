@@ -84,17 +84,40 @@ demo: install web
 lint: install
 	$(BIN)/ruff check .
 
-# The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
-# pytest's exit code 5 ("no tests collected") is not a failure of the suite.
+# The suite runs on SQLite and, when DATABASE_URL names PostgreSQL, on it too: both passes
+# at once, each on TEST_WORKERS pytest-xdist worker processes (TEST_WORKERS=0: in pytest's
+# own process). Each pass writes its own log in var/test-logs/, printed whole once both are
+# done; the run fails if either pass fails. pytest's exit code 5 ("no tests collected") is
+# not a failure of the suite.
+TEST_WORKERS ?= 2
+TEST_LOGS := var/test-logs
+
 test: install chromium web lint
-	@set -e; \
-	run() { set +e; "$$@"; code=$$?; set -e; if [ $$code -eq 5 ]; then code=0; fi; return $$code; }; \
-	echo "== tests on SQLite =="; \
-	run env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS); \
+	@mkdir -p $(TEST_LOGS); rm -f $(TEST_LOGS)/*.log $(TEST_LOGS)/*.status; \
+	pass() { \
+	  name=$$1; shift; started=$$(date +%s); \
+	  "$$@" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) >$(TEST_LOGS)/$$name.log 2>&1; \
+	  code=$$?; if [ $$code -eq 5 ]; then code=0; fi; \
+	  echo "$$code $$(( $$(date +%s) - started ))" >$(TEST_LOGS)/$$name.status; \
+	}; \
+	passes=sqlite; \
+	pass sqlite env -u DATABASE_URL $(BIN)/pytest & \
 	case "$$DATABASE_URL" in \
-	  postgresql*) echo "== tests on PostgreSQL =="; run $(BIN)/pytest $(PYTEST_ARGS);; \
+	  postgresql*) passes="sqlite postgresql"; pass postgresql $(BIN)/pytest & ;; \
 	  *) echo "(DATABASE_URL does not name PostgreSQL: PostgreSQL run skipped)";; \
-	esac
+	esac; \
+	echo "== tests on: $$passes (at once; logs in $(TEST_LOGS)/) =="; \
+	wait; \
+	failed=0; \
+	for name in $$passes; do \
+	  read code seconds <$(TEST_LOGS)/$$name.status; \
+	  echo "== tests on $$name (exit $$code, $$seconds s) =="; cat $(TEST_LOGS)/$$name.log; \
+	  if [ $$code -ne 0 ]; then failed=1; fi; \
+	done; \
+	for name in $$passes; do \
+	  read code seconds <$(TEST_LOGS)/$$name.status; echo "$$name: exit $$code in $$seconds s"; \
+	done; \
+	exit $$failed
 
 # Longer property-based fuzzing (tests/fuzz) with a bigger per-operation budget.
 FUZZ_EXAMPLES ?= 200
