@@ -110,8 +110,8 @@ def create_checklist(
     that region, an admin)."""
     with ctx.uow() as uow:
         s = uow.session
-        if actor.role is Role.ENTERPRISE_OFFICER and enterprise_id is None:
-            enterprise_id = actor.enterprise_id
+        if actor.role is Role.ENTERPRISE_OFFICER and enterprise_id is None and region_id is None:
+            enterprise_id = actor.enterprise_id  # an officer's list is their enterprise's
         if enterprise_id is not None:
             enterprise = managed_enterprise(s, actor, enterprise_id)
             checklist = Checklist(enterprise_id=enterprise.id, region_path=enterprise.region_path)

@@ -272,6 +272,9 @@ class TaskDoc:
     results: list[TaskResult] = field(default_factory=list)
     can_do: bool = False
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.task, name)  # the task's own fields, for the schema
+
 
 def _docs(
     s: Session, actor: Actor | None, tasks: Iterable[InspectionTask], now: datetime, full: bool
@@ -476,6 +479,10 @@ def submit_task(
     """Do a task: every item answered; each 不合格 item becomes one hazard (at the point, with
     its photos) in the same transaction; location recorded and flagged beyond the geofence.
     A retry with the same Idempotency-Key answers the first outcome."""
+    if actor.role in (Role.REPORTER, Role.ADMIN):
+        raise PermissionDenied(
+            "排查任务由企业人员、网格员或监管人员完成", "Tasks are done by staff on site"
+        )
     for attempt in (1, 2):
         with ctx.uow() as uow:
             s = uow.session

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.access.scoping import Actor, enterprise_scope, subtree
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, PermissionDenied
-from service.core.pagination import Page, paginate
+from service.core.pagination import Page, count_total, page_window
 from service.directory.models import Enterprise, Point
 from service.directory.regions import _visible_region
 from service.inspections.tasks import out_of_control_condition
@@ -38,6 +38,9 @@ class PointDoc:
     point: Point
     enterprise_name: str
     out_of_control: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.point, name)  # the point's own fields, for the schema
 
 
 def require_manager(actor: Actor) -> None:
@@ -164,14 +167,19 @@ def list_points(
         if region_id is not None:
             region = _visible_region(uow.session, actor, region_id)
             query = query.where(subtree(Enterprise.region_path, region.path))
-        found = paginate(
-            uow.session, query.order_by(Point.enterprise_id, Point.id), page, page_size
-        )
+        page, page_size = page_window(page, page_size)
+        s = uow.session
+        total = count_total(s, select(func.count()).select_from(query.subquery()), None)
+        rows = s.execute(
+            query.order_by(Point.enterprise_id, Point.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
         return Page(
-            items=[PointDoc(p, name, bool(out)) for p, name, out in found.items],
-            page=found.page,
-            page_size=found.page_size,
-            total=found.total,
+            items=[PointDoc(p, name, bool(out)) for p, name, out in rows],
+            page=page,
+            page_size=page_size,
+            total=total,
         )
 
 
