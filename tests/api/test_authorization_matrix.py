@@ -417,12 +417,22 @@ MANAGE_ELSEWHERE = "401 403 404 403 403 403 {ok}"
 V1 = "/api/v1"
 H = f"{V1}/hazards/<int:hazard_id>"
 P = f"{V1}/points/<int:point_id>"
-STATS = ("summary", "ranking", "trend", "major-hazards", "export.xlsx", "export.csv")
+STATS = (
+    "summary",
+    "ranking",
+    "trend",
+    "major-hazards",
+    "export.xlsx",
+    "export.csv",
+    "prevention",
+    "prevention/enterprises",
+)
 RANKED = {"ranking": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
     "export.xlsx": reports_hazards(),
     "export.csv": reports_hazards(),
+    "prevention/enterprises": lists_at_enterprises,
 }
 
 # Columns:                       anon rep  off  insp ssup dsup adm
