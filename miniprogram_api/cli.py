@@ -1,5 +1,5 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox`, `stats`,
-`idempotency` and `users` groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `inspections`, `media`,
+`outbox`, `stats`, `idempotency` and `users` groups."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from service.core.sheets import neutralise
 from service.core.storage import StorageError, StorageUnavailable
 from service.directory import regions, staff_import, users
 from service.hazards import overdue, queries
+from service.inspections import tasks as inspection_tasks
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
@@ -82,6 +83,7 @@ db_cli = Commands("db", help="Database schema (Alembic migrations).")
 demo_cli = Commands("demo", help="Demo data.")
 qr_cli = Commands("qr", help="QR codes and posters.")
 hazards_cli = Commands("hazards", help="Hazard workflow maintenance.")
+inspections_cli = Commands("inspections", help="双重预防 inspection tasks (排查任务).")
 media_cli = Commands("media", help="Photos in object storage.")
 outbox_cli = Commands("outbox", help="Notification outbox delivery.")
 stats_cli = Commands("stats", help="Statistics upkeep.")
@@ -196,6 +198,21 @@ def hazards_sweep() -> None:
         f"reminders, {r.notifications_queued} notifications queued "
         f"({r.candidates} candidates, {r.busy} left to a concurrent run)"
     )
+
+
+@inspections_cli.command("generate")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=400),
+    default=7,
+    show_default=True,
+    help="Create the tasks of windows open at some moment of the next DAYS days",
+)
+def inspections_generate(days: int) -> None:
+    """Create the inspection tasks of every attached checklist ahead (cron; safe to repeat
+    and to run on several boxes at once: each task is created once)."""
+    created = inspection_tasks.generate(context(), days=days)
+    click.echo(f"{created} inspection tasks created for the next {days} days")
 
 
 @idempotency_cli.command("purge")
@@ -403,6 +420,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(qr_cli)
     app.cli.add_command(hazards_cli)
+    app.cli.add_command(inspections_cli)
     app.cli.add_command(media_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(stats_cli)

@@ -10,12 +10,15 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
-from service.statistics import exports
+from service.statistics import exports, prevention
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
     MajorHazardListSchema,
+    PreventionArgsSchema,
+    PreventionEnterprisesSchema,
+    PreventionSummarySchema,
     RankingArgsSchema,
     RankingSchema,
     StatsArgsSchema,
@@ -75,6 +78,27 @@ class MajorHazards(MethodView):
     def get(self, args):
         """一单四制 台账: 重大隐患 of the period or still open, with plan, deadline, 挂牌督办."""
         return {"items": statistics.major_hazards(context(), current_actor(), StatsQuery(**args))}
+
+
+@blp.route("/prevention")
+class PreventionSummary(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionSummarySchema)
+    @_errors
+    def get(self, args):
+        """双重预防: 任务完成率, overdue tasks, hazards by origin, 风险四色分布, 失控 points."""
+        return prevention.summary(context(), current_actor(), StatsQuery(**args))
+
+
+@blp.route("/prevention/enterprises")
+class PreventionByEnterprise(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionEnterprisesSchema)
+    @_errors
+    def get(self, args):
+        """Per enterprise of the scope: its 四色 point counts, 失控 points, task completion."""
+        items = prevention.by_enterprise(context(), current_actor(), StatsQuery(**args))
+        return {"items": items}
 
 
 def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str) -> Response:

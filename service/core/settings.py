@@ -33,6 +33,8 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
 _HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
 # MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
 _PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
+
+
 def _random_secret() -> str:
     return secrets.token_urlsafe(48)
 

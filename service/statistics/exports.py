@@ -159,9 +159,7 @@ def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> 
     return export_name(summary.scope)
 
 
-def csv_export(
-    ctx: Context, actor: Actor, query: StatsQuery
-) -> tuple[ExportName, Iterator[str]]:
+def csv_export(ctx: Context, actor: Actor, query: StatsQuery) -> tuple[ExportName, Iterator[str]]:
     """The same three parts as one CSV, a titled section each, separated by a blank line:
     the file's name, and its text in parts."""
     summary = statistics.summary(ctx, actor, query)
