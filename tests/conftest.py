@@ -95,6 +95,10 @@ def settings(database_url: str, fake_wechat: FakeWeChat, tmp_path: Path) -> Sett
         wechat_api_base=fake_wechat.url,
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path / "media"),
+        # Jobs run inside the request that asks for them; tests/integration/test_jobs_*
+        # run them on real consumers.
+        jobs_immediate=True,
+        jobs_queue_file=str(tmp_path / "jobs-queue.db"),
     )
 
 

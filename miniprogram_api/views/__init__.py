@@ -4,6 +4,7 @@ from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
 from miniprogram_api.views.hazards import blp as hazards_blp
 from miniprogram_api.views.health import blp as health_blp
+from miniprogram_api.views.jobs import blp as jobs_blp
 from miniprogram_api.views.media import blp as media_blp
 from miniprogram_api.views.media import files_blp as media_files_blp
 from miniprogram_api.views.qrcodes import blp as qrcodes_blp
@@ -26,6 +27,7 @@ BLUEPRINTS = [
     media_files_blp,
     hazards_blp,
     stats_blp,
+    jobs_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [landing]
