@@ -9,8 +9,6 @@ claim is a row in the database every box shares, so this holds with Redis or wit
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,19 +120,16 @@ SCHEDULE: tuple[Periodic, ...] = (
 BY_NAME = {p.name: p for p in SCHEDULE}
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:128]
-
-
 def run_once(ctx: Context, name: str, moment: datetime | None = None) -> str | None:
     """Run a periodic task for the period of `moment` (now) unless some consumer already
     claimed it; returns what it did, or None when it was not ours to run."""
     task = BY_NAME[name]
     period = task.period(moment or ctx.now())
     with ctx.uow() as uow:
-        uow.session.add(
-            PeriodicClaim(task=name, period=period, claimed_at=ctx.now(), claimed_by=worker_name())
+        claim = PeriodicClaim(
+            task=name, period=period, claimed_at=ctx.now(), claimed_by=running.worker_name()
         )
+        uow.session.add(claim)
         try:
             uow.commit()
         except IntegrityError:

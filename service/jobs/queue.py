@@ -78,5 +78,11 @@ class JobQueue:
     def consumer(self, workers: int, *, scheduler: bool = True) -> Consumer:
         """A consumer of this queue: `workers` threads, and the periodic scheduler."""
         return self.huey.create_consumer(
-            workers=workers, worker_type="thread", periodic=scheduler, check_worker_health=True
+            workers=workers,
+            worker_type="thread",
+            periodic=scheduler,
+            check_worker_health=True,
+            # An idle consumer polling the SQLite queue looks again within a second, so a
+            # split job's parts spread over every consumer (Redis wakes it at once anyway).
+            max_delay=1.0,
         )

@@ -9,6 +9,8 @@ twice runs the job once.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +30,11 @@ from service.jobs.jobs import queue_of
 from service.jobs.models import FINISHED, Job, JobState
 
 log = logging.getLogger(__name__)
+
+def worker_name() -> str:
+    """This process, as logs and periodic claims name it."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
 
 # Progress is written at most this often (seconds): polls see it move, the database is spared.
 PROGRESS_EVERY = 1.0
@@ -218,6 +225,7 @@ def run_poster_part(
             pdf = kinds.render_poster_part(ctx, specs, tracker.progress)
         assert ctx.storage is not None
         ctx.storage.put(part_key(job_id, attempt, index), pdf, "application/pdf")
+        log.info("job %s part %s: %d pages by %s", job_id, index, len(specs), worker_name())
         if not _part_done(ctx, tracker):
             return
         with ctx.read() as uow:
