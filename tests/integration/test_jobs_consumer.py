@@ -68,6 +68,8 @@ def deployment(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "region": world.street_a,
         }
         engine.dispose()
+        if ctx.lookup_factory is not None:  # PostgreSQL's pool for lookups
+            ctx.lookup_factory.kw["bind"].dispose()
 
 
 def ask_for_posters(deployment: dict) -> str:
