@@ -26,7 +26,8 @@ from service.directory.models import User
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 
-pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integration tests
+# The S3 servers, for API and integration tests: moto's, and SeaweedFS (a real distributed one).
+pytest_plugins = ["tests.fixtures_s3", "tests.fixtures_seaweed"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
