@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -19,6 +20,8 @@ from service.access.scoping import Actor
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound
 from service.jobs.models import FINISHED, Job, JobState
+
+log = logging.getLogger(__name__)
 
 # The adapter name under which the composition root installs the queue (`service.jobs.queue`).
 QUEUE = "queue"
@@ -107,7 +110,13 @@ def submit(
         uow.session.add(job)
         uow.commit()
     # After the commit: a consumer on another box must find the row it is handed.
-    queue_of(ctx).enqueue(job.id)
+    try:
+        queue_of(ctx).enqueue(job.id)
+    except Exception:
+        # The queue is down (Redis restarting): the job is recorded, and the reaper hands it
+        # to the queue once it is back; the caller polls it like any other.
+        log.warning("job %s recorded but not queued; the reaper will queue it", job.id,
+                    exc_info=True)  # fmt: skip
     with ctx.read() as uow:  # as it is now (in immediate mode: already run)
         return uow.session.get(Job, job.id) or job
 

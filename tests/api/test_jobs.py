@@ -347,3 +347,22 @@ def test_the_schedule_names_each_period_by_its_start():
     assert periodic.BY_NAME["idempotency_purge"].period(
         datetime(2026, 12, 4, 23, 59, tzinfo=UTC)
     ) == "2026-12-04T00:00Z"
+
+
+class BrokenQueue(RecordingQueue):
+    def enqueue(self, job_id):
+        raise ConnectionError("redis is restarting")
+
+
+def test_a_job_asked_for_while_the_queue_is_down_is_queued_by_the_reaper_later(
+    ctx, app, client, world, admin
+):
+    issue_codes(client, admin, world.enterprise_a, 1)
+    ctx.adapters[QUEUE] = BrokenQueue()
+    response = client.get("/api/v1/qrcodes/posters.pdf?async=1", headers=admin)
+    job = poll(client, response, admin)
+    assert job["state"] == "queued"
+    ctx.adapters[QUEUE] = working = RecordingQueue()
+    _age(ctx, job["id"], 600, JobState.QUEUED)
+    assert running.reap(ctx) == running.ReapReport(requeued=1)
+    assert working.jobs == [job["id"]]
