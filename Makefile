@@ -79,6 +79,10 @@ demo: install web
 	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" 'http://127.0.0.1:$(PORT)/api/v1/enterprises?page_size=5'"
 	@echo "API docs: http://127.0.0.1:$(PORT)/api/docs"
 	@echo
+	@# Big poster PDFs, long exports and big imports run as jobs: a consumer beside the app
+	@# runs them (and the periodic work); it stops with the demo.
+	$(DEMO_ENV) $(BIN)/flask jobs consume --workers 2 & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 lint: install

@@ -10,6 +10,7 @@ from alembic import context
 import service.directory.models
 import service.hazards.models
 import service.inspections.models
+import service.jobs.models
 import service.media.models
 import service.notifications.models
 import service.qrcodes.models

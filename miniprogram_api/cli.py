@@ -1,5 +1,5 @@
 """Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `inspections`, `media`,
-`outbox`, `stats`, `idempotency` and `users` groups."""
+`outbox`, `stats`, `idempotency`, `users` and `jobs` groups."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from miniprogram_api.auth import context
 from service import demo
 from service.access import lockout, passwords
 from service.access.scoping import Actor
+from service.bootstrap import install_queue
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
 from service.core.errors import Conflict, DomainError, ServiceUnavailable
@@ -29,6 +30,8 @@ from service.core.storage import StorageError, StorageUnavailable
 from service.directory import regions, staff_import, users
 from service.hazards import overdue, queries
 from service.inspections import tasks as inspection_tasks
+from service.jobs import periodic
+from service.jobs import running as jobs_running
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
@@ -89,6 +92,7 @@ outbox_cli = Commands("outbox", help="Notification outbox delivery.")
 stats_cli = Commands("stats", help="Statistics upkeep.")
 idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
 users_cli = Commands("users", help="Accounts.")
+jobs_cli = Commands("jobs", help="The job queue: its consumer and periodic work.")
 
 
 @db_cli.command("upgrade")
@@ -414,6 +418,43 @@ def _password_list(stream: Any, rows: list[staff_import.StaffRowReport]) -> None
     stream.flush()
 
 
+@jobs_cli.command("consume")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--no-scheduler", is_flag=True, help="Run jobs only; leave periodic work to other consumers."
+)
+def jobs_consume(workers: int, no_scheduler: bool) -> None:
+    """Run jobs and periodic work until stopped (one per box, e.g. a systemd unit)."""
+    ctx = context()
+    if ctx.settings.jobs_immediate:
+        raise click.ClickException("JOBS_IMMEDIATE is set: jobs run in the app, not here")
+    queue = install_queue(ctx)
+    where = "Redis" if ctx.settings.redis_url else ctx.settings.jobs_queue_file
+    click.echo(f"consuming {ctx.settings.jobs_queue_name} on {where} with {workers} workers")
+    queue.consumer(workers, scheduler=not no_scheduler).run()
+
+
+@jobs_cli.command("periodic")
+@click.argument("name", type=click.Choice(sorted(periodic.BY_NAME)))
+def jobs_periodic(name: str) -> None:
+    """Run one periodic task for the current period, unless a consumer already did."""
+    outcome = periodic.run_once(context(), name)
+    click.echo(outcome if outcome is not None else f"{name}: already run for this period")
+
+
+@jobs_cli.command("reap")
+def jobs_reap() -> None:
+    """Retry (or fail) jobs whose consumer went silent; requeue lost messages."""
+    r = jobs_running.reap(context())
+    click.echo(f"{r.retried} retried, {r.failed} failed, {r.requeued} requeued")
+
+
+@jobs_cli.command("collect")
+def jobs_collect() -> None:
+    """Delete expired job results and the inputs of finished jobs."""
+    click.echo(f"{jobs_running.collect(context())} objects deleted")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
@@ -426,3 +467,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(stats_cli)
     app.cli.add_command(idempotency_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

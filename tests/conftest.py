@@ -29,7 +29,8 @@ from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 from tests.livedb import worker_database
 
-pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integration tests
+# The S3 servers, for API and integration tests: moto's, and SeaweedFS (a real distributed one).
+pytest_plugins = ["tests.fixtures_s3", "tests.fixtures_seaweed"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
@@ -172,6 +173,10 @@ def settings(
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path / "media"),
         web_dist=str(web_dist),
+        # Jobs run inside the request that asks for them; tests/integration/test_jobs_*
+        # run them on real consumers.
+        jobs_immediate=True,
+        jobs_queue_file=str(tmp_path / "jobs-queue.db"),
     )
 
 

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, pre_dump
 
 from uploads_schema.common import Day, Id, enum_field
+from uploads_schema.jobs import async_field
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -30,6 +31,10 @@ class StatsArgsSchema(ma.Schema):
     level = enum_field(HazardLevel)
     date_from = Day(data_key="from", metadata={"description": "Default: 1st of month"})
     date_to = Day(data_key="to", metadata={"description": "Inclusive; default month end"})
+
+
+class ExportArgsSchema(StatsArgsSchema):
+    run_async = async_field()
 
 
 class RankingArgsSchema(StatsArgsSchema):

@@ -5,6 +5,7 @@ from miniprogram_api.views.checklists import blp as checklists_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
 from miniprogram_api.views.hazards import blp as hazards_blp
 from miniprogram_api.views.health import blp as health_blp
+from miniprogram_api.views.jobs import blp as jobs_blp
 from miniprogram_api.views.media import blp as media_blp
 from miniprogram_api.views.media import files_blp as media_files_blp
 from miniprogram_api.views.points import blp as points_blp
@@ -34,6 +35,7 @@ BLUEPRINTS = [
     points_blp,
     checklists_blp,
     tasks_blp,
+    jobs_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [web]

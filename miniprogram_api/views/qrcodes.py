@@ -11,6 +11,8 @@ import qr
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
+from miniprogram_api.views.jobs import accepted, document_accepted
+from service.jobs import jobs, kinds
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.qrcodes import (
@@ -54,11 +56,22 @@ class PosterBatch(MethodView):
     @blp.response(200, content_type="application/pdf", description="One A5 page per code")
     @blp.alt_response(403, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
+    @document_accepted
     def get(self, args):
         """A PDF with a poster for every active code in a region's subtree (by default the
-        supervisor's own region)."""
+        supervisor's own region); more than POSTERS_SYNC_MAX codes, or `async=1`, run as a
+        job (202)."""
         ctx = context()
-        batch = qrcodes.active_codes_in_region(ctx, current_actor(), args.get("region_id"))
+        actor = current_actor()
+        batch = qrcodes.active_codes_in_region(ctx, actor, args.get("region_id"))
+        if args["run_async"] or len(batch.specs) > ctx.settings.posters_sync_max:
+            if not batch.specs:  # nothing to print: say so now, not in a failed job
+                qrcodes.write_region_posters(ctx, batch.specs, io.BytesIO())
+            job = jobs.submit(
+                ctx, actor, kinds.POSTERS, {"region_id": args.get("region_id")},
+                total=len(batch.specs),
+            )
+            return accepted(jobs.view(ctx, job))
         # Built whole before sending (~13 KB a page): a failure never leaves a half-sent PDF.
         out = io.BytesIO()
         qrcodes.write_region_posters(ctx, batch.specs, out)

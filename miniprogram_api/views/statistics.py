@@ -10,11 +10,14 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
+from miniprogram_api.views.jobs import accepted, document_accepted
+from service.jobs import jobs, kinds
 from service.statistics import exports, prevention
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
+    ExportArgsSchema,
     MajorHazardListSchema,
     PreventionArgsSchema,
     PreventionEnterprisesSchema,
@@ -111,13 +114,33 @@ def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str)
     )
 
 
+def _as_job(args: dict) -> bool:
+    """Asked for as a job, or a period longer than EXPORT_SYNC_MAX_DAYS."""
+    run_async = args.pop("run_async")
+    first, last = args.get("date_from"), args.get("date_to")
+    days = (last - first).days + 1 if first and last else 0
+    return bool(run_async) or days > context().settings.export_sync_max_days
+
+
+def _export_job(fmt: str, args: dict) -> Response:
+    ctx, actor = context(), current_actor()
+    query = StatsQuery(**args)
+    statistics.summary(ctx, actor, query)  # scope and period checked now, not in the job
+    job = jobs.submit(ctx, actor, kinds.EXPORT, kinds.export_params(fmt, query))
+    return accepted(jobs.view(ctx, job))
+
+
 @blp.route("/export.xlsx")
 class ExportXlsx(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type=XLSX, description="Sheets 汇总, 排名, 隐患清单")
     @_errors
+    @document_accepted
     def get(self, args):
-        """Summary, ranking and hazard list of the scope and period as an Excel workbook."""
+        """Summary, ranking and hazard list of the scope and period as an Excel workbook;
+        periods longer than EXPORT_SYNC_MAX_DAYS, or `async=1`, run as a job (202)."""
+        if _as_job(args):
+            return _export_job("xlsx", args)
         out = io.BytesIO()
         named = exports.write_xlsx(context(), current_actor(), StatsQuery(**args), out)
         return _attachment(out.getvalue(), XLSX, named, "xlsx")
@@ -125,10 +148,14 @@ class ExportXlsx(MethodView):
 
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 with BOM, three sections")
     @_errors
+    @document_accepted
     def get(self, args):
-        """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel)."""
+        """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel); long
+        periods, or `async=1`, run as a job (202)."""
+        if _as_job(args):
+            return _export_job("csv", args)
         named, parts = exports.csv_export(context(), current_actor(), StatsQuery(**args))
         return _attachment("".join(parts).encode("utf-8"), "text/csv", named, "csv")

@@ -36,6 +36,7 @@ from service.bootstrap import storage_for
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory import credit_code
+from service.jobs.models import Job, JobState
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
@@ -81,6 +82,7 @@ def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory, web_d
         ratelimit_scan="100000/minute",
         ratelimit_login="100000/minute",
         ratelimit_upload="100000/minute",
+        jobs_immediate=True,
     )
     factory = sessionmaker(
         bind=matrix_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -109,6 +111,19 @@ def m(matrix: Matrix, matrix_connection) -> Iterator[Matrix]:  # type: ignore[no
     """The matrix world, with this test's changes rolled back afterwards."""
     with savepoint(matrix_connection):
         yield matrix
+
+
+def district_job(m: Matrix) -> int:
+    """A queued job of the district supervisor's (made in the cell's savepoint)."""
+    job = Job(
+        kind="posters", creator_id=m.world.district_supervisor.id, creator_role="supervisor",
+        creator_scope="", params={}, params_hash="0" * 64, state=JobState.QUEUED, done=0,
+        message="排队中", parts_total=0, parts_done=0, attempts=0, note="",
+    )  # fmt: skip
+    with m.ctx.uow() as uow:
+        uow.session.add(job)
+        uow.commit()
+    return job.id
 
 
 # --- the table -------------------------------------------------------------------------
@@ -675,6 +690,14 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "community A": Row("401 403 403 403 200 200 200", query=community("a")),
         "community B": Row("401 403 403 403 404 200 200", query=community("b")),
         "community C": Row("401 403 403 403 404 404 200", query=community("c")),
+    },
+    # --- jobs: their creator's only (everyone else 404, an admin too) -----------------
+    ("GET", f"{V1}/jobs"): {"own jobs": Row("401 200 200 200 200 200 200")},
+    ("GET", f"{V1}/jobs/<int:job_id>"): {
+        "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
+    },
+    ("POST", f"{V1}/jobs/<int:job_id>/cancel"): {
+        "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
     },
     # --- scanning: public context; check-ins for the grid's inspector and above --------
     ("GET", f"{V1}/scan/<token>"): {
