@@ -77,6 +77,18 @@ class MajorHazards(MethodView):
         return {"items": statistics.major_hazards(context(), current_actor(), StatsQuery(**args))}
 
 
+@blp.route("/major-hazards.xlsx")
+class MajorHazardsXlsx(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, content_type=XLSX, description="Sheet 重大隐患台账 (一单四制)")
+    @_errors
+    def get(self, args):
+        """The 重大隐患 台账 (一单四制) as a filed Excel sheet: plan items, deadline, 挂牌督办."""
+        out = io.BytesIO()
+        named = exports.write_major_xlsx(context(), current_actor(), StatsQuery(**args), out)
+        return _attachment(out.getvalue(), XLSX, named, "xlsx")
+
+
 def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str) -> Response:
     return download(
         data,
@@ -90,7 +102,7 @@ def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str)
 @blp.route("/export.xlsx")
 class ExportXlsx(MethodView):
     @blp.arguments(StatsArgsSchema, location="query")
-    @blp.response(200, content_type=XLSX, description="Sheets 汇总, 排名, 隐患清单")
+    @blp.response(200, content_type=XLSX, description="Sheets 汇总, 排名, 隐患清单 (the 台账)")
     @_errors
     def get(self, args):
         """Summary, ranking and hazard list of the scope and period as an Excel workbook."""

@@ -361,10 +361,19 @@ FILE_PLAN = constant(PLAN)
 
 V1 = "/api/v1"
 H = f"{V1}/hazards/<int:hazard_id>"
-STATS = ("summary", "ranking", "trend", "major-hazards", "export.xlsx", "export.csv")
+STATS = (
+    "summary",
+    "ranking",
+    "trend",
+    "major-hazards",
+    "major-hazards.xlsx",
+    "export.xlsx",
+    "export.csv",
+)
 RANKED = {"ranking": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
+    "major-hazards.xlsx": reports_hazards(MAJOR),
     "export.xlsx": reports_hazards(),
     "export.csv": reports_hazards(),
 }
