@@ -8,7 +8,7 @@ FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test fuzz lint install fonts chromium serve clean
+.PHONY: demo test fuzz lint install fonts chromium poppler serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,18 @@ chromium:
 	  { echo "error: could not install chromium, which the browser tests need"; exit 1; }; \
 	fi
 
+# Document tests render PDF pages to PNG with poppler's pdftoppm (page count, QR decoding of
+# vector posters); install poppler-utils when it is missing (for `make test` only).
+poppler:
+	@if ! command -v pdftoppm >/dev/null; then \
+	  echo "installing poppler-utils (pdftoppm, for the document tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q poppler-utils >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q poppler-utils >/dev/null; } || \
+	  { echo "error: could not install poppler-utils, which the document tests need"; exit 1; }; \
+	fi
+
 # The demo runs on the embedded default (SQLite + var/media), links pointing at its own port,
 # whatever a deploy's .env in this folder says.
 DEMO_ENV := env -u DATABASE_URL FLASK_SKIP_DOTENV=1 PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
@@ -64,7 +76,7 @@ lint: install
 
 # The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
 # pytest's exit code 5 ("no tests collected") is not a failure of the suite.
-test: install chromium lint
+test: install chromium poppler lint
 	@set -e; \
 	run() { set +e; "$$@"; code=$$?; set -e; if [ $$code -eq 5 ]; then code=0; fi; return $$code; }; \
 	echo "== tests on SQLite =="; \
