@@ -699,6 +699,18 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         }
         for suffix in ("", "/events")
     },
+    # Per-hazard documents: scoped like the hazard, 409 before their stage.
+    ("GET", f"{H}/documents/notice.pdf"): {
+        "assigned at A": Row("401 200 200 200 200 200 200", arg=hazard("rect_a")),
+        "assigned at B": Row("401 404 404 404 404 200 200", arg=hazard("rect_b")),
+        "assigned at C": Row("401 404 404 404 404 404 200", arg=hazard("rect_c")),
+        "not yet assigned at A": Row("401 409 409 409 409 409 409", arg=hazard("tip_a")),
+    },
+    ("GET", f"{H}/documents/review.pdf"): {
+        "verified at A": Row("401 200 200 200 200 200 200", arg=hazard("closed_a")),
+        "verified at B": Row("401 404 404 404 404 200 200", arg=hazard("closed_b")),
+        "not yet verified at A": Row("401 409 409 409 409 409 409", arg=hazard("verif_a")),
+    },
     # Transitions (README table): officer — assign its enterprise's self-checks and tips,
     # plan, fix, ask for time; inspector (own grid) — assign its findings, reject, verify
     # and decide extensions of 一般 hazards; supervisor (subtree) — all but fixing, incl.
