@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, pre_dump
+from marshmallow import fields, pre_dump, validate
 
 from uploads_schema.common import Day, Id, enum_field
 from uploads_schema.vocabulary import (
@@ -30,6 +30,16 @@ class StatsArgsSchema(ma.Schema):
     level = enum_field(HazardLevel)
     date_from = Day(data_key="from", metadata={"description": "Default: 1st of month"})
     date_to = Day(data_key="to", metadata={"description": "Inclusive; default month end"})
+
+
+class BulletinArgsSchema(ma.Schema):
+    """A region (default: the supervisor's own) and a month (default: last month)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    month = fields.String(
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM"),
+        metadata={"description": "YYYY-MM, China time; default: last month", "example": "2026-11"},
+    )
 
 
 class RankingArgsSchema(StatsArgsSchema):

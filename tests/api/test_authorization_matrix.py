@@ -369,6 +369,8 @@ STATS = (
     "major-hazards.xlsx",
     "export.xlsx",
     "export.csv",
+    "bulletins/monthly.pdf",
+    "bulletins/monthly.docx",
 )
 RANKED = {"ranking": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
