@@ -48,9 +48,11 @@ def last_month(now: datetime) -> date:
 
 
 def parse_month(text: str) -> date:
-    """`2026-11` → 2026-11-01 (a 422 for anything else)."""
+    """`2026-11` → 2026-11-01 (a 422 for anything else, or a year with no year before it)."""
     try:
         year, month = (int(part) for part in text.split("-"))
+        if not 1901 <= year <= 9999:
+            raise ValueError(year)  # the bulletin compares with the year before
         return date(year, month, 1)
     except ValueError as exc:
         raise ValidationFailed(errors={"month": ["月份格式为 YYYY-MM / month is YYYY-MM"]}) from exc

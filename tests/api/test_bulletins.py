@@ -105,5 +105,7 @@ def test_bulletins_are_scoped_like_the_statistics(client, data, auth_header):  #
     assert_error(client.get(path, headers=auth_header(data.reporter)), 403)
     other = f"{path}&region_id={data.street_b.id}"
     assert_error(client.get(other, headers=auth_header(data.street_supervisor)), 404)
-    bad = "/api/v1/stats/bulletins/monthly.pdf?month=2026-13"
-    assert "month" in assert_error(client.get(bad, headers=auth_header(data.admin)), 422)["errors"]
+    for month in ("2026-13", "0001-05", "2026-1"):
+        bad = f"/api/v1/stats/bulletins/monthly.pdf?month={month}"
+        answer = client.get(bad, headers=auth_header(data.admin))
+        assert "month" in assert_error(answer, 422)["errors"], month
