@@ -230,12 +230,13 @@ def measure(url: str, args: argparse.Namespace) -> None:
     # 月度通报 of the district, both formats.
     month = date(YEAR, 11, 1)
     for fmt in ("pdf", "docx"):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         bulletin = bulletins.monthly_bulletin(ctx, admin, None, month)
         writer = bulletins.bulletin_pdf if fmt == "pdf" else bulletins.bulletin_docx
         data = writer(ctx, bulletin)
-        seconds = time.perf_counter() - started
-        print(f"月度通报 {fmt.upper()}: {seconds:.2f} s, {len(data) / 1e3:.0f} kB")
+        seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        # SQLite answers in this process, so its time is in the CPU figure too.
+        print(f"月度通报 {fmt.upper()}: {seconds:.2f} s (CPU {cpu_s:.2f} s), {len(data) / 1e3:.0f} kB")
         results.append((f"月度通报 {fmt.upper()}", seconds, BULLETIN_TARGET_S, "s"))
 
     # Posters.
@@ -252,7 +253,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     print(f"{pages:,} vector posters: {seconds:.1f} s (CPU {cpu_s:.1f} s)")
     results.append((f"{pages:,} vector posters", seconds, POSTERS_TARGET_S, "s"))
 
-    print()
+    print("(wall times; on a busy machine compare the CPU times with the budgets)")
     for label, value, budget, unit in results:
         verdict = "met" if value <= budget else "MISSED"
         print(f"{label:24} {value:8.1f} {unit:2}  budget ≤ {budget:.0f} {unit}: {verdict}")
