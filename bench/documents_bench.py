@@ -236,7 +236,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
         data = writer(ctx, bulletin)
         seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
         # SQLite answers in this process, so its time is in the CPU figure too.
-        print(f"月度通报 {fmt.upper()}: {seconds:.2f} s (CPU {cpu_s:.2f} s), {len(data) / 1e3:.0f} kB")
+        size_kb = len(data) / 1e3
+        print(f"月度通报 {fmt.upper()}: {seconds:.2f} s (CPU {cpu_s:.2f} s), {size_kb:.0f} kB")
         results.append((f"月度通报 {fmt.upper()}", seconds, BULLETIN_TARGET_S, "s"))
 
     # Posters.
