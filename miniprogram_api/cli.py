@@ -123,7 +123,8 @@ def demo_seed() -> None:
 @qr_cli.command("posters")
 @click.option("--region", "region_code", required=True, help="Statistical area code (12 digits)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="posters.pdf")
-def qr_posters(region_code: str, output: str) -> None:
+@click.option("--size", type=click.Choice(["A5", "A4"]), default="A5", help="Paper size")
+def qr_posters(region_code: str, output: str, size: str) -> None:
     """Write a PDF with a poster for every active code in a region's subtree."""
     ctx = context()
     actor = system_actor()
@@ -137,7 +138,9 @@ def qr_posters(region_code: str, output: str) -> None:
             click.progressbar(length=len(specs), label="rendering posters") as bar,
             tmp.open("wb") as out,
         ):
-            pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+            pages = qrcodes.write_region_posters(
+                ctx, specs, out, progress=lambda _n: bar.update(1), size=size
+            )
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed run leaves nothing behind
         raise

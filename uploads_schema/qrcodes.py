@@ -54,6 +54,11 @@ class PosterBatchArgsSchema(ma.Schema):
             "every active code)"
         }
     )
+    size = fields.String(
+        load_default="A5",
+        validate=validate.OneOf(["A4", "A5"]),
+        metadata={"description": "Paper size of each poster page: A5 (default) or A4"},
+    )
     run_async = async_field()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, pre_dump
+from marshmallow import fields, pre_dump, validate
 
 from uploads_schema.common import Day, Id, enum_field
 from uploads_schema.jobs import async_field
@@ -35,6 +35,16 @@ class StatsArgsSchema(ma.Schema):
 
 class ExportArgsSchema(StatsArgsSchema):
     run_async = async_field()
+
+
+class BulletinArgsSchema(ma.Schema):
+    """A region (default: the supervisor's own) and a month (default: last month)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    month = fields.String(
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM"),
+        metadata={"description": "YYYY-MM, China time; default: last month", "example": "2026-11"},
+    )
 
 
 class RankingArgsSchema(StatsArgsSchema):

@@ -11,12 +11,14 @@ from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
 from miniprogram_api.views.jobs import accepted, document_accepted
+from service.documents import bulletins
 from service.jobs import jobs, kinds
 from service.statistics import exports, prevention
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
+    BulletinArgsSchema,
     ExportArgsSchema,
     MajorHazardListSchema,
     PreventionArgsSchema,
@@ -33,6 +35,7 @@ from uploads_schema.statistics import (
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics 统计")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _errors(view):  # type: ignore[no-untyped-def]
@@ -104,6 +107,18 @@ class PreventionByEnterprise(MethodView):
         return {"items": items}
 
 
+@blp.route("/major-hazards.xlsx")
+class MajorHazardsXlsx(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, content_type=XLSX, description="Sheet 重大隐患台账 (一单四制)")
+    @_errors
+    def get(self, args):
+        """The 重大隐患 台账 (一单四制) as a filed Excel sheet: plan items, deadline, 挂牌督办."""
+        out = io.BytesIO()
+        named = exports.write_major_xlsx(context(), current_actor(), StatsQuery(**args), out)
+        return _attachment(out.getvalue(), XLSX, named, "xlsx")
+
+
 def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str) -> Response:
     return download(
         data,
@@ -159,3 +174,39 @@ class ExportCsv(MethodView):
             return _export_job("csv", args)
         named, parts = exports.csv_export(context(), current_actor(), StatsQuery(**args))
         return _attachment("".join(parts).encode("utf-8"), "text/csv", named, "csv")
+
+
+def _bulletin(args: dict, ext: str) -> Response:
+    ctx = context()
+    month = args.get("month")
+    first = bulletins.parse_month(month) if month else bulletins.last_month(ctx.now())
+    bulletin = bulletins.monthly_bulletin(ctx, current_actor(), args.get("region_id"), first)
+    if ext == "pdf":
+        data, mimetype = bulletins.bulletin_pdf(ctx, bulletin), "application/pdf"
+    else:
+        data, mimetype = bulletins.bulletin_docx(ctx, bulletin), DOCX
+    name, ascii_name = bulletins.bulletin_name(bulletin, bulletin.this.scope.region_code, ext)
+    return download(
+        data, mimetype, name, ascii_name, headers={"Cache-Control": "private, no-store"}
+    )
+
+
+@blp.route("/bulletins/monthly.pdf")
+class MonthlyBulletinPdf(MethodView):
+    @blp.arguments(BulletinArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="月度通报, A4")
+    @_errors
+    def get(self, args):
+        """月度通报 of a region and month: figures against last month and a year ago, the
+        ranking of child regions, charts, overdue 重大隐患, a short text."""
+        return _bulletin(args, "pdf")
+
+
+@blp.route("/bulletins/monthly.docx")
+class MonthlyBulletinDocx(MethodView):
+    @blp.arguments(BulletinArgsSchema, location="query")
+    @blp.response(200, content_type=DOCX, description="月度通报, Word")
+    @_errors
+    def get(self, args):
+        """The same 月度通报 as a Word document, to edit before sending."""
+        return _bulletin(args, "docx")

@@ -134,6 +134,10 @@ class Settings:
     log_format: str = "json"  # or "text"
     trust_proxy_hops: int = 0  # reverse proxies in front of us that set X-Forwarded-For
     qr_font_path: str = DEFAULT_FONT
+    # Printed on every poster and document: the office (e.g. 武进区应急管理局) and its
+    # hazard-reporting hotline; empty: the line is left out.
+    office_name: str = ""
+    hotline: str = ""
     checkin_radius_m: float = 500.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Overdue sweep (flask hazards sweep): reminder and escalation timing.

@@ -73,18 +73,24 @@ def run_posters(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> 
     """The active codes of the region, rendered here when few, else split in parts."""
     batch = qrcodes.active_codes_in_region(ctx, actor, job.params.get("region_id"))
     job.set_total(len(batch.specs))
-    meta = {"region_name": batch.region_name, "region_code": batch.region_code}
-    size = ctx.settings.poster_part_pages
-    if len(batch.specs) > size:
-        parts = [batch.specs[i : i + size] for i in range(0, len(batch.specs), size)]
+    meta = {
+        "region_name": batch.region_name,
+        "region_code": batch.region_code,
+        "size": job.params.get("size", "A5"),
+    }
+    per_part = ctx.settings.poster_part_pages
+    if len(batch.specs) > per_part:
+        parts = [batch.specs[i : i + per_part] for i in range(0, len(batch.specs), per_part)]
         return Split(total=len(batch.specs), parts=parts, meta=meta)
-    return posters_output(ctx, meta, render_poster_part(ctx, batch.specs, progress))
+    return posters_output(ctx, meta, render_poster_part(ctx, batch.specs, progress, meta["size"]))
 
 
-def render_poster_part(ctx: Context, specs: list[qr.PosterSpec], progress: Progress) -> bytes:
-    """One part's pages as a PDF of its own."""
+def render_poster_part(
+    ctx: Context, specs: list[qr.PosterSpec], progress: Progress, size: str = "A5"
+) -> bytes:
+    """One part's pages (A5 or A4) as a PDF of its own."""
     out = io.BytesIO()
-    qrcodes.write_region_posters(ctx, specs, out, progress=_each(progress))
+    qrcodes.write_region_posters(ctx, specs, out, progress=_each(progress), size=size)
     return out.getvalue()
 
 

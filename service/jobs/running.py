@@ -222,7 +222,7 @@ def run_poster_part(
     try:
         tracker.flush()  # still running, and this attempt's? (else JobCancelled)
         with _heartbeat(ctx, tracker):
-            pdf = kinds.render_poster_part(ctx, specs, tracker.progress)
+            pdf = kinds.render_poster_part(ctx, specs, tracker.progress, meta.get("size", "A5"))
         assert ctx.storage is not None
         ctx.storage.put(part_key(job_id, attempt, index), pdf, "application/pdf")
         log.info("job %s part %s: %d pages by %s", job_id, index, len(specs), worker_name())

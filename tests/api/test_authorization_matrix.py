@@ -444,14 +444,18 @@ STATS = (
     "ranking",
     "trend",
     "major-hazards",
+    "major-hazards.xlsx",
     "export.xlsx",
     "export.csv",
+    "bulletins/monthly.pdf",
+    "bulletins/monthly.docx",
     "prevention",
     "prevention/enterprises",
 )
 RANKED = {"ranking": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
+    "major-hazards.xlsx": reports_hazards(MAJOR),
     "export.xlsx": reports_hazards(),
     "export.csv": reports_hazards(),
     "prevention/enterprises": lists_at_enterprises,
@@ -823,6 +827,18 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
             ),
         }
         for suffix in ("", "/events")
+    },
+    # Per-hazard documents: scoped like the hazard, 409 before their stage.
+    ("GET", f"{H}/documents/notice.pdf"): {
+        "assigned at A": Row("401 200 200 200 200 200 200", arg=hazard("rect_a")),
+        "assigned at B": Row("401 404 404 404 404 200 200", arg=hazard("rect_b")),
+        "assigned at C": Row("401 404 404 404 404 404 200", arg=hazard("rect_c")),
+        "not yet assigned at A": Row("401 409 409 409 409 409 409", arg=hazard("tip_a")),
+    },
+    ("GET", f"{H}/documents/review.pdf"): {
+        "verified at A": Row("401 200 200 200 200 200 200", arg=hazard("closed_a")),
+        "verified at B": Row("401 404 404 404 404 200 200", arg=hazard("closed_b")),
+        "not yet verified at A": Row("401 409 409 409 409 409 409", arg=hazard("verif_a")),
     },
     # Transitions (README table): officer — assign its enterprise's self-checks and tips,
     # plan, fix, ask for time; inspector (own grid) — assign its findings, reject, verify
