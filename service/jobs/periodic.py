@@ -20,6 +20,7 @@ from service.core import idempotency
 from service.core.context import Context
 from service.core.db import snapshot_session
 from service.hazards import overdue
+from service.inspections import tasks as inspection_tasks
 from service.jobs import running
 from service.jobs.models import PeriodicClaim
 from service.media import photos as media
@@ -61,6 +62,11 @@ def _rollup_check(ctx: Context) -> str:
         # Operators act on this (flask stats rebuild-rollup); the claim keeps the count too.
         log.error("hazard rollup differs from a recount in %d places", len(found))
     return f"{len(found)} differences"
+
+
+def _inspections_generate(ctx: Context) -> str:
+    # Hourly, a week ahead: a checklist attached today has its tasks within the hour.
+    return f"{inspection_tasks.generate(ctx, days=7)} inspection tasks created"
 
 
 def _reap_jobs(ctx: Context) -> str:
@@ -112,6 +118,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs_reap", 1, _reap_jobs),
     Periodic("hazards_sweep", 15, _sweep),
     Periodic("jobs_collect", 60, _collect_results),
+    Periodic("inspections_generate", 60, _inspections_generate),
     Periodic("media_gc", 60, _media_gc),
     Periodic("idempotency_purge", 1440, _idempotency_purge),
     Periodic("rollup_check", 1440, _rollup_check),

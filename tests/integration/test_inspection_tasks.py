@@ -3,6 +3,7 @@ overdue tasks and when a point is 失控."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -162,3 +163,18 @@ def test_two_generations_at_once_create_each_task_once(database_url, settings):
         assert points_count == 20
         assert total == 20 * 8  # today's window and seven more days
         assert sorted(created)[1] + sorted(created)[0] == total
+
+
+def test_the_queues_scheduler_generates_the_tasks_once_per_hour(ctx, world, db):
+    from service.jobs import periodic
+
+    point_id = attach(ctx, world, Frequency.DAY)
+    moment = datetime(2026, 12, 4, 9, 30, tzinfo=CN)
+    clocked = dataclasses.replace(ctx, clock=lambda: moment)
+    assert periodic.run_once(clocked, "inspections_generate") == "8 inspection tasks created"
+    assert periodic.run_once(clocked, "inspections_generate") is None  # this hour's is done
+    moment += timedelta(hours=1)
+    assert periodic.run_once(clocked, "inspections_generate") == "0 inspection tasks created"
+    moment = datetime(2026, 12, 5, 0, 30, tzinfo=CN)  # a new China day: one more day ahead
+    assert periodic.run_once(clocked, "inspections_generate") == "1 inspection tasks created"
+    assert len(windows_of(db, point_id)) == 9  # from Dec 4 to Dec 12, a window a day
