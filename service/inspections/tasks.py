@@ -12,16 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    String,
     and_,
+    case,
+    cast,
     exists,
+    false,
     func,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +40,7 @@ from service.core.clock import period_end, period_start
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from service.core.idempotency import IdempotencyKey
+from service.core.models import UTCDateTime
 from service.core.pagination import Page, paginate
 from service.directory.geo import haversine_m
 from service.directory.models import Enterprise, Point
@@ -52,6 +59,7 @@ from service.qrcodes.codes import scanned_code
 from uploads_schema.vocabulary import (
     OPEN_STATUSES,
     CheckinFlag,
+    Frequency,
     HazardCategory,
     HazardLevel,
     ItemOutcome,
@@ -62,7 +70,6 @@ from uploads_schema.vocabulary import (
 
 T = InspectionTask
 TASK_PLACE = Place(T.region_path, T.grid_id, T.enterprise_id)
-BATCH = 5000
 
 
 class TaskAlreadyDone(Conflict):
@@ -129,85 +136,115 @@ def assignee_key(attachment: PointChecklist) -> str:
     return f"role:{attachment.assignee_role}"
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(T)
-        .on_conflict_do_nothing(
-            index_elements=["point_id", "checklist_id", "window_start", "assignee_key"]
-        )
-        .returning(T.id)
+_UNIQUE = ["point_id", "checklist_id", "window_start", "assignee_key"]
+_INSERTED = [
+    "attachment_id",
+    "point_id",
+    "checklist_id",
+    "enterprise_id",
+    "grid_id",
+    "region_path",
+    "frequency",
+    "window_start",
+    "window_end",
+    "assignee_key",
+    "assignee_role",
+    "assignee_user_id",
+    "status",
+    "flagged",
+    "created_at",
+]
+
+
+def _insert_window(
+    s: Session,
+    frequency: Frequency,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    enterprises: ColumnElement[bool],
+) -> int:
+    """One window's tasks for every active attachment of `frequency` at `enterprises`, in one
+    INSERT … SELECT that skips existing tasks; returns how many were new."""
+    pc = PointChecklist
+    key = case(
+        (pc.assignee_user_id.is_not(None), literal("user:") + cast(pc.assignee_user_id, String)),
+        else_=literal("role:") + cast(pc.assignee_role, String),
     )
-    return len(session.execute(statement, rows).all())
+    rows = (
+        select(
+            pc.id,
+            pc.point_id,
+            pc.checklist_id,
+            Enterprise.id,
+            Enterprise.grid_id,
+            Enterprise.region_path,
+            literal(frequency.value, String),
+            literal(start, UTCDateTime()),
+            literal(end, UTCDateTime()),
+            key,
+            pc.assignee_role,
+            pc.assignee_user_id,
+            literal(TaskStatus.PENDING.value, String),
+            false(),
+            literal(now, UTCDateTime()),
+        )
+        .join(Point, Point.id == pc.point_id)
+        .join(Checklist, Checklist.id == pc.checklist_id)
+        .join(Enterprise, Enterprise.id == Point.enterprise_id)
+        .where(
+            pc.active,
+            pc.frequency == frequency,
+            Point.active,
+            Checklist.active,
+            Enterprise.active,
+            enterprises,
+        )
+        # One order for every run: two runs at once then wait for each other's rows in the
+        # same order instead of deadlocking.
+        .order_by(pc.id)
+    )
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(T.__table__)
+        .from_select(_INSERTED, rows)
+        .on_conflict_do_nothing(index_elements=_UNIQUE)
+        .returning(T.__table__.c.id)
+    )
+    # The ids of the new rows: rowcount is not reported for this statement on every driver.
+    return len(s.execute(statement).all())
 
 
 def generate(ctx: Context, *, days: int = 7, now: datetime | None = None) -> int:
     """Create the tasks of every active attachment for the windows open at some moment of
     the next `days` days (China time); existing ones are left alone, so running it again, or
-    twice at once, creates each task once. Returns how many were created."""
+    twice at once, creates each task once. Returns how many were created.
+
+    Set-based: one statement per frequency and window (每班: per set of shift times)."""
     now = now or ctx.now()
     until = now + timedelta(days=days)
     created = 0
     with ctx.uow() as uow:
         s = uow.session
-        shifts = {
-            e: shift_times(starts)
-            for e, starts in s.execute(select(ShiftSchedule.enterprise_id, ShiftSchedule.starts))
-        }
-        query = (
-            select(
-                PointChecklist.id,
-                PointChecklist.point_id,
-                PointChecklist.checklist_id,
-                PointChecklist.frequency,
-                PointChecklist.assignee_role,
-                PointChecklist.assignee_user_id,
-                Enterprise.id.label("enterprise_id"),
-                Enterprise.grid_id,
-                Enterprise.region_path,
-            )
-            .join(Point, Point.id == PointChecklist.point_id)
-            .join(Checklist, Checklist.id == PointChecklist.checklist_id)
-            .join(Enterprise, Enterprise.id == Point.enterprise_id)
-            .where(
-                PointChecklist.active,
-                Point.active,
-                Checklist.active,
-                Enterprise.active,
-            )
-            .order_by(PointChecklist.id)
-        )
-        rows: list[dict[str, Any]] = []
-        for a in s.execute(query):
-            key = assignee_key(a)  # type: ignore[arg-type]
-            for start, end in windows(
-                a.frequency, now, until, shifts.get(a.enterprise_id, shift_times(None))
-            ):
-                rows.append(
-                    {
-                        "attachment_id": a.id,
-                        "point_id": a.point_id,
-                        "checklist_id": a.checklist_id,
-                        "enterprise_id": a.enterprise_id,
-                        "grid_id": a.grid_id,
-                        "region_path": a.region_path,
-                        "frequency": a.frequency,
-                        "window_start": start,
-                        "window_end": end,
-                        "assignee_key": key,
-                        "assignee_role": a.assignee_role,
-                        "assignee_user_id": a.assignee_user_id,
-                        "status": TaskStatus.PENDING,
-                        "flagged": False,
-                        "created_at": now,
-                    }
-                )
-            if len(rows) >= BATCH:
-                created += _insert(s, rows)
-                rows = []
-        if rows:
-            created += _insert(s, rows)
+        by_shifts: dict[tuple[time, ...], list[int]] = {}
+        for enterprise_id, starts in s.execute(
+            select(ShiftSchedule.enterprise_id, ShiftSchedule.starts)
+        ):
+            by_shifts.setdefault(tuple(shift_times(starts)), []).append(enterprise_id)
+        everyone = true()
+        for frequency in Frequency:
+            if frequency is not Frequency.SHIFT:
+                for start, end in windows(frequency, now, until):
+                    created += _insert_window(s, frequency, start, end, now, everyone)
+                continue
+            own = [e for ids in by_shifts.values() for e in ids]
+            groups: list[tuple[tuple[time, ...], ColumnElement[bool]]] = [
+                (tuple(shift_times(None)), Enterprise.id.not_in(own) if own else everyone)
+            ]
+            groups += [(times, Enterprise.id.in_(ids)) for times, ids in by_shifts.items()]
+            for times, enterprises in groups:
+                for start, end in windows(frequency, now, until, times):
+                    created += _insert_window(s, frequency, start, end, now, enterprises)
         uow.commit()
     return created
 
