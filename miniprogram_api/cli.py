@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -15,20 +17,23 @@ from sqlalchemy.exc import DBAPIError
 
 from miniprogram_api.auth import context
 from service import demo
-from service.access import lockout
+from service.access import lockout, passwords
 from service.access.scoping import Actor
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
-from service.core.errors import DomainError, ServiceUnavailable
+from service.core.errors import Conflict, DomainError, ServiceUnavailable
 from service.core.settings import SettingsError
 from service.core.storage import StorageError, StorageUnavailable
-from service.directory import regions
+from service.directory import regions, users
 from service.hazards import overdue, queries
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
 from service.statistics import rollup
 from uploads_schema.vocabulary import Role
+
+# Usernames typed on a command line: what people log in with, nothing a shell mangles.
+USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,64}")
 
 
 def system_actor() -> Actor:
@@ -248,6 +253,67 @@ def users_unlock(username: str) -> None:
     """Lift an account's login lockout: forget its failed password logins."""
     forgotten = lockout.unlock(context(), username)
     click.echo(f"{username.strip()} unlocked ({forgotten} failed logins forgotten)")
+
+
+def _read_password(password_file: Path | None, password_stdin: bool) -> str:
+    """The new password: from a file's first line, stdin's first line, or typed twice."""
+    if password_file is not None and password_stdin:
+        raise click.UsageError("--password-file and --password-stdin exclude each other")
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Password / 密码",
+            hide_input=True,
+            confirmation_prompt="Repeat for confirmation / 再次输入",
+        )
+    if not password:
+        raise click.ClickException("空密码 / empty password")
+    return password
+
+
+@users_cli.command("create-admin")
+@click.argument("username")
+@click.option("--display-name", default="", help="Name shown in the console (e.g. 张伟).")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the password from this file's first line (for scripts).",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from stdin's first line."
+)
+def users_create_admin(
+    username: str, display_name: str, password_file: Path | None, password_stdin: bool
+) -> None:
+    """Create an administrator account (the first one after a fresh install). The password
+    is asked twice unless given by --password-file or --password-stdin; weak ones are refused."""
+    name = username.strip()
+    if not USERNAME.fullmatch(name):
+        raise click.ClickException(
+            f"用户名应为 3～64 个字母、数字或 . _ - @ / username must be 3-64 letters, digits "
+            f"or . _ - @ (got {username!r})"
+        )
+    password = _read_password(password_file, password_stdin)
+    try:
+        user = users.create_user(
+            context(),
+            system_actor(),
+            username=name,
+            password=password,
+            display_name=display_name.strip(),
+            role=Role.ADMIN,
+        )
+    except passwords.WeakPassword as exc:
+        raise click.ClickException(f"{exc.message} / {exc.message_en}") from exc
+    except Conflict as exc:
+        raise click.ClickException(
+            f"用户 {name} 已存在，未作修改 / user {name} already exists, nothing changed"
+        ) from exc
+    click.echo(f"admin {user.username} created (id {user.id}); log in with POST /api/v1/auth/login")
 
 
 def register_cli(app: Flask) -> None:

@@ -18,6 +18,7 @@ import qr
 from service.access.auth import hash_password
 from service.access.scoping import load_actor
 from service.core.context import Context
+from service.core.errors import DomainError
 from service.directory import credit_code
 from service.directory.models import Enterprise, Grid, Region, User
 from service.hazards import reporting, transitions
@@ -92,8 +93,20 @@ def _region(
     return region
 
 
+class DemoRefusedInProduction(DomainError):
+    status, code = 403, "demo_refused_in_production"
+    message = "生产环境（APP_ENV=production）不能写入演示数据：演示账号的密码是公开的"
+    message_en = (
+        "flask demo seed refuses to run under APP_ENV=production (demo accounts share a "
+        "published password); create the first admin with `flask users create-admin`"
+    )
+
+
 def seed(ctx: Context) -> dict[str, int]:
-    """Create the demo district if missing; returns counts of what now exists."""
+    """Create the demo district if missing; returns counts of what now exists. Refused in
+    production, before anything is written."""
+    if ctx.settings.is_production:
+        raise DemoRefusedInProduction()
     rng = random.Random(20261124)  # fixed, so every machine gets the same demo
     with ctx.uow() as uow:
         s = uow.session

@@ -32,6 +32,21 @@ class RefreshSchema(ma.Schema):
     refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=2048))
 
 
+class ChangePasswordSchema(ma.Schema):
+    old_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=128)
+    )
+    new_password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={
+            "description": "at least 10 characters, two of letters/digits/symbols, "
+            "not the username, not a common password"
+        },
+    )
+
+
 class LoginResultSchema(ma.Schema):
     access_token = fields.String(required=True)
     token_type = fields.Constant("Bearer")
@@ -41,3 +56,10 @@ class LoginResultSchema(ma.Schema):
     )
     refresh_expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
     user = fields.Nested(UserSchema, required=True)
+    must_change_password = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true after a one-time password: every call but "
+            "POST /auth/change-password answers 403 password_change_required"
+        },
+    )

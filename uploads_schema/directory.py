@@ -134,7 +134,11 @@ class ImportReportSchema(ma.Schema):
 class UserSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String(allow_none=True, validate=validate.Length(min=3, max=64))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "at least 10 characters, two of letters/digits/symbols"},
+    )
     openid = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=64))
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
     phone = fields.String(load_default="", validate=validate.Length(max=32))
@@ -143,6 +147,9 @@ class UserSchema(ma.Schema):
     region_id = Id(allow_none=True)
     grid_ids = fields.Method("_grid_ids", deserialize="_load_ids")
     active = fields.Boolean(dump_only=True)
+    must_change_password = fields.Boolean(
+        dump_only=True, metadata={"description": "holds a one-time password not yet changed"}
+    )
 
     def _grid_ids(self, user: object) -> list[int]:
         return [g.id for g in user.grids]  # type: ignore[attr-defined]
@@ -153,7 +160,11 @@ class UserSchema(ma.Schema):
 
 class UserPatchSchema(ma.Schema):
     username = fields.String(allow_none=True, validate=validate.Length(min=3, max=64))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "at least 10 characters, two of letters/digits/symbols"},
+    )
     display_name = fields.String(validate=validate.Length(max=100))
     phone = fields.String(validate=validate.Length(max=32))
     role = enum_field(Role)
@@ -161,6 +172,14 @@ class UserPatchSchema(ma.Schema):
     region_id = Id(allow_none=True)
     grid_ids = fields.List(Id())
     active = fields.Boolean()
+
+
+class PasswordResetSchema(ma.Schema):
+    user = fields.Nested(UserSchema, required=True)
+    one_time_password = fields.String(
+        required=True,
+        metadata={"description": "shown once, never stored in clear; changed at first login"},
+    )
 
 
 class UserQuerySchema(PageArgsSchema):

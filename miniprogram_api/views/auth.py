@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
-from miniprogram_api.auth import context
+from miniprogram_api.auth import bearer_claims, context
 from miniprogram_api.limits import limiter, login_limit
 from service.access import auth
 from service.access.wechat import WeChatClient
 from uploads_schema.auth import (
+    ChangePasswordSchema,
     DevLoginSchema,
     LoginResultSchema,
     PasswordLoginSchema,
@@ -88,3 +89,20 @@ class DevLogin(MethodView):
     def post(self, args):
         """Development only (`AUTH_DEV_LOGIN=1`): log in by username or role."""
         return auth.dev_login(context(), args.get("username"), args.get("role"))
+
+
+@blp.route("/change-password")
+class ChangePassword(MethodView):
+    decorators = (limiter.limit(login_limit),)
+
+    @blp.arguments(ChangePasswordSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description="weak_password, wrong_password")
+    @blp.alt_response(429, schema=ErrorSchema)
+    def post(self, args):
+        """Change the caller's own password (also a one-time one, the one call it allows);
+        earlier tokens stop working, the answer carries a new pair."""
+        return auth.change_password(
+            context(), bearer_claims(), args["old_password"], args["new_password"]
+        )

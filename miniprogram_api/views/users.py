@@ -8,7 +8,13 @@ from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from service.directory import users
 from uploads_schema.common import ErrorSchema
-from uploads_schema.directory import UserPageSchema, UserPatchSchema, UserQuerySchema, UserSchema
+from uploads_schema.directory import (
+    PasswordResetSchema,
+    UserPageSchema,
+    UserPatchSchema,
+    UserQuerySchema,
+    UserSchema,
+)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
@@ -57,3 +63,14 @@ class UserById(MethodView):
     def patch(self, args, user_id):
         """Change an account's role, bindings, password or active flag (admin)."""
         return users.update_user(context(), current_actor(), user_id, **args)
+
+
+@blp.route("/<int:user_id>/reset-password")
+class UserPasswordReset(MethodView):
+    @blp.response(200, PasswordResetSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, user_id):
+        """Give an office account a one-time password, shown only in this answer (admin);
+        its owner must change it at the next login."""
+        return users.reset_password(context(), current_actor(), user_id)

@@ -13,10 +13,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 
-from service.access import lockout
+from service.access import lockout, passwords
 from service.access.wechat import WeChatClient
 from service.core.context import Context
-from service.core.errors import InvalidCredentials, NotFound, TokenExpired, Unauthenticated
+from service.core.errors import (
+    InvalidCredentials,
+    NotFound,
+    TokenExpired,
+    Unauthenticated,
+    ValidationFailed,
+)
 from service.directory.models import User
 from uploads_schema.vocabulary import Role
 
@@ -53,6 +59,11 @@ class LoginResult:
     refresh_token: str
     refresh_expires_in: int
     user: User
+
+    @property
+    def must_change_password(self) -> bool:
+        """True while the account holds a one-time password: only changing it is allowed."""
+        return bool(self.user.must_change_password)
 
 
 def _ttl(ctx: Context, kind: str) -> timedelta:
@@ -167,6 +178,59 @@ def password_login(ctx: Context, username: str, password: str) -> LoginResult:
         raise
 
 
+class WrongPassword(ValidationFailed):
+    code = "wrong_password"
+    message, message_en = "原密码错误", "The current password is wrong"
+
+
+def change_password(
+    ctx: Context, claims: TokenClaims, old_password: str, new_password: str
+) -> LoginResult:
+    """The caller replaces their password (also a one-time one), proving the old one. Every
+    token issued before is revoked (token_version bump); the answer carries the new pair.
+    Wrong old passwords count toward the username's lockout like failed logins."""
+    with ctx.read() as uow:
+        user = uow.session.get(User, claims.user_id)
+        if user is None or not user.active or user.token_version != claims.token_version:
+            raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
+        username, user_id = user.username or "", user.id
+    attempt = lockout.begin(ctx, username)
+    try:
+        with ctx.read() as uow:
+            user = uow.session.get(User, user_id)
+            assert user is not None
+            checked_hash = user.password_hash
+            if not verify_password(checked_hash, old_password):
+                raise WrongPassword(errors={"old_password": ["原密码错误 / wrong password"]})
+    except WrongPassword:
+        raise  # a failed guess: its slot stays taken
+    except BaseException:
+        lockout.abandon(ctx, attempt)
+        raise
+    try:
+        passwords.check(new_password, username, field="new_password")
+        if new_password == old_password:
+            raise passwords.WeakPassword(
+                "新密码不能与原密码相同",
+                "The new password must differ from the current one",
+                errors={"new_password": ["与原密码相同 / same as the current password"]},
+            )
+        new_hash = hash_password(new_password)  # Argon2 before the write lock is taken
+        with ctx.uow() as uow:
+            user = uow.session.get(User, user_id)
+            if user is None or user.password_hash != checked_hash or not user.active:
+                raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
+            user.password_hash = new_hash
+            user.must_change_password = False
+            user.token_version += 1
+            lockout.succeeded(uow.session, attempt)
+            uow.commit()
+            return _result(ctx, user)
+    except BaseException:
+        lockout.abandon(ctx, attempt)  # the old password was right: no failure to count
+        raise
+
+
 def wechat_login(ctx: Context, client: WeChatClient, code: str) -> LoginResult:
     """Exchange a mini-program login code for our token; new users become reporters."""
     identity = client.code_to_session(code)
@@ -179,6 +243,7 @@ def wechat_login(ctx: Context, client: WeChatClient, code: str) -> LoginResult:
                 role=Role.REPORTER,
                 display_name="微信用户",
                 grids=[],
+                must_change_password=False,
             )
             uow.session.add(user)
         elif not user.active:

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 from service.access.auth import TokenClaims
+from service.access.passwords import PasswordChangeRequired
 from service.core.context import Context
 from service.core.db import DirectStatement
 from service.core.errors import Unauthenticated
@@ -150,6 +151,7 @@ CALLER = (
         _u.c.role,
         _u.c.active,
         _u.c.token_version,
+        _u.c.must_change_password,
         _u.c.enterprise_id,
         _u.c.region_id,
         _r.c.path,
@@ -191,11 +193,14 @@ def caller_charge_condition(place: Place) -> ColumnElement[bool]:
 
 def actor_of(row: Any, token_version: int | None) -> Actor:
     """The Actor of a row carrying the `caller_*` columns; 401 if there is no such user, they
-    are deactivated or the token was revoked (issued before their `token_version`)."""
+    are deactivated or the token was revoked (issued before their `token_version`); 403
+    `password_change_required` while they still hold a one-time password."""
     if row is None or row.caller_id is None or not row.caller_active:
         raise Unauthenticated()
     if token_version is not None and row.caller_token_version != token_version:
         raise Unauthenticated("登录已失效，请重新登录", "Session revoked; log in again")
+    if row.caller_must_change_password:
+        raise PasswordChangeRequired()
     grid_ids: frozenset[int] = frozenset()
     if row.caller_role is Role.INSPECTOR and row.caller_grid_ids:
         grid_ids = frozenset(int(g) for g in row.caller_grid_ids.split(","))

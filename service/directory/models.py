@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -132,6 +134,12 @@ class User(Base):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # bump to revoke all JWTs
+    # Set with a one-time password (import, reset): until the user picks their own, every
+    # call but POST /auth/change-password answers 403 password_change_required.
+    # A server default only, no Python one: an INSERT that does not name the column works
+    # on schemas from before it too (tests build worlds at old revisions); the code paths
+    # that create accounts set it explicitly.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -141,6 +149,10 @@ class User(Base):
     grids: Mapped[list[Grid]] = relationship(
         secondary=grid_inspectors, back_populates="inspectors", order_by="Grid.id", lazy="selectin"
     )
+
+    # Server defaults are not fetched back after an INSERT (RETURNING would name the column
+    # also on schemas from before it); it loads on first access like any expired attribute.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": False}
 
 
 class Point(Base):

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from service.access import lockout, passwords
 from service.access.auth import hash_password
 from service.access.scoping import Actor, user_scope
+from service.core import ratelimits
 from service.core.context import Context
 from service.core.errors import Conflict, NotFound, ValidationFailed
 from service.core.pagination import Page, paginate
 from service.directory.models import Enterprise, Grid, Region, User
 from service.directory.regions import require_admin
 from uploads_schema.vocabulary import Role
-
-MIN_PASSWORD = 8
 
 
 def _query(actor: Actor):  # type: ignore[no-untyped-def]
@@ -96,10 +97,7 @@ def _bind(session: Session, user: User, values: dict[str, Any]) -> None:
 def _set_password(user: User, password: str | None) -> None:
     if password is None:
         return
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(
-            errors={"password": [f"密码至少 {MIN_PASSWORD} 位 / at least {MIN_PASSWORD}"]}
-        )
+    passwords.check(password, user.username)
     user.password_hash = hash_password(password)
     user.token_version += 1  # a new password logs out every other session
 
@@ -108,14 +106,18 @@ def create_user(ctx: Context, actor: Actor, **values: Any) -> User:
     """Create an account; office staff get a username and password."""
     require_admin(actor)
     with ctx.uow() as uow:
+        username = values.get("username") or None
+        if username and uow.session.scalar(select(User.id).where(User.username == username)):
+            raise Conflict(f"用户名 {username} 已存在", f"Username {username} is already taken")
         user = User(
-            username=(values.get("username") or None),
+            username=username,
             openid=values.get("openid") or None,
             display_name=values.get("display_name") or "",
             phone=values.get("phone") or "",
             role=values["role"],
             token_version=0,
             grids=[],
+            must_change_password=False,
         )
         _set_password(user, values.get("password"))
         uow.session.add(user)
@@ -151,3 +153,31 @@ def update_user(ctx: Context, actor: Actor, user_id: int, **values: Any) -> User
             raise Conflict("用户名已存在", "Username already taken") from exc
         uow.commit()
         return user
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    user: User
+    one_time_password: str  # shown once, in this answer; only its hash is stored
+
+
+def reset_password(ctx: Context, actor: Actor, user_id: int) -> PasswordReset:
+    """Give an office account a generated one-time password (admin): its sessions end, its
+    lockout is lifted, and its owner must choose a new password at the next login."""
+    require_admin(actor)
+    one_time = passwords.generate()
+    new_hash = hash_password(one_time)  # Argon2 before the write lock is taken
+    with ctx.uow() as uow:
+        user = _visible(uow.session, actor, user_id)
+        if not user.username:
+            raise ValidationFailed(
+                "该账号用微信登录，没有密码可重置",
+                "This account logs in with WeChat and has no password to reset",
+                errors={"username": ["无用户名 / no username"]},
+            )
+        user.password_hash = new_hash
+        user.must_change_password = True
+        user.token_version += 1
+        ratelimits.clear(uow.session, lockout.counter_key(ctx, user.username))
+        uow.commit()
+        return PasswordReset(user, one_time)
