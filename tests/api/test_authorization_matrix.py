@@ -394,6 +394,10 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     ("GET", "/h5"): {"-": Row(every(308))},
     ("GET", "/h5/"): {"-": Row(every(200))},
     ("GET", "/h5/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "receipts/K")},
+    # The console: public files too; every figure and page it shows is the API's answer.
+    ("GET", "/console"): {"-": Row(every(308))},
+    ("GET", "/console/"): {"-": Row(every(200))},
+    ("GET", "/console/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "hazards/7")},
     ("GET", "/assets/<path:filename>"): {
         "built file": Row(every(200), arg=lambda m: "h5-Tst0Hash.js"),
         "missing file": Row(every(404), arg=lambda m: "h5-Gone.js"),
