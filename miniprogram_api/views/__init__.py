@@ -2,6 +2,7 @@
 
 from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
+from miniprogram_api.views.geo import blp as geo_blp
 from miniprogram_api.views.hazards import blp as hazards_blp
 from miniprogram_api.views.health import blp as health_blp
 from miniprogram_api.views.media import blp as media_blp
@@ -26,6 +27,7 @@ BLUEPRINTS = [
     media_files_blp,
     hazards_blp,
     stats_blp,
+    geo_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [web]
