@@ -110,7 +110,9 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.2f}%"
 
 
-def expect_cards(page: Page, summary: dict[str, Any], major: dict[str, Any]) -> None:
+def expect_cards(
+    page: Page, summary: dict[str, Any], major: dict[str, Any], supervised: dict[str, Any]
+) -> None:
     """The dashboard's cards show exactly the API's figures."""
     f = summary["figures"]
     shown = {
@@ -122,6 +124,7 @@ def expect_cards(page: Page, summary: dict[str, Any], major: dict[str, Any]) -> 
         "awaiting_verification": str(f["awaiting_verification"]),
         "coverage": percent(f["coverage"]),
         "major_open": str(major["figures"]["open"]),
+        "supervised": str(supervised["total"]),
     }
     for key, text in shown.items():
         expect(page.locator(f'[data-figure="{key}"] .card-figure')).to_have_text(text)
@@ -146,8 +149,12 @@ def test_district_supervisor_sees_the_api_figures_and_drills_into_a_street(
     api = Api(live_server, world.district_supervisor)
     log_in(page, live_server, world.district_supervisor)
     expect(page.get_by_role("heading", name="驾驶舱 · 测试区")).to_be_visible()
+    open_statuses = "reported,rectifying,verifying"
     expect_cards(
-        page, api.get("/api/v1/stats/summary"), api.get("/api/v1/stats/summary", level="major")
+        page,
+        api.get("/api/v1/stats/summary"),
+        api.get("/api/v1/stats/summary", level="major"),
+        api.get("/api/v1/hazards", supervised="true", status=open_statuses),
     )
     expect(page.get_by_role("img", name="趋势")).to_have_attribute("data-drawn", "yes")
     DOCS.mkdir(exist_ok=True)
@@ -163,7 +170,26 @@ def test_district_supervisor_sees_the_api_figures_and_drills_into_a_street(
         page,
         api.get("/api/v1/stats/summary", **scoped),
         api.get("/api/v1/stats/summary", level="major", **scoped),
+        api.get("/api/v1/hazards", supervised="true", status=open_statuses, **scoped),
     )
+    assert page_problems.all() == []
+
+
+def test_the_map_draws_the_open_hazards_and_enterprises_of_the_geojson(
+    page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    api = Api(live_server, world.district_supervisor)
+    log_in(page, live_server, world.district_supervisor)
+    page.get_by_role("menuitem", name="一张图").click()
+    expect(page.get_by_role("img", name="一张图")).to_have_attribute("data-drawn", "yes")
+    hazards = api.get("/api/v1/geo/hazards.geojson", status="reported,rectifying,verifying")
+    enterprises = api.get("/api/v1/geo/enterprises.geojson", active="true")
+    counts = f"共 {len(enterprises['features'])} 家企业、{len(hazards['features'])} 条隐患"
+    expect(page.get_by_text(counts)).to_be_visible()
+    for feature in hazards["features"]:
+        expect(page.get_by_role("link", name=feature["properties"]["number"])).to_be_visible()
+    page.screenshot(path=str(DOCS / "console-map.png"), full_page=True)
     assert page_problems.all() == []
 
 

@@ -16,6 +16,7 @@ export const MENU: MenuItem[] = [
   { path: '/console/', label: TEXT.dashboard, roles: ['supervisor', 'admin'] },
   { path: '/console/hazards', label: TEXT.hazards, roles: STAFF },
   { path: '/console/ledger', label: TEXT.ledger, roles: ['supervisor', 'admin'] },
+  { path: '/console/map', label: '一张图', roles: ['supervisor', 'admin'] },
   { path: '/console/enterprises', label: TEXT.enterprises, roles: ['admin'] },
   { path: '/console/users', label: TEXT.users, roles: ['admin'] },
 ]

@@ -15,6 +15,7 @@ export const router = createRouter({
       props: (route) => ({ id: Number(route.params.id) }),
     },
     { path: '/console/ledger', name: 'ledger', component: () => import('./pages/LedgerPage.vue') },
+    { path: '/console/map', name: 'map', component: () => import('./pages/MapPage.vue') },
     { path: '/console/enterprises', name: 'enterprises', component: () => import('./pages/EnterprisesPage.vue') },
     { path: '/console/users', name: 'users', component: () => import('./pages/UsersPage.vue') },
     { path: '/console/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
