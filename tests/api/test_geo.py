@@ -50,9 +50,7 @@ def test_a_street_supervisor_sees_only_their_streets_hazards(client, world, auth
     mine = _reported(client, world, auth_header, world.enterprise_a)
     _reported(client, world, auth_header, world.enterprise_b)
     street = auth_header(world.street_supervisor)
-    assert set(_features(client.get("/api/v1/geo/hazards.geojson", headers=street))) == {
-        mine["id"]
-    }
+    assert set(_features(client.get("/api/v1/geo/hazards.geojson", headers=street))) == {mine["id"]}
     other = f"/api/v1/geo/hazards.geojson?region_id={world.street_b.id}"
     assert_error(client.get(other, headers=street), 404, "not_found")
     assert_error(client.get("/api/v1/geo/hazards.geojson"), 401)
@@ -89,9 +87,7 @@ def test_enterprises_with_coordinates_are_points_in_scope(client, db, world, aut
     assert_error(client.get(f"{url}?region_id={world.street_b.id}", headers=street), 404)
 
 
-def test_a_collection_says_when_more_matched_than_it_holds(
-    client, ctx, db, world, auth_header
-):
+def test_a_collection_says_when_more_matched_than_it_holds(client, ctx, db, world, auth_header):
     for _ in range(3):
         _reported(client, world, auth_header, world.enterprise_a)
     actor = load_actor(db.connection(), world.district_supervisor.id)
