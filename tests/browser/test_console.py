@@ -285,3 +285,29 @@ def test_a_street_supervisor_meets_not_found_outside_their_street(
     # Chromium logs the API's own 404 answers; nothing else may go wrong.
     assert [p for p in page_problems.all() if "status of 404 (NOT FOUND)" not in p] == []
     assert len(page_problems.all()) >= 2
+
+
+def test_a_supervisor_verifies_a_fix_with_the_form_of_an_action_the_api_lists(
+    page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    api = Api(live_server, world.district_supervisor)
+    hazard_path = f"/api/v1/hazards/{story.fixed['id']}"
+    assert "pass" in api.get(hazard_path)["actions"]
+    log_in(
+        page, live_server, world.district_supervisor, then=f"/console/hazards/{story.fixed['id']}"
+    )
+    page.get_by_role("button", name="验收通过").click()
+    dialog = page.get_by_role("dialog", name="验收通过")
+    dialog.get_by_label("验收意见").fill("现场复核，整改到位")
+    dialog.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("验收通过：已完成")).to_be_visible()
+    expect(
+        page.get_by_label("办理记录").get_by_text("验收通过 → 已销号：现场复核，整改到位")
+    ).to_be_visible()
+    closed = api.get(hazard_path)
+    assert closed["status"] == "closed" and closed["actions"] == ["reopen"]
+    # The buttons follow the API's new list: reopening only.
+    expect(page.get_by_role("button", name="重新打开")).to_be_visible()
+    expect(page.get_by_role("button", name="验收通过")).to_have_count(0)
+    assert page_problems.all() == []
