@@ -311,3 +311,20 @@ def test_a_supervisor_verifies_a_fix_with_the_form_of_an_action_the_api_lists(
     expect(page.get_by_role("button", name="重新打开")).to_be_visible()
     expect(page.get_by_role("button", name="验收通过")).to_have_count(0)
     assert page_problems.all() == []
+
+
+def test_the_ledger_exports_the_statistics_of_the_chosen_period(
+    page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    today = datetime.now(UTC).date().isoformat()
+    log_in(page, live_server, world.district_supervisor, then="/console/ledger")
+    page.goto(f"{live_server.url}/console/ledger?from={today}&to={today}")
+    expect(page.get_by_text(f"统计周期 {today} 至 {today}")).to_be_visible()
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="导出 Excel").click()
+    export = waiting.value
+    assert export.suggested_filename.startswith("隐患统计-测试区-")
+    assert export.suggested_filename.endswith(".xlsx")
+    assert Path(export.path()).read_bytes()[:2] == b"PK"  # an XLSX is a zip
+    assert page_problems.all() == []
