@@ -8,7 +8,7 @@ FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test fuzz lint install fonts chromium node web serve clean
+.PHONY: demo test fuzz lint install fonts chromium poppler node web serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,18 @@ web: install web/node_modules/.installed
 	env -u DATABASE_URL FLASK_SKIP_DOTENV=1 $(BIN)/flask openapi write web/openapi.json
 	cd web && npm run build
 
+# Document tests render PDF pages to PNG with poppler's pdftoppm (page count, QR decoding of
+# vector posters); install poppler-utils when it is missing (for `make test` only).
+poppler:
+	@if ! command -v pdftoppm >/dev/null; then \
+	  echo "installing poppler-utils (pdftoppm, for the document tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q poppler-utils >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q poppler-utils >/dev/null; } || \
+	  { echo "error: could not install poppler-utils, which the document tests need"; exit 1; }; \
+	fi
+
 # The demo runs on the embedded default (SQLite + var/media), links pointing at its own port,
 # whatever a deploy's .env in this folder says.
 DEMO_ENV := env -u DATABASE_URL FLASK_SKIP_DOTENV=1 PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
@@ -79,22 +91,49 @@ demo: install web
 	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" 'http://127.0.0.1:$(PORT)/api/v1/enterprises?page_size=5'"
 	@echo "API docs: http://127.0.0.1:$(PORT)/api/docs"
 	@echo
+	@# Big poster PDFs, long exports and big imports run as jobs: a consumer beside the app
+	@# runs them (and the periodic work); it stops with the demo.
+	$(DEMO_ENV) $(BIN)/flask jobs consume --workers 2 & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 lint: install
 	$(BIN)/ruff check .
 
-# The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
-# pytest's exit code 5 ("no tests collected") is not a failure of the suite.
-test: install chromium web lint
-	@set -e; \
-	run() { set +e; "$$@"; code=$$?; set -e; if [ $$code -eq 5 ]; then code=0; fi; return $$code; }; \
-	echo "== tests on SQLite =="; \
-	run env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS); \
+# The suite runs on SQLite and, when DATABASE_URL names PostgreSQL, on it too: both passes
+# at once, each on TEST_WORKERS pytest-xdist worker processes (TEST_WORKERS=0: in pytest's
+# own process). Each pass writes its own log in var/test-logs/, printed whole once both are
+# done; the run fails if either pass fails. pytest's exit code 5 ("no tests collected") is
+# not a failure of the suite.
+TEST_WORKERS ?= 2
+TEST_LOGS := var/test-logs
+
+test: install chromium poppler web lint
+	@mkdir -p $(TEST_LOGS); rm -f $(TEST_LOGS)/*.log $(TEST_LOGS)/*.status; \
+	pass() { \
+	  name=$$1; shift; started=$$(date +%s); \
+	  "$$@" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) >$(TEST_LOGS)/$$name.log 2>&1; \
+	  code=$$?; if [ $$code -eq 5 ]; then code=0; fi; \
+	  echo "$$code $$(( $$(date +%s) - started ))" >$(TEST_LOGS)/$$name.status; \
+	}; \
+	passes=sqlite; \
+	pass sqlite env -u DATABASE_URL $(BIN)/pytest & \
 	case "$$DATABASE_URL" in \
-	  postgresql*) echo "== tests on PostgreSQL =="; run $(BIN)/pytest $(PYTEST_ARGS);; \
+	  postgresql*) passes="sqlite postgresql"; pass postgresql $(BIN)/pytest & ;; \
 	  *) echo "(DATABASE_URL does not name PostgreSQL: PostgreSQL run skipped)";; \
-	esac
+	esac; \
+	echo "== tests on: $$passes (at once; logs in $(TEST_LOGS)/) =="; \
+	wait; \
+	failed=0; \
+	for name in $$passes; do \
+	  read code seconds <$(TEST_LOGS)/$$name.status; \
+	  echo "== tests on $$name (exit $$code, $$seconds s) =="; cat $(TEST_LOGS)/$$name.log; \
+	  if [ $$code -ne 0 ]; then failed=1; fi; \
+	done; \
+	for name in $$passes; do \
+	  read code seconds <$(TEST_LOGS)/$$name.status; echo "$$name: exit $$code in $$seconds s"; \
+	done; \
+	exit $$failed
 
 # Longer property-based fuzzing (tests/fuzz) with a bigger per-operation budget.
 FUZZ_EXAMPLES ?= 200

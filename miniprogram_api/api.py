@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
 import flask_smorest
 import swagger_ui_bundle
-from apispec import BasePlugin
+from apispec import APISpec, BasePlugin
 from flask import Flask, Request, Response, request, send_file, send_from_directory, url_for
 from flask_smorest import Api
 from markupsafe import escape
@@ -82,9 +83,59 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class MashangchaApi(Api):
-    """An Api whose documented and actual errors are the SPEC §5 shape."""
+    """An Api whose documented and actual errors are the SPEC §5 shape, and whose OpenAPI
+    document is written when first asked for.
+
+    Documenting the views (flask-smorest deep-copies every schema of every operation) is
+    most of what building the app costs, ~0.3 s of CPU; a gunicorn worker, a `flask`
+    command run by a timer, or a test app that never serves /api/openapi.json skips it.
+    """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._spec: APISpec | None = None
+        self._undocumented: list[tuple[flask_smorest.Blueprint, str, Any]] = []
+        self._documenting = threading.RLock()
+        self._in_progress = False
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def spec(self) -> APISpec | None:
+        """The OpenAPI document, with every blueprint registered so far."""
+        if self._undocumented:
+            self._document_blueprints()
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):  # type: ignore[no-untyped-def]
+        """Register the blueprint's routes now and its documentation on first use of `spec`
+        (flask-smorest's own `register_blueprint` does both at once)."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def _document_blueprints(self) -> None:
+        # One thread writes the document while others wait for it; the writing thread
+        # itself reads `spec` on the way, which must not start over.
+        with self._documenting:
+            if self._in_progress:
+                return
+            self._in_progress = True
+            try:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented[0]
+                    blp.register_views_in_doc(
+                        self, self._app, self._spec, name=name, parameters=parameters
+                    )
+                    self._spec.tag({"name": name, "description": blp.description})  # type: ignore[union-attr]
+                    self._undocumented.pop(0)
+            finally:
+                self._in_progress = False
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[no-untyped-def, override]
         return handle_http_exception(error)

@@ -1,9 +1,10 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox`, `stats`,
-`idempotency` and `users` groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `inspections`, `media`,
+`outbox`, `stats`, `idempotency`, `users` and `jobs` groups."""
 
 from __future__ import annotations
 
-import re
+import csv
+import os
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,21 +20,23 @@ from miniprogram_api.auth import context
 from service import demo
 from service.access import lockout, passwords
 from service.access.scoping import Actor
+from service.bootstrap import install_queue
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
 from service.core.errors import Conflict, DomainError, ServiceUnavailable
 from service.core.settings import SettingsError
+from service.core.sheets import neutralise
 from service.core.storage import StorageError, StorageUnavailable
-from service.directory import regions, users
+from service.directory import regions, staff_import, users
 from service.hazards import overdue, queries
+from service.inspections import tasks as inspection_tasks
+from service.jobs import periodic
+from service.jobs import running as jobs_running
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
 from service.statistics import rollup
-from uploads_schema.vocabulary import Role
-
-# Usernames typed on a command line: what people log in with, nothing a shell mangles.
-USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,64}")
+from uploads_schema.vocabulary import ImportMode, Role
 
 
 def system_actor() -> Actor:
@@ -83,11 +86,13 @@ db_cli = Commands("db", help="Database schema (Alembic migrations).")
 demo_cli = Commands("demo", help="Demo data.")
 qr_cli = Commands("qr", help="QR codes and posters.")
 hazards_cli = Commands("hazards", help="Hazard workflow maintenance.")
+inspections_cli = Commands("inspections", help="双重预防 inspection tasks (排查任务).")
 media_cli = Commands("media", help="Photos in object storage.")
 outbox_cli = Commands("outbox", help="Notification outbox delivery.")
 stats_cli = Commands("stats", help="Statistics upkeep.")
 idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
 users_cli = Commands("users", help="Accounts.")
+jobs_cli = Commands("jobs", help="The job queue: its consumer and periodic work.")
 
 
 @db_cli.command("upgrade")
@@ -109,6 +114,7 @@ def demo_seed() -> None:
     base = context().settings.public_base_url
     click.echo(f"QR code of the first enterprise: scene {counts['first_token']}")
     click.echo(f"  scan it: curl -s {base}/api/v1/scan/{counts['first_token']}")
+    click.echo(f"  report from a phone's browser: {base}/q/{counts['first_token']}")
     click.echo(f"demo accounts (password {demo.DEMO_PASSWORD}):")
     for account in demo.ACCOUNTS:
         click.echo(f"  {account.username:<10} {account.role.value:<19} {account.description}")
@@ -117,7 +123,8 @@ def demo_seed() -> None:
 @qr_cli.command("posters")
 @click.option("--region", "region_code", required=True, help="Statistical area code (12 digits)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="posters.pdf")
-def qr_posters(region_code: str, output: str) -> None:
+@click.option("--size", type=click.Choice(["A5", "A4"]), default="A5", help="Paper size")
+def qr_posters(region_code: str, output: str, size: str) -> None:
     """Write a PDF with a poster for every active code in a region's subtree."""
     ctx = context()
     actor = system_actor()
@@ -131,7 +138,9 @@ def qr_posters(region_code: str, output: str) -> None:
             click.progressbar(length=len(specs), label="rendering posters") as bar,
             tmp.open("wb") as out,
         ):
-            pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+            pages = qrcodes.write_region_posters(
+                ctx, specs, out, progress=lambda _n: bar.update(1), size=size
+            )
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed run leaves nothing behind
         raise
@@ -196,6 +205,21 @@ def hazards_sweep() -> None:
         f"reminders, {r.notifications_queued} notifications queued "
         f"({r.candidates} candidates, {r.busy} left to a concurrent run)"
     )
+
+
+@inspections_cli.command("generate")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=400),
+    default=7,
+    show_default=True,
+    help="Create the tasks of windows open at some moment of the next DAYS days",
+)
+def inspections_generate(days: int) -> None:
+    """Create the inspection tasks of every attached checklist ahead (cron; safe to repeat
+    and to run on several boxes at once: each task is created once)."""
+    created = inspection_tasks.generate(context(), days=days)
+    click.echo(f"{created} inspection tasks created for the next {days} days")
 
 
 @idempotency_cli.command("purge")
@@ -292,7 +316,7 @@ def users_create_admin(
     """Create an administrator account (the first one after a fresh install). The password
     is asked twice unless given by --password-file or --password-stdin; weak ones are refused."""
     name = username.strip()
-    if not USERNAME.fullmatch(name):
+    if not users.USERNAME.fullmatch(name):
         raise click.ClickException(
             f"用户名应为 3～64 个字母、数字或 . _ - @ / username must be 3-64 letters, digits "
             f"or . _ - @ (got {username!r})"
@@ -316,14 +340,134 @@ def users_create_admin(
     click.echo(f"admin {user.username} created (id {user.id}); log in with POST /api/v1/auth/login")
 
 
+def _row_line(r: staff_import.StaffRowReport) -> str:
+    if r.status == "ok":
+        return f"row {r.row}: {r.username} {r.action}"
+    reasons = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in r.errors.items())
+    return f"row {r.row}: {r.username or '-'} refused ({reasons})"
+
+
+@users_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in ImportMode]),
+    default=ImportMode.ATOMIC.value,
+    show_default=True,
+    help="atomic: all rows or none; partial: the good rows.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the one-time passwords (CSV) to this new file, readable by you only (0600), "
+    "instead of stdout.",
+)
+def users_import(file: Path, mode: str, out: Path | None) -> None:
+    """Create staff accounts from a CSV/XLSX file (docs/staff-import-example.csv). Each new
+    account's one-time password is printed once, as CSV, to stdout or --out; the report on
+    every row goes to stderr (to stdout with --out). Exit code 1 if any row was refused."""
+    sink = None
+    if out is not None:
+        # Created before anything is written, so the passwords always have a place to go;
+        # never over an existing file (an earlier list would be lost).
+        try:
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            raise click.ClickException(f"{out} exists; choose a new file for --out") from exc
+        sink = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+    try:
+        report = staff_import.import_staff(
+            context(),
+            system_actor(),
+            filename=file.name,
+            data=file.read_bytes(),
+            mode=ImportMode(mode),
+        )
+    except BaseException:
+        if sink is not None:
+            sink.close()
+            out.unlink(missing_ok=True)  # type: ignore[union-attr]
+        raise
+    to_stderr = sink is None
+    for r in report.rows:
+        click.echo(_row_line(r), err=to_stderr)
+    created = [r for r in report.rows if r.one_time_password]
+    if sink is not None:
+        with sink:
+            _password_list(sink, created)
+        if not created:
+            out.unlink(missing_ok=True)  # type: ignore[union-attr]
+    elif created:
+        _password_list(sys.stdout, created)
+    summary = (
+        f"{report.created} accounts created, {report.failed} rows refused"
+        if report.committed
+        else f"nothing written: {report.failed} of {report.total} rows refused (atomic mode)"
+    )
+    if created and out is not None:
+        summary += f"; one-time passwords in {out} (shown only there)"
+    if report.failed:
+        raise click.ClickException(summary)
+    click.echo(summary, err=to_stderr)
+
+
+def _password_list(stream: Any, rows: list[staff_import.StaffRowReport]) -> None:
+    """The one-time passwords as CSV: username, name, password (text that a spreadsheet
+    would run as a formula is neutralised, as in every export)."""
+    writer = csv.writer(stream)
+    writer.writerow(["用户名", "姓名", "一次性密码"])
+    for r in rows:
+        writer.writerow([neutralise(v) for v in (r.username, r.display_name, r.one_time_password)])
+    stream.flush()
+
+
+@jobs_cli.command("consume")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--no-scheduler", is_flag=True, help="Run jobs only; leave periodic work to other consumers."
+)
+def jobs_consume(workers: int, no_scheduler: bool) -> None:
+    """Run jobs and periodic work until stopped (one per box, e.g. a systemd unit)."""
+    ctx = context()
+    if ctx.settings.jobs_immediate:
+        raise click.ClickException("JOBS_IMMEDIATE is set: jobs run in the app, not here")
+    queue = install_queue(ctx)
+    where = "Redis" if ctx.settings.redis_url else ctx.settings.jobs_queue_file
+    click.echo(f"consuming {ctx.settings.jobs_queue_name} on {where} with {workers} workers")
+    queue.consumer(workers, scheduler=not no_scheduler).run()
+
+
+@jobs_cli.command("periodic")
+@click.argument("name", type=click.Choice(sorted(periodic.BY_NAME)))
+def jobs_periodic(name: str) -> None:
+    """Run one periodic task for the current period, unless a consumer already did."""
+    outcome = periodic.run_once(context(), name)
+    click.echo(outcome if outcome is not None else f"{name}: already run for this period")
+
+
+@jobs_cli.command("reap")
+def jobs_reap() -> None:
+    """Retry (or fail) jobs whose consumer went silent; requeue lost messages."""
+    r = jobs_running.reap(context())
+    click.echo(f"{r.retried} retried, {r.failed} failed, {r.requeued} requeued")
+
+
+@jobs_cli.command("collect")
+def jobs_collect() -> None:
+    """Delete expired job results and the inputs of finished jobs."""
+    click.echo(f"{jobs_running.collect(context())} objects deleted")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(qr_cli)
     app.cli.add_command(hazards_cli)
+    app.cli.add_command(inspections_cli)
     app.cli.add_command(media_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(idempotency_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

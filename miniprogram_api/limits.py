@@ -5,6 +5,7 @@ password login's own rule (`service.access.lockout`)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -99,6 +100,23 @@ def login_limit() -> str:
 def upload_limit() -> str:
     """Limit for photo uploads."""
     return context().settings.ratelimit_upload
+
+
+def scan_upload_limit() -> str:
+    """Limit for anonymous photos from a scanned code, per client address."""
+    return context().settings.ratelimit_scan_upload
+
+
+def scan_upload_code_limit() -> str:
+    """Limit for anonymous photos from a scanned code, per code."""
+    return context().settings.ratelimit_scan_upload_code
+
+
+def code_key() -> str:
+    """Who to count for a per-code limit: the code, by a hash of its token (the counters'
+    store never holds a token)."""
+    token = (request.view_args or {}).get("token", "")
+    return "code:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def caller_key() -> str:

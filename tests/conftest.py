@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from miniprogram_api import create_app
+from service.access import auth
 from service.access.auth import issue_token
 from service.bootstrap import install_listeners, storage_for
 from service.core import migrations
@@ -25,10 +27,36 @@ from service.core.settings import Settings
 from service.directory.models import User
 from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
+from tests.livedb import worker_database
 
-pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integration tests
+# The S3 servers, for API and integration tests: moto's, and SeaweedFS (a real distributed one).
+pytest_plugins = ["tests.fixtures_s3", "tests.fixtures_seaweed"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
+
+
+# `make test` spreads the tests over pytest-xdist worker processes (`--dist loadgroup`).
+# The tests under each of these paths stay together on one worker: they share what is
+# costly to start once per worker (Chromium and the live server, a module's gunicorn), or
+# start gunicorns of their own and are kept from running two at once.
+XDIST_GROUPS = {
+    "tests/browser/": "browser",
+    "tests/api/test_authorization_matrix.py": "authorization_matrix",
+    "tests/integration/test_concurrency.py": "gunicorn",
+    "tests/integration/test_faults.py": "gunicorn",
+    "tests/integration/test_hostile_http.py": "gunicorn",
+    "tests/integration/test_production_start.py": "gunicorn",
+    "tests/integration/test_shared_limits.py": "gunicorn",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of XDIST_GROUPS with their group."""
+    for item in items:
+        for prefix, group in XDIST_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _is_postgres(url: str) -> bool:
@@ -44,6 +72,21 @@ def no_env_file() -> Iterator[None]:
         yield
 
 
+# Argon2id at its lowest cost for the suite's own process: the recommended parameters the
+# app ships with take ~0.1-0.6 s a hash on the 2-core CI machine, and every login, new user
+# and password change pays it. Processes the tests start (gunicorn, `flask`) keep the real
+# parameters, and test_hardening checks those are the ones a fresh process hashes with.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_hasher", CHEAP_HASHER)
+        patch.setattr(auth, "_DUMMY_HASH", CHEAP_HASHER.hash("timing-equaliser"))
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def listeners() -> None:
     """What the composition root installs in every process (the rollup's session listener)."""
@@ -51,11 +94,23 @@ def listeners() -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's database: DATABASE_URL, else a fresh SQLite file (one per run).
+
+    Under pytest-xdist each worker process gets a database of its own, since the `engine`
+    fixture empties the schema: on PostgreSQL `<name>_<worker>` next to DATABASE_URL's (made
+    and dropped here); on SQLite the worker's own temporary folder already separates them.
+    """
     url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not _is_postgres(url):
+        yield url
+        return
+    with worker_database(url, worker) as worker_url:
+        yield worker_url
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +176,10 @@ def settings(
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path / "media"),
         web_dist=str(web_dist),
+        # Jobs run inside the request that asks for them; tests/integration/test_jobs_*
+        # run them on real consumers.
+        jobs_immediate=True,
+        jobs_queue_file=str(tmp_path / "jobs-queue.db"),
     )
 
 

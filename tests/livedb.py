@@ -49,6 +49,26 @@ def throwaway_database(database_url: str, prefix: str, *, migrate: bool = True) 
 
 
 @contextmanager
+def worker_database(database_url: str, worker: str) -> Iterator[str]:
+    """An empty PostgreSQL database `<name>_<worker>` for one pytest-xdist worker, yielded as
+    a URL and dropped afterwards (one left by an interrupted run is dropped first)."""
+    url = make_url(database_url)
+    name = f"{url.database}_{worker}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
 def live_context(
     database_url: str, settings: Settings, prefix: str, *, pool_size: int = 10, **extra: Any
 ) -> Iterator[Context]:

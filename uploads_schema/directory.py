@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from uploads_schema.common import Id, PageArgsSchema, enum_field, page_of
+from uploads_schema.jobs import async_field
 from uploads_schema.vocabulary import ImportMode, Industry, RegionLevel, RiskColor, Role
 
 _name = validate.Length(min=1, max=100)
@@ -105,6 +106,7 @@ class ImportArgsSchema(ma.Schema):
         load_default=ImportMode.ATOMIC,
         metadata={"description": "atomic: all rows or none; partial: good rows only"},
     )
+    run_async = async_field()
 
 
 class ImportFileSchema(ma.Schema):
@@ -180,6 +182,32 @@ class PasswordResetSchema(ma.Schema):
         required=True,
         metadata={"description": "shown once, never stored in clear; changed at first login"},
     )
+
+
+class StaffRowReportSchema(ma.Schema):
+    row = fields.Integer(required=True, metadata={"description": "spreadsheet row (1 = header)"})
+    status = fields.String(required=True, metadata={"description": "ok or error"})
+    username = fields.String(allow_none=True)
+    display_name = fields.String(allow_none=True)
+    action = fields.String(allow_none=True, metadata={"description": "created"})
+    user_id = fields.Integer(allow_none=True)
+    one_time_password = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "only when the import was written: shown once, never stored in "
+            "clear; the account must change it at first login"
+        },
+    )
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class StaffImportReportSchema(ma.Schema):
+    mode = enum_field(ImportMode, required=True)
+    committed = fields.Boolean(required=True)
+    total = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(StaffRowReportSchema), required=True)
 
 
 class UserQuerySchema(PageArgsSchema):

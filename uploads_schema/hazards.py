@@ -11,7 +11,9 @@ from webargs.fields import DelimitedList
 
 from uploads_schema.common import DayOrMoment, Id, PageArgsSchema, enum_field, page_of
 from uploads_schema.vocabulary import (
+    ACTION_LABELS,
     CATEGORY_LABELS,
+    LEVEL_LABELS,
     STATUS_LABELS,
     HazardAction,
     HazardCategory,
@@ -23,6 +25,7 @@ from uploads_schema.vocabulary import (
 
 _text = validate.Length(max=2000)
 _photos = fields.List(Id(), validate=validate.Length(min=1, max=9), required=True)
+
 
 def _deadline(**kwargs: Any) -> DayOrMoment:
     return DayOrMoment(
@@ -64,6 +67,14 @@ class ScanReportSchema(ma.Schema):
     lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
     anonymous = fields.Boolean(load_default=True)
+    upload_token = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{22,128}$"),
+        metadata={
+            "description": "The scan session's token from POST /scan/{token}/media, when the "
+            "photos were sent from this code without an account"
+        },
+    )
 
 
 class AssignSchema(ma.Schema):
@@ -265,21 +276,63 @@ class EventLogSchema(ma.Schema):
 
 class TimelineItemSchema(ma.Schema):
     action = enum_field(HazardAction, required=True)
+    action_label = fields.Function(
+        lambda item: ACTION_LABELS[item["action"]], required=True, metadata={"type": "string"}
+    )
     status = enum_field(HazardStatus, required=True)
+    status_label = fields.Function(
+        lambda item: STATUS_LABELS[item["status"]], required=True, metadata={"type": "string"}
+    )
     at = fields.DateTime(required=True)
     note = fields.String(required=True)
 
 
 class ReceiptSchema(ma.Schema):
     number = fields.String(required=True)
+    enterprise_name = fields.String(required=True)
+    point_name = fields.String(required=True, allow_none=True)
+    category = enum_field(HazardCategory, required=True)
+    category_label = fields.Function(
+        lambda r: CATEGORY_LABELS[r.category], required=True, metadata={"type": "string"}
+    )
     status = enum_field(HazardStatus, required=True)
-    status_label = fields.Function(lambda r: STATUS_LABELS[r.status], required=True)
+    status_label = fields.Function(
+        lambda r: STATUS_LABELS[r.status], required=True, metadata={"type": "string"}
+    )
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     timeline = fields.List(fields.Nested(TimelineItemSchema), required=True)
 
 
 HazardPageSchema = page_of(HazardSchema, "HazardPage")
+
+
+class TermSchema(ma.Schema):
+    value = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "Chinese name"})
+
+
+class VocabularySchema(ma.Schema):
+    """The values a client shows and sends, each with its Chinese name, in display order."""
+
+    categories = fields.List(fields.Nested(TermSchema), required=True)
+    levels = fields.List(fields.Nested(TermSchema), required=True)
+    statuses = fields.List(fields.Nested(TermSchema), required=True)
+    actions = fields.List(fields.Nested(TermSchema), required=True)
+
+
+def vocabulary_json() -> dict[str, list[dict[str, str]]]:
+    """The vocabulary `VocabularySchema` documents."""
+
+    def terms(labels: dict[Any, str]) -> list[dict[str, str]]:
+        return [{"value": str(value), "label": label} for value, label in labels.items()]
+
+    return {
+        "categories": terms(CATEGORY_LABELS),
+        "levels": terms(LEVEL_LABELS),
+        "statuses": terms(STATUS_LABELS),
+        "actions": terms(ACTION_LABELS),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:

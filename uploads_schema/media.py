@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from uploads_schema.common import enum_field
 from uploads_schema.vocabulary import MediaStatus
@@ -64,6 +64,39 @@ class MediaSchema(ma.Schema):
     url = fields.String(required=True, metadata={"description": "Short-lived photo URL"})
     thumbnail_url = fields.String(
         required=True, metadata={"description": "Short-lived thumbnail URL (long side 480 px)"}
+    )
+
+
+class ScanUploadSchema(ma.Schema):
+    """An anonymous photo from a scanned code: the file, and the scan session's token."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    file = FileField(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "One photo: JPEG, PNG or WebP, up to MEDIA_MAX_BYTES (20 MB)",
+        },
+    )
+    upload_token = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{22,128}$"),
+        metadata={
+            "description": "The scan session's token (22–128 URL-safe characters): the one "
+            "an earlier answer gave, or the client's own; absent, a new one is made"
+        },
+    )
+
+
+class ScanMediaSchema(MediaSchema):
+    """An anonymous photo, and the token an anonymous report from this code presents."""
+
+    upload_token = fields.String(
+        required=True,
+        metadata={"description": "Send it with the next photos and with the report"},
     )
 
 

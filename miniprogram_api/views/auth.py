@@ -98,6 +98,7 @@ class ChangePassword(MethodView):
     @blp.arguments(ChangePasswordSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, schema=ErrorSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="a WeChat account has no password")
     @blp.alt_response(422, schema=ErrorSchema, description="weak_password, wrong_password")
     @blp.alt_response(429, schema=ErrorSchema)
     def post(self, args):

@@ -27,7 +27,7 @@ files_blp = Blueprint(
 )
 
 
-class _MultipartParser(BodyParser):
+class MultipartParser(BodyParser):
     """Reads a multipart form's file and text parts as one body, as wx.uploadFile sends
     them, so a single schema validates both and OpenAPI documents both."""
 
@@ -35,7 +35,7 @@ class _MultipartParser(BodyParser):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
 
-blp.ARGUMENTS_PARSER = _MultipartParser()
+blp.ARGUMENTS_PARSER = MultipartParser()
 
 _REDIRECT_HEADERS = {
     "Location": {

@@ -7,12 +7,21 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor, optional_actor
-from miniprogram_api.limits import limiter, scan_limit
+from miniprogram_api.inputs import takes_files
+from miniprogram_api.limits import (
+    code_key,
+    limiter,
+    scan_limit,
+    scan_upload_code_limit,
+    scan_upload_limit,
+)
 from miniprogram_api.views.hazards import WRITE_HEADERS
+from miniprogram_api.views.media import MultipartParser
 from miniprogram_api.writes import idempotency_key
 from service.hazards import queries, reads, reporting
 from service.hazards.reporting import HazardReport
-from service.inspections import checkins
+from service.inspections import checkins, tasks
+from service.media import photos
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.hazards import (
@@ -21,6 +30,8 @@ from uploads_schema.hazards import (
     ScanReportSchema,
     hazard_json,
 )
+from uploads_schema.media import ScanMediaSchema, ScanUploadSchema
+from uploads_schema.prevention import TaskSchema
 from uploads_schema.qrcodes import (
     CheckinInputSchema,
     CheckinPageSchema,
@@ -30,6 +41,7 @@ from uploads_schema.qrcodes import (
 )
 
 blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Scanning 扫码 and check-ins")
+blp.ARGUMENTS_PARSER = MultipartParser()  # JSON bodies as before; files for the photo upload
 
 
 def _client() -> dict[str, str]:
@@ -65,6 +77,19 @@ class ScanCheckin(MethodView):
         return checkins.check_in(context(), current_actor(), token, **args)
 
 
+@blp.route("/scan/<token>/tasks")
+class ScanTasks(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.response(200, TaskSchema(many=True))
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def get(self, token):
+        """The caller's inspection tasks due at this risk point (open or overdue), with items."""
+        return tasks.due_at_point(context(), current_actor(), token)
+
+
 @blp.route("/scan/<token>/hazards")
 class ScanReport(MethodView):
     decorators = (limiter.limit(scan_limit),)
@@ -90,6 +115,31 @@ class ScanReport(MethodView):
             g.pop("actor", None)  # nor does the access line name the account (举报人信息保护)
         doc = reads.public_hazard(ctx, result.hazard.id)
         return jsonify({"hazard": hazard_json(doc), "receipt_key": result.receipt_key}), 201
+
+
+@blp.route("/scan/<token>/media")
+@takes_files
+class ScanMedia(MethodView):
+    decorators = (
+        limiter.limit(scan_upload_limit),
+        limiter.limit(scan_upload_code_limit, key_func=code_key),
+    )
+
+    @blp.doc(security=[])
+    @blp.arguments(ScanUploadSchema, location="files")
+    @blp.response(201, ScanMediaSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(413, schema=ErrorSchema, description="file_too_large / image_too_large")
+    @blp.alt_response(415, schema=ErrorSchema, description="unsupported_media_type")
+    @blp.alt_response(422, schema=ErrorSchema, description="image_corrupt / validation_error")
+    @blp.alt_response(429, schema=ErrorSchema, description="rate_limited")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
+    def post(self, args, token):
+        """Public: one photo for an anonymous report from this code; retries answer the same row."""
+        return photos.upload_scan_photo(
+            context(), token, args["file"].stream, upload_token=args["upload_token"]
+        )
 
 
 @blp.route("/receipts/<key>")

@@ -6,10 +6,15 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
-from service.directory import users
+from miniprogram_api.inputs import takes_files
+from service.core.errors import ValidationFailed
+from service.directory import staff_import, users
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
+    ImportArgsSchema,
+    ImportFileSchema,
     PasswordResetSchema,
+    StaffImportReportSchema,
     UserPageSchema,
     UserPatchSchema,
     UserQuerySchema,
@@ -35,6 +40,30 @@ class Users(MethodView):
     def post(self, args):
         """Create an account (admin)."""
         return users.create_user(context(), current_actor(), **args)
+
+
+@blp.route("/import")
+@takes_files
+class StaffImport(MethodView):
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(200, StaffImportReportSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(415, schema=ErrorSchema)
+    def post(self, args, files):
+        """Create staff accounts from a CSV or XLSX file (admin); answers a report for every
+        row, with each created account's one-time password (shown only here)."""
+        upload = files["file"]
+        data = upload.read()
+        if not data:
+            raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
+        return staff_import.import_staff(
+            context(),
+            current_actor(),
+            filename=upload.filename or "",
+            data=data,
+            mode=args["mode"],
+        )
 
 
 @blp.route("/me")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from service.access import lockout, passwords
-from service.access.auth import hash_password
+from service.access.auth import hash_one_time_password, hash_password
 from service.access.scoping import Actor, user_scope
 from service.core import ratelimits
 from service.core.context import Context
@@ -19,6 +20,10 @@ from service.core.pagination import Page, paginate
 from service.directory.models import Enterprise, Grid, Region, User
 from service.directory.regions import require_admin
 from uploads_schema.vocabulary import Role
+
+# Usernames of office accounts created from files and the command line: what people type to
+# log in, nothing a shell or a spreadsheet mangles.
+USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,64}")
 
 
 def _query(actor: Actor):  # type: ignore[no-untyped-def]
@@ -166,7 +171,7 @@ def reset_password(ctx: Context, actor: Actor, user_id: int) -> PasswordReset:
     lockout is lifted, and its owner must choose a new password at the next login."""
     require_admin(actor)
     one_time = passwords.generate()
-    new_hash = hash_password(one_time)  # Argon2 before the write lock is taken
+    new_hash = hash_one_time_password(one_time)  # hashed before the write lock is taken
     with ctx.uow() as uow:
         user = _visible(uow.session, actor, user_id)
         if not user.username:

@@ -13,7 +13,7 @@ from service.access.scoping import Actor, hazard_scope, subtree
 from service.core.clock import period_end, period_start
 from service.core.context import Context
 from service.core.errors import NotFound
-from service.directory.models import Enterprise
+from service.directory.models import Enterprise, Point
 from service.directory.regions import _visible_region
 from service.hazards import workflow
 from service.hazards.deadlines import overdue_condition
@@ -189,6 +189,10 @@ class Receipt:
     created_at: datetime
     updated_at: datetime
     timeline: list[dict[str, Any]]
+    # What the reporter saw when they reported: the place and the category (all public).
+    enterprise_name: str = ""
+    point_name: str | None = None
+    category: HazardCategory = HazardCategory.OTHER
 
 
 PUBLIC_NOTE_ACTIONS = {HazardAction.REJECT, HazardAction.PASS}
@@ -204,6 +208,7 @@ def receipt(ctx: Context, key: str) -> Receipt:
         events = s.scalars(
             select(HazardEvent).where(HazardEvent.hazard_id == hazard.id).order_by(HazardEvent.seq)
         ).all()
+        point = s.get(Point, hazard.point_id) if hazard.point_id is not None else None
     timeline = [
         {
             "action": e.action,
@@ -214,7 +219,16 @@ def receipt(ctx: Context, key: str) -> Receipt:
         for e in events
         if e.action not in (HazardAction.MARK_OVERDUE, HazardAction.ESCALATE)
     ]
-    return Receipt(hazard.number, hazard.status, hazard.created_at, hazard.updated_at, timeline)
+    return Receipt(
+        hazard.number,
+        hazard.status,
+        hazard.created_at,
+        hazard.updated_at,
+        timeline,
+        enterprise_name=hazard.enterprise.name,  # loaded with the hazard (a joined relation)
+        point_name=point.name if point is not None else None,
+        category=hazard.category,
+    )
 
 
 def verify_all_chains(ctx: Context) -> tuple[int, list[workflow.ChainBreak]]:

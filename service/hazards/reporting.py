@@ -26,6 +26,7 @@ from service.hazards.rules import (
     receipt_hash,
 )
 from service.media.models import Media
+from service.media.photos import upload_session
 from service.qrcodes.codes import scanned_code
 from uploads_schema.vocabulary import (
     HazardAction,
@@ -84,8 +85,11 @@ def _attach(
     minimum: int,
     event_seq: int,
     anonymous: bool = False,
+    scan_session: str | None = None,
+    qrcode_id: int | None = None,
 ) -> list[int]:
-    """Attach the uploader's own pending photos to the hazard, each at most once."""
+    """Attach the uploader's own pending photos to the hazard, each at most once; photos
+    sent anonymously from a scanned code only with that code and that scan session."""
     ids = list(dict.fromkeys(media_ids))
     if len(ids) != len(media_ids):
         raise MediaInvalid(errors={"media_ids": ["重复的照片 / duplicate ids"]})
@@ -101,18 +105,25 @@ def _attach(
         m.id: m
         for m in session.scalars(select(Media).where(Media.id.in_(ids)).with_for_update(of=Media))
     }
-    bad = [
-        i
-        for i in ids
-        if i not in rows
-        or rows[i].status is not MediaStatus.PENDING
-        or rows[i].uploader_id != uploader_id
-    ]
+
+    def usable(media: Media) -> bool:
+        if media.status is not MediaStatus.PENDING:
+            return False
+        if media.upload_session is not None:  # anonymous: the same code and scan session
+            return (
+                scan_session is not None
+                and media.upload_session == scan_session
+                and media.qrcode_id == qrcode_id
+            )
+        return media.uploader_id == uploader_id
+
+    bad = [i for i in ids if i not in rows or not usable(rows[i])]
     if bad:
         raise MediaInvalid(errors={"media_ids": [f"unusable: {bad}"]})
     for position, media_id in enumerate(ids):
         media = rows[media_id]
         media.status, media.attached_at = MediaStatus.ATTACHED, at
+        media.upload_session = None  # its work is done; attached photos belong to the hazard
         if anonymous:
             media.uploader_id = None  # no trail from the photo back to the reporter
         session.add(
@@ -144,6 +155,9 @@ class HazardReport:
     lat: float | None = None
     lng: float | None = None
     anonymous: bool = False
+    # Photos sent without an account from the scanned code (POST /scan/{token}/media):
+    # the scan session's upload token they were sent with.
+    upload_token: str | None = None
 
 
 @dataclass
@@ -187,6 +201,12 @@ def report_hazard(
     raise AssertionError("unreachable")
 
 
+def report_within(ctx: Context, s: Session, actor: Actor, report: HazardReport) -> Hazard:
+    """Report a hazard inside the caller's unit of work (a 不合格 item of an inspection task
+    becomes a hazard in the same transaction as the task's answers)."""
+    return _report(ctx, s, actor, report).hazard
+
+
 def _source(actor: Actor | None, enterprise: Enterprise) -> HazardSource:
     # Staff reporting outside their charge (enterprise, grid, region) speak as the public.
     if actor is None or not in_charge(actor, enterprise_place(enterprise)):
@@ -205,9 +225,7 @@ def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport)
         if actor is None or report.enterprise_id is None:
             raise ValidationFailed(errors={"qr_token": ["扫码后上报 / scan the code first"]})
         enterprise = s.scalar(
-            select(Enterprise).where(
-                Enterprise.id == report.enterprise_id, enterprise_scope(actor)
-            )
+            select(Enterprise).where(Enterprise.id == report.enterprise_id, enterprise_scope(actor))
         )
         if enterprise is None:
             raise NotFound("企业不存在", "Enterprise not found")
@@ -257,6 +275,8 @@ def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport)
         minimum=1,
         event_seq=1,
         anonymous=anonymous,
+        scan_session=upload_session(report.upload_token) if report.upload_token else None,
+        qrcode_id=qrcode_id,
     )
     draft = workflow.EventDraft(
         HazardAction.REPORT, None, HazardStatus.REPORTED, "", {"media_ids": ids}
@@ -264,5 +284,3 @@ def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport)
     # An anonymous report's first event names no actor, so the chain cannot unmask them.
     workflow.append_event(s, hazard, draft, None if anonymous else actor, now)
     return ReportResult(hazard, receipt_key)
-
-

@@ -32,6 +32,10 @@ class Media(Base):
         enum_column(MediaStatus, "media_status"), default=MediaStatus.PENDING
     )
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Anonymous uploads from a scanned code (no uploader): the code, and a SHA-256 of the
+    # scan session's upload token, which an anonymous report from that code must present.
+    qrcode_id: Mapped[int | None] = mapped_column(ForeignKey("qr_codes.id"))
+    upload_session: Mapped[str | None] = mapped_column(String(64), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the stored image bytes
     key: Mapped[str] = mapped_column(String(200))
     thumb_key: Mapped[str] = mapped_column(String(200))
@@ -50,5 +54,3 @@ class Media(Base):
     attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_media_status_created", "status", "created_at"),)
-
-

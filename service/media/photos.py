@@ -9,6 +9,9 @@ objects: the same photo uploaded twice is stored once).
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from service.media.images import process_image
 from service.media.links import link_ttl, photo_links
 from service.media.models import Media
 from service.media.storage import LocalStorage, content_key
+from service.qrcodes.codes import scanned_code
 from uploads_schema.vocabulary import MediaKind, MediaStatus
 
 JPEG = "image/jpeg"
@@ -70,6 +74,37 @@ class PhotoLinks:
     media: Media
     url: str
     thumbnail_url: str
+
+
+@dataclass(frozen=True)
+class ScanUpload:
+    """An anonymous photo from a scanned code, and the scan session's upload token that an
+    anonymous report from that code presents to attach it."""
+
+    links: PhotoLinks
+    upload_token: str
+
+    @property
+    def media(self) -> Media:
+        return self.links.media
+
+    @property
+    def url(self) -> str:
+        return self.links.url
+
+    @property
+    def thumbnail_url(self) -> str:
+        return self.links.thumbnail_url
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose pending photo a row is: an account's, or an anonymous scan session's (the
+    code it was sent from and the SHA-256 of its upload token)."""
+
+    uploader_id: int | None = None
+    qrcode_id: int | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,15 +170,22 @@ def _put_fresh(storage: ObjectStorage, key: str, data: bytes, now: datetime) -> 
         storage.put(key, data, JPEG)  # same bytes: restarts the collector's grace period
 
 
-def _pending_duplicate(session: Session, uploader_id: int, sha256: str) -> Media | None:
-    """The uploader's unattached row for the same photo: a retry answers it again."""
+def _owned_by(owner: Owner) -> ColumnElement[bool]:
+    if owner.session is not None:
+        # Each scan session apart: anonymous uploaders are not one person.
+        return and_(
+            Media.uploader_id.is_(None),
+            Media.upload_session == owner.session,
+            Media.qrcode_id == owner.qrcode_id,
+        )
+    return Media.uploader_id == owner.uploader_id
+
+
+def _pending_duplicate(session: Session, owner: Owner, sha256: str) -> Media | None:
+    """The owner's unattached row for the same photo: a retry answers it again."""
     return session.scalars(
         select(Media)
-        .where(
-            Media.uploader_id == uploader_id,
-            Media.sha256 == sha256,
-            Media.status == MediaStatus.PENDING,
-        )
+        .where(_owned_by(owner), Media.sha256 == sha256, Media.status == MediaStatus.PENDING)
         .order_by(Media.id)
         .limit(1)
     ).first()
@@ -163,6 +205,32 @@ def upload_photo(
     ctx: Context, actor: Actor, stream: BinaryIO, *, share_location: bool = False
 ) -> PhotoLinks:
     """Validate, sanitize and store one photo as a pending media row (上传照片)."""
+    return _store(ctx, Owner(uploader_id=actor.user_id), stream, share_location=share_location)
+
+
+# A scan session's upload token: the client's own (kept across its retries) or one we make;
+# at least 22 URL-safe characters (≥ 128 bits when random).
+UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,128}")
+
+
+def upload_session(upload_token: str) -> str:
+    """What is stored of an upload token: its SHA-256 (the token is random, so no salt)."""
+    return hashlib.sha256(upload_token.encode()).hexdigest()
+
+
+def upload_scan_photo(
+    ctx: Context, qr_token: str, stream: BinaryIO, *, upload_token: str | None = None
+) -> ScanUpload:
+    """Public: one photo for an anonymous report from a scanned code (扫码匿名上传), bound to
+    the code and to the scan session's upload token; capture time and GPS are discarded."""
+    with ctx.read() as uow:
+        code_id = scanned_code(uow.session, qr_token).id  # 404 / 410 before reading the file
+    token = upload_token or secrets.token_urlsafe(24)
+    owner = Owner(qrcode_id=code_id, session=upload_session(token))
+    return ScanUpload(_store(ctx, owner, stream, share_location=False), token)
+
+
+def _store(ctx: Context, owner: Owner, stream: BinaryIO, *, share_location: bool) -> PhotoLinks:
     max_bytes = ctx.settings.media_max_bytes
     # One byte past the cap is enough to know a file is too large.
     data = stream.read(max_bytes + 1)
@@ -170,7 +238,7 @@ def upload_photo(
     photo = process_image(data, max_bytes=max_bytes)
 
     with ctx.read() as uow:
-        existing = _pending_duplicate(uow.session, actor.user_id, photo.sha256)
+        existing = _pending_duplicate(uow.session, owner, photo.sha256)
     if existing is not None:
         return _links(ctx, existing)
 
@@ -186,13 +254,15 @@ def upload_photo(
 
     with ctx.uow() as uow:
         # A concurrent retry may have committed while the objects were being written.
-        media = _pending_duplicate(uow.session, actor.user_id, photo.sha256)
+        media = _pending_duplicate(uow.session, owner, photo.sha256)
         if media is None:
             keep = share_location  # capture metadata is the uploader's to share, or not
             media = Media(
                 kind=MediaKind.PHOTO,
                 status=MediaStatus.PENDING,
-                uploader_id=actor.user_id,
+                uploader_id=owner.uploader_id,
+                qrcode_id=owner.qrcode_id,
+                upload_session=owner.session,
                 sha256=photo.sha256,
                 key=key,
                 thumb_key=thumb_key,

@@ -83,6 +83,21 @@ def test_passwords_are_stored_as_argon2id_hashes(client, world, auth_header, db)
     assert stored.startswith("$argon2id$") and "plain-text-pass" not in stored
 
 
+def test_the_app_hashes_passwords_with_argon2s_recommended_parameters():
+    # The suite's own process hashes cheaply (tests/conftest.py); a process of the app as
+    # shipped must use RFC 9106's recommended low-memory profile: 64 MiB, 3 passes, 4 lanes.
+    script = "from service.access.auth import hash_password; print(hash_password('pw'))"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), done.stdout
+
+
 def test_uploads_are_rate_limited_per_caller(ctx, world, auth_header):
     client = _app(ctx, ratelimit_upload="2/minute").test_client()
 

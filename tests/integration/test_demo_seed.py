@@ -1,5 +1,7 @@
 """`flask demo seed` builds the documented demo district, and running it twice is harmless."""
 
+import re
+
 from sqlalchemy import func, select
 
 from miniprogram_api import create_app
@@ -38,6 +40,9 @@ def test_demo_seed_is_idempotent_and_every_demo_account_logs_in(ctx, db):
         "rejected",
     }
     assert "scan it: curl" in first.output
+    scene = re.search(r"scene (\S+)", first.output)
+    assert scene is not None and db.scalar(select(QrCode.id).where(QrCode.token == scene[1]))
+    assert f"report from a phone's browser: https://mashangcha.test/q/{scene[1]}" in first.output
     levels = db.execute(select(Region.level, func.count()).group_by(Region.level)).all()
     assert dict(levels) == {
         RegionLevel.CITY: 1,

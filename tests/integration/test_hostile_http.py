@@ -80,7 +80,7 @@ def server(
 
 
 def _wait_ready(process: subprocess.Popen[bytes], address: tuple[str, int]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded 2-core machine, or parallel tests
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited with {process.returncode} before it was ready")
@@ -90,7 +90,7 @@ def _wait_ready(process: subprocess.Popen[bytes], address: tuple[str, int]) -> N
         except OSError:
             pass
         time.sleep(0.2)
-    pytest.fail("gunicorn was not ready within 30 s")
+    pytest.fail("gunicorn was not ready within 60 s")
 
 
 def exchange(address: tuple[str, int], head: bytes, chunks: Iterable[bytes] = ()) -> Answer:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from service.core import migrations
 from service.core.db import make_engine, make_session_factory
@@ -121,5 +121,31 @@ def test_migration_0010_keeps_plan_deadlines_like_every_deadline(empty_database_
         assert back["a date"]["deadline"] == "2026-12-20"
         assert back["a timestamp"]["deadline"] == "2026-12-20T10:00:00+00:00"
         assert back["words"]["deadline"] == "年底前"
+    finally:
+        engine.dispose()
+
+
+def test_migration_0011_keeps_existing_accounts_usable_and_rolls_back(empty_database_url):
+    """Accounts from before 0011 hold no one-time password: they log in as before."""
+    migrations.upgrade(empty_database_url, "0010")
+    engine = make_engine(empty_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            world = build_world(session)  # users inserted without the new column
+            ids = [world.admin.id, world.inspector.id]
+        engine.dispose()
+
+        migrations.upgrade(empty_database_url, "0011")
+        with engine.connect() as conn:
+            flags = conn.execute(
+                text("SELECT must_change_password FROM users WHERE id IN (:a, :b)"),
+                {"a": ids[0], "b": ids[1]},
+            ).scalars()
+            assert [bool(f) for f in flags] == [False, False]
+
+        migrations.downgrade(empty_database_url, "0010")
+        engine.dispose()
+        columns = {c["name"] for c in inspect(engine).get_columns("users")}
+        assert "must_change_password" not in columns and "token_version" in columns
     finally:
         engine.dispose()

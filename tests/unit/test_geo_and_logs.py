@@ -28,6 +28,7 @@ def test_distance_is_symmetric_and_zero_at_the_same_point():
         ("/q/aB3dE5gH7jK9mN1pQ3sT5v", "/q/[token]"),
         ("/api/v1/scan/aB3dE5gH7jK9mN1pQ3sT5v", "/api/v1/scan/[token]"),
         ("/api/v1/scan/aB3dE5gH7jK9mN1pQ3sT5v/checkins", "/api/v1/scan/[token]/checkins"),
+        ("/api/v1/receipts/Xy_9-abcDEF012345678ghij", "/api/v1/receipts/[token]"),
         ("/api/v1/hazards/12", "/api/v1/hazards/12"),
     ],
 )

@@ -7,11 +7,13 @@ import pytest
 from service.notifications.delivery import TEMPLATE_FIELDS, message_data
 from service.notifications.models import Notification
 from uploads_schema.vocabulary import (
+    ACTION_LABELS,
     CATEGORY_LABELS,
     LEVEL_LABELS,
     OPEN_STATUSES,
     SOURCE_LABELS,
     STATUS_LABELS,
+    HazardAction,
     HazardCategory,
     HazardLevel,
     HazardSource,
@@ -27,8 +29,9 @@ from uploads_schema.vocabulary import (
         (SOURCE_LABELS, HazardSource),
         (LEVEL_LABELS, HazardLevel),
         (CATEGORY_LABELS, HazardCategory),
+        (ACTION_LABELS, HazardAction),
     ],
-    ids=["status", "source", "level", "category"],
+    ids=["status", "source", "level", "category", "action"],
 )
 def test_every_hazard_value_has_a_chinese_label(labels: dict, enum: type) -> None:
     assert set(labels) == set(enum)

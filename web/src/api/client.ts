@@ -19,11 +19,12 @@ export function newKey(): string {
   return crypto.randomUUID()
 }
 
-/** The Chinese message of an error answer, or a network failure's own. */
-export function errorMessage(error: unknown): string {
-  if (error && typeof error === 'object' && 'message' in error) {
-    const message = (error as { message?: unknown }).message
-    if (typeof message === 'string' && message) return message
-  }
-  return '网络不可用，请稍后重试'
+/** An error answer in our one shape (SPEC §5), as opposed to a network failure. */
+export function isApiError(error: unknown): error is ApiError {
+  return !!error && typeof error === 'object' && 'code' in error && 'message' in error
+}
+
+/** The Chinese message of an error answer, else `fallback` (a network failure). */
+export function errorMessage(error: unknown, fallback = '网络不可用，请稍后重试'): string {
+  return isApiError(error) && error.message ? error.message : fallback
 }

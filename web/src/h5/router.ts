@@ -1,4 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import { installStaff } from './staff/routes'
 
 // /q/<token> is the URL printed on every poster; Flask answers it with this app's page.
 export const router = createRouter({
@@ -6,6 +7,10 @@ export const router = createRouter({
   routes: [
     { path: '/q/:token', name: 'report', component: () => import('./pages/ReportPage.vue'), props: true },
     { path: '/h5/', name: 'home', component: () => import('./pages/HomePage.vue') },
+    { path: '/h5/done', name: 'done', component: () => import('./pages/DonePage.vue') },
+    { path: '/h5/follow', name: 'follow', component: () => import('./pages/FollowPage.vue') },
     { path: '/:rest(.*)*', redirect: '/h5/' },
   ],
 })
+
+installStaff(router)
