@@ -149,10 +149,13 @@ STAND_IN_INDEX = """<!doctype html>
 
 @pytest.fixture(scope="session")
 def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A stand-in for web/dist: the H5 index and one hashed script."""
+    """A stand-in for web/dist: the H5 and console indexes and one hashed script."""
     dist = tmp_path_factory.mktemp("web-dist")
     (dist / "h5").mkdir()
     (dist / "h5" / "index.html").write_text(STAND_IN_INDEX)
+    (dist / "console").mkdir()
+    console = STAND_IN_INDEX.replace("隐患随手拍", "监管控制台")
+    (dist / "console" / "index.html").write_text(console.replace("h5-", "console-"))
     (dist / "assets").mkdir()
     (dist / "assets" / "h5-Tst0Hash.js").write_text("document.title = 'ok'\n")
     return dist

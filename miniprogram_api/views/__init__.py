@@ -3,6 +3,7 @@
 from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.checklists import blp as checklists_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
+from miniprogram_api.views.geo import blp as geo_blp
 from miniprogram_api.views.hazards import blp as hazards_blp
 from miniprogram_api.views.health import blp as health_blp
 from miniprogram_api.views.jobs import blp as jobs_blp
@@ -36,6 +37,7 @@ BLUEPRINTS = [
     checklists_blp,
     tasks_blp,
     jobs_blp,
+    geo_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.
 PAGES = [web]

@@ -237,7 +237,10 @@ def _items(response: Any) -> list[dict[str, Any]]:
 
 
 def lists_hazards(m: Matrix, role: str, response: Any) -> str | None:
-    got = {h["id"] for h in _items(response)}
+    return _shows_hazards(m, role, {h["id"] for h in _items(response)})
+
+
+def _shows_hazards(m: Matrix, role: str, got: set[int]) -> str | None:
     want = {m.hazards[name] for name in VISIBLE_HAZARDS[role]}
     names = {v: k for k, v in m.hazards.items()}
     if got != want:
@@ -245,6 +248,11 @@ def lists_hazards(m: Matrix, role: str, response: Any) -> str | None:
         missing = sorted(names.get(i, str(i)) for i in want - got)
         return f"listed hazards: extra {extra}, missing {missing}"
     return None
+
+
+def maps_hazards(m: Matrix, role: str, response: Any) -> str | None:
+    """The GeoJSON holds exactly the hazards the list shows the role (all have a place)."""
+    return _shows_hazards(m, role, {f["id"] for f in response.get_json()["features"]})
 
 
 def lists_codes(m: Matrix, role: str, response: Any) -> str | None:
@@ -485,6 +493,10 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     ("GET", "/h5"): {"-": Row(every(308))},
     ("GET", "/h5/"): {"-": Row(every(200))},
     ("GET", "/h5/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "receipts/K")},
+    # The console: public files too; every figure and page it shows is the API's answer.
+    ("GET", "/console"): {"-": Row(every(308))},
+    ("GET", "/console/"): {"-": Row(every(200))},
+    ("GET", "/console/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "hazards/7")},
     ("GET", "/assets/<path:filename>"): {
         "built file": Row(every(200), arg=lambda m: "h5-Tst0Hash.js"),
         "missing file": Row(every(404), arg=lambda m: "h5-Gone.js"),
@@ -1050,6 +1062,19 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         ),
         "enterprise code of A": Row("401 404 404 404 404 404 404", arg=token("a")),
         "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
+    },
+    # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/hazards.geojson"): {
+        "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
+        "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
+        "in community B": Row("401 404 404 404 404 200 200", query=community("b")),
+        "in community C": Row("401 404 404 404 404 404 200", query=community("c")),
+    },
+    ("GET", f"{V1}/geo/enterprises.geojson"): {
+        "scope": Row("401 200 200 200 200 200 200"),
+        "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
+        "in community B": Row("401 404 404 404 404 200 200", query=community("b")),
+        "in community C": Row("401 404 404 404 404 404 200", query=community("c")),
     },
     # --- statistics and exports: staff only (reporters 403), regions in scope ---------
     **{

@@ -7,7 +7,12 @@ import type { components, paths } from './schema'
 export type Schemas = components['schemas']
 export type ApiError = Schemas['Error']
 
-export const api = createClient<paths>({ baseUrl: '' })
+// Lists in a query are comma-separated (`status=reported,rectifying`), as our API reads them
+// (webargs DelimitedList, `explode: false` in the OpenAPI document).
+export const api = createClient<paths>({
+  baseUrl: '',
+  querySerializer: { array: { style: 'form', explode: false } },
+})
 
 /** A new Idempotency-Key (kept by the caller until its write succeeds). */
 export function newKey(): string {
