@@ -8,7 +8,7 @@ FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export FLASK_APP := wsgi:app
 
-.PHONY: demo test fuzz lint install fonts chromium node web serve clean
+.PHONY: demo test fuzz lint install fonts chromium poppler node web serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,18 @@ web: install web/node_modules/.installed
 	env -u DATABASE_URL FLASK_SKIP_DOTENV=1 $(BIN)/flask openapi write web/openapi.json
 	cd web && npm run build
 
+# Document tests render PDF pages to PNG with poppler's pdftoppm (page count, QR decoding of
+# vector posters); install poppler-utils when it is missing (for `make test` only).
+poppler:
+	@if ! command -v pdftoppm >/dev/null; then \
+	  echo "installing poppler-utils (pdftoppm, for the document tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q poppler-utils >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q poppler-utils >/dev/null; } || \
+	  { echo "error: could not install poppler-utils, which the document tests need"; exit 1; }; \
+	fi
+
 # The demo runs on the embedded default (SQLite + var/media), links pointing at its own port,
 # whatever a deploy's .env in this folder says.
 DEMO_ENV := env -u DATABASE_URL FLASK_SKIP_DOTENV=1 PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
@@ -79,6 +91,10 @@ demo: install web
 	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" 'http://127.0.0.1:$(PORT)/api/v1/enterprises?page_size=5'"
 	@echo "API docs: http://127.0.0.1:$(PORT)/api/docs"
 	@echo
+	@# Big poster PDFs, long exports and big imports run as jobs: a consumer beside the app
+	@# runs them (and the periodic work); it stops with the demo.
+	$(DEMO_ENV) $(BIN)/flask jobs consume --workers 2 & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 lint: install
@@ -92,7 +108,7 @@ lint: install
 TEST_WORKERS ?= 2
 TEST_LOGS := var/test-logs
 
-test: install chromium web lint
+test: install chromium poppler web lint
 	@mkdir -p $(TEST_LOGS); rm -f $(TEST_LOGS)/*.log $(TEST_LOGS)/*.status; \
 	pass() { \
 	  name=$$1; shift; started=$$(date +%s); \

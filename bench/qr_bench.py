@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import qrcode
 
 from qr import (
+    PosterFooter,
     PosterSpec,
     format_short_id,
     new_token,
@@ -25,7 +26,7 @@ from qr import (
     render_poster,
     render_svg,
     scan_url,
-    write_posters_pdf,
+    write_vector_posters_pdf,
 )
 
 BASE_URL = "https://mashangcha.example.gov.cn"
@@ -89,9 +90,12 @@ def main() -> None:
     )
     rss_before = max_rss_mb()
     out = BytesIO()
-    start = time.perf_counter()
-    pages = write_posters_pdf(specs, out, font_path=args.font)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    # The batch PDF as the API and `flask qr posters` write it: vector pages, A5.
+    footer = PosterFooter(office_name="武进区应急管理局", hotline="0519-86661234")
+    pages = write_vector_posters_pdf(specs, out, font_path=args.font, footer=footer)
     pdf_s = time.perf_counter() - start
+    pdf_cpu_s = time.process_time() - cpu_start  # apart from the wall time on a busy machine
     rss_growth = max_rss_mb() - rss_before
     pdf_per_page_ms = pdf_s * 1000 / pages
 
@@ -101,9 +105,10 @@ def main() -> None:
     for label, ms in rows:
         print(f"{label:34} {ms:8.2f} ms   x{ms / baseline:5.2f} of baseline")
     print(
-        f"{f'PDF of {pages} posters':34} {pdf_s:8.2f} s    {pdf_per_page_ms:.2f} ms/page, "
+        f"{f'vector PDF of {pages} posters':34} {pdf_s:8.2f} s    {pdf_per_page_ms:.2f} ms/page, "
         f"x{pdf_per_page_ms / baseline:5.2f} of baseline per page"
     )
+    print(f"{'PDF CPU time':34} {pdf_cpu_s:8.2f} s")
     print(f"{'PDF size':34} {len(out.getvalue()) / 1e6:8.2f} MB   peak RSS +{rss_growth:.0f} MB")
 
     poster_ms = rows[3][1]

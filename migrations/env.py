@@ -10,9 +10,11 @@ from alembic import context
 import service.directory.models
 import service.hazards.models
 import service.inspections.models
+import service.jobs.models
 import service.media.models
 import service.notifications.models
 import service.qrcodes.models
+import service.risks.models
 import service.statistics.models  # noqa: F401
 from service.core.db import make_engine
 from service.core.models import Base

@@ -15,7 +15,7 @@ from miniprogram_api.hot import HotReads, raise_passed_on
 from miniprogram_api.inputs import FORM_OVERHEAD, cap_body, init_inputs, parse_body, refuse_nul
 from miniprogram_api.limits import LimitHooks, init_limiter
 from miniprogram_api.observability import finish_response, security_headers, start_request
-from service.bootstrap import build_context
+from service.bootstrap import build_context, install_queue
 from service.core.context import Context
 from service.core.settings import Settings
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     """Build the Flask app; tests pass their own settings or a ready context."""
     if context is None:
         context = build_context(settings or Settings.from_env())
+    install_queue(context)  # a context built by a test may come without one
     settings = context.settings
     app = Flask(__name__)
     # No SECRET_KEY: the API keeps no cookie session (callers send bearer tokens), so Flask

@@ -1,5 +1,5 @@
-"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `media`, `outbox`, `stats`,
-`idempotency` and `users` groups."""
+"""Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `inspections`, `media`,
+`outbox`, `stats`, `idempotency`, `users` and `jobs` groups."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from miniprogram_api.auth import context
 from service import demo
 from service.access import lockout, passwords
 from service.access.scoping import Actor
+from service.bootstrap import install_queue
 from service.core import idempotency, migrations
 from service.core.db import snapshot_session
 from service.core.errors import Conflict, DomainError, ServiceUnavailable
@@ -28,6 +29,9 @@ from service.core.sheets import neutralise
 from service.core.storage import StorageError, StorageUnavailable
 from service.directory import regions, staff_import, users
 from service.hazards import overdue, queries
+from service.inspections import tasks as inspection_tasks
+from service.jobs import periodic
+from service.jobs import running as jobs_running
 from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
@@ -82,11 +86,13 @@ db_cli = Commands("db", help="Database schema (Alembic migrations).")
 demo_cli = Commands("demo", help="Demo data.")
 qr_cli = Commands("qr", help="QR codes and posters.")
 hazards_cli = Commands("hazards", help="Hazard workflow maintenance.")
+inspections_cli = Commands("inspections", help="双重预防 inspection tasks (排查任务).")
 media_cli = Commands("media", help="Photos in object storage.")
 outbox_cli = Commands("outbox", help="Notification outbox delivery.")
 stats_cli = Commands("stats", help="Statistics upkeep.")
 idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
 users_cli = Commands("users", help="Accounts.")
+jobs_cli = Commands("jobs", help="The job queue: its consumer and periodic work.")
 
 
 @db_cli.command("upgrade")
@@ -117,7 +123,8 @@ def demo_seed() -> None:
 @qr_cli.command("posters")
 @click.option("--region", "region_code", required=True, help="Statistical area code (12 digits)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="posters.pdf")
-def qr_posters(region_code: str, output: str) -> None:
+@click.option("--size", type=click.Choice(["A5", "A4"]), default="A5", help="Paper size")
+def qr_posters(region_code: str, output: str, size: str) -> None:
     """Write a PDF with a poster for every active code in a region's subtree."""
     ctx = context()
     actor = system_actor()
@@ -131,7 +138,9 @@ def qr_posters(region_code: str, output: str) -> None:
             click.progressbar(length=len(specs), label="rendering posters") as bar,
             tmp.open("wb") as out,
         ):
-            pages = qrcodes.write_region_posters(ctx, specs, out, progress=lambda _n: bar.update(1))
+            pages = qrcodes.write_region_posters(
+                ctx, specs, out, progress=lambda _n: bar.update(1), size=size
+            )
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed run leaves nothing behind
         raise
@@ -196,6 +205,21 @@ def hazards_sweep() -> None:
         f"reminders, {r.notifications_queued} notifications queued "
         f"({r.candidates} candidates, {r.busy} left to a concurrent run)"
     )
+
+
+@inspections_cli.command("generate")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=400),
+    default=7,
+    show_default=True,
+    help="Create the tasks of windows open at some moment of the next DAYS days",
+)
+def inspections_generate(days: int) -> None:
+    """Create the inspection tasks of every attached checklist ahead (cron; safe to repeat
+    and to run on several boxes at once: each task is created once)."""
+    created = inspection_tasks.generate(context(), days=days)
+    click.echo(f"{created} inspection tasks created for the next {days} days")
 
 
 @idempotency_cli.command("purge")
@@ -397,14 +421,53 @@ def _password_list(stream: Any, rows: list[staff_import.StaffRowReport]) -> None
     stream.flush()
 
 
+@jobs_cli.command("consume")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--no-scheduler", is_flag=True, help="Run jobs only; leave periodic work to other consumers."
+)
+def jobs_consume(workers: int, no_scheduler: bool) -> None:
+    """Run jobs and periodic work until stopped (one per box, e.g. a systemd unit)."""
+    ctx = context()
+    if ctx.settings.jobs_immediate:
+        raise click.ClickException("JOBS_IMMEDIATE is set: jobs run in the app, not here")
+    queue = install_queue(ctx)
+    where = "Redis" if ctx.settings.redis_url else ctx.settings.jobs_queue_file
+    click.echo(f"consuming {ctx.settings.jobs_queue_name} on {where} with {workers} workers")
+    queue.consumer(workers, scheduler=not no_scheduler).run()
+
+
+@jobs_cli.command("periodic")
+@click.argument("name", type=click.Choice(sorted(periodic.BY_NAME)))
+def jobs_periodic(name: str) -> None:
+    """Run one periodic task for the current period, unless a consumer already did."""
+    outcome = periodic.run_once(context(), name)
+    click.echo(outcome if outcome is not None else f"{name}: already run for this period")
+
+
+@jobs_cli.command("reap")
+def jobs_reap() -> None:
+    """Retry (or fail) jobs whose consumer went silent; requeue lost messages."""
+    r = jobs_running.reap(context())
+    click.echo(f"{r.retried} retried, {r.failed} failed, {r.requeued} requeued")
+
+
+@jobs_cli.command("collect")
+def jobs_collect() -> None:
+    """Delete expired job results and the inputs of finished jobs."""
+    click.echo(f"{jobs_running.collect(context())} objects deleted")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(qr_cli)
     app.cli.add_command(hazards_cli)
+    app.cli.add_command(inspections_cli)
     app.cli.add_command(media_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(idempotency_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

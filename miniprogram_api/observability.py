@@ -29,8 +29,7 @@ access_log = logging.getLogger("mashangcha.access")
 # are files from our origin only, never inline (Swagger UI sets inline styles, not scripts).
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self'; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'"
+    "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 )
 
 # The pages for phones (web/, built by Vite): scripts, styles and fonts from our origin

@@ -5,10 +5,12 @@ from qr.poster import DEFAULT_INSTRUCTIONS, PosterSpec, poster_image, render_pos
 from qr.render import render_png, render_svg
 from qr.sheets import iter_posters_pdf, posters_pdf, write_posters_pdf
 from qr.tokens import format_short_id, is_wellformed_token, new_token, scan_url
+from qr.vector import PosterFooter, write_vector_posters_pdf
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "FontMissing",
+    "PosterFooter",
     "PosterSpec",
     "format_short_id",
     "is_wellformed_token",
@@ -21,4 +23,5 @@ __all__ = [
     "render_svg",
     "scan_url",
     "write_posters_pdf",
+    "write_vector_posters_pdf",
 ]

@@ -14,6 +14,8 @@ from service.core.context import Context
 from service.core.db import make_engine, make_lookup_factory, make_session_factory
 from service.core.settings import Settings
 from service.core.storage import ObjectStorage
+from service.jobs.jobs import QUEUE
+from service.jobs.queue import JobQueue, make_huey
 from service.media.storage import LocalStorage, MinioStorage
 from service.statistics import rollup
 
@@ -41,13 +43,23 @@ def storage_for(settings: Settings) -> ObjectStorage:
     )
 
 
+def install_queue(ctx: Context) -> JobQueue:
+    """The job queue of this context (`JOBS_IMMEDIATE`, `REDIS_URL` or the SQLite file),
+    made on first use."""
+    if QUEUE not in ctx.adapters:
+        ctx.adapters[QUEUE] = JobQueue(ctx, make_huey(ctx.settings))
+    return ctx.adapters[QUEUE]  # type: ignore[no-any-return]
+
+
 def build_context(settings: Settings) -> Context:
-    """Wire the service context from settings: engine, sessions, storage, listeners."""
+    """Wire the service context from settings: engine, sessions, storage, listeners, queue."""
     install_listeners()
     engine = make_engine(settings.database_url)
-    return Context(
+    ctx = Context(
         settings=settings,
         session_factory=make_session_factory(engine),
         lookup_factory=make_lookup_factory(engine),
         storage=storage_for(settings),
     )
+    install_queue(ctx)
+    return ctx

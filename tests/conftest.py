@@ -29,7 +29,8 @@ from tests.factories import World, build_world
 from tests.fakes.wechat import FakeWeChat, start_fake_wechat, stop_fake_wechat
 from tests.livedb import worker_database
 
-pytest_plugins = ["tests.fixtures_s3"]  # the moto S3 server, for API and integration tests
+# The S3 servers, for API and integration tests: moto's, and SeaweedFS (a real distributed one).
+pytest_plugins = ["tests.fixtures_s3", "tests.fixtures_seaweed"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 
@@ -148,10 +149,13 @@ STAND_IN_INDEX = """<!doctype html>
 
 @pytest.fixture(scope="session")
 def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A stand-in for web/dist: the H5 index and one hashed script."""
+    """A stand-in for web/dist: the H5 and console indexes and one hashed script."""
     dist = tmp_path_factory.mktemp("web-dist")
     (dist / "h5").mkdir()
     (dist / "h5" / "index.html").write_text(STAND_IN_INDEX)
+    (dist / "console").mkdir()
+    console = STAND_IN_INDEX.replace("隐患随手拍", "监管控制台")
+    (dist / "console" / "index.html").write_text(console.replace("h5-", "console-"))
     (dist / "assets").mkdir()
     (dist / "assets" / "h5-Tst0Hash.js").write_text("document.title = 'ok'\n")
     return dist
@@ -172,6 +176,10 @@ def settings(
         wechat_timeout_seconds=3.0,
         media_root=str(tmp_path / "media"),
         web_dist=str(web_dist),
+        # Jobs run inside the request that asks for them; tests/integration/test_jobs_*
+        # run them on real consumers.
+        jobs_immediate=True,
+        jobs_queue_file=str(tmp_path / "jobs-queue.db"),
     )
 
 

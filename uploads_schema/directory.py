@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from uploads_schema.common import Id, PageArgsSchema, enum_field, page_of
+from uploads_schema.jobs import async_field
 from uploads_schema.vocabulary import ImportMode, Industry, RegionLevel, RiskColor, Role
 
 _name = validate.Length(min=1, max=100)
@@ -105,6 +106,7 @@ class ImportArgsSchema(ma.Schema):
         load_default=ImportMode.ATOMIC,
         metadata={"description": "atomic: all rows or none; partial: good rows only"},
     )
+    run_async = async_field()
 
 
 class ImportFileSchema(ma.Schema):

@@ -26,6 +26,7 @@ from uploads_schema.vocabulary import (
 _text = validate.Length(max=2000)
 _photos = fields.List(Id(), validate=validate.Length(min=1, max=9), required=True)
 
+
 def _deadline(**kwargs: Any) -> DayOrMoment:
     return DayOrMoment(
         metadata={

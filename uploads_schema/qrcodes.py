@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from uploads_schema.common import DayOrMoment, Id, PageArgsSchema, enum_field, page_of
+from uploads_schema.jobs import async_field
 from uploads_schema.vocabulary import INDUSTRY_LABELS, CheckinFlag, Industry, QrStatus, RiskColor
 
 
@@ -53,6 +54,12 @@ class PosterBatchArgsSchema(ma.Schema):
             "every active code)"
         }
     )
+    size = fields.String(
+        load_default="A5",
+        validate=validate.OneOf(["A4", "A5"]),
+        metadata={"description": "Paper size of each poster page: A5 (default) or A4"},
+    )
+    run_async = async_field()
 
 
 class PublicEnterpriseSchema(ma.Schema):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, pre_dump
+from marshmallow import fields, pre_dump, validate
 
 from uploads_schema.common import Day, Id, enum_field
+from uploads_schema.jobs import async_field
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     STATUS_LABELS,
@@ -30,6 +31,20 @@ class StatsArgsSchema(ma.Schema):
     level = enum_field(HazardLevel)
     date_from = Day(data_key="from", metadata={"description": "Default: 1st of month"})
     date_to = Day(data_key="to", metadata={"description": "Inclusive; default month end"})
+
+
+class ExportArgsSchema(StatsArgsSchema):
+    run_async = async_field()
+
+
+class BulletinArgsSchema(ma.Schema):
+    """A region (default: the supervisor's own) and a month (default: last month)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    month = fields.String(
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM"),
+        metadata={"description": "YYYY-MM, China time; default: last month", "example": "2026-11"},
+    )
 
 
 class RankingArgsSchema(StatsArgsSchema):
@@ -167,3 +182,70 @@ class MajorHazardSchema(ma.Schema):
 
 class MajorHazardListSchema(ma.Schema):
     items = fields.List(fields.Nested(MajorHazardSchema), required=True)
+
+
+# --- 双重预防 -----------------------------------------------------------------------------
+
+
+class PreventionArgsSchema(ma.Schema):
+    """Scope (a region subtree, grid, enterprise, industry) and period (local dates)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    grid_id = Id()
+    enterprise_id = Id()
+    industry = enum_field(Industry)
+    date_from = Day(data_key="from", metadata={"description": "Default: 1st of month"})
+    date_to = Day(data_key="to", metadata={"description": "Inclusive; default month end"})
+
+
+class PointsByLevelSchema(ma.Schema):
+    red = fields.Integer(required=True, metadata={"description": "红 重大风险"})
+    orange = fields.Integer(required=True, metadata={"description": "橙 较大风险"})
+    yellow = fields.Integer(required=True, metadata={"description": "黄 一般风险"})
+    blue = fields.Integer(required=True, metadata={"description": "蓝 低风险"})
+    unassessed = fields.Integer(required=True, metadata={"description": "未评价"})
+
+
+class PreventionFiguresSchema(ma.Schema):
+    tasks_due = fields.Integer(
+        required=True,
+        metadata={"description": "应完成: tasks whose window ended in the period, by now"},
+    )
+    tasks_done_in_window = fields.Integer(
+        required=True, metadata={"description": "按时完成: done before the window ended"}
+    )
+    tasks_done_late = fields.Integer(required=True, metadata={"description": "逾期后完成"})
+    tasks_overdue = fields.Integer(
+        required=True, metadata={"description": "逾期未完成: due and still not done, now"}
+    )
+    completion_rate = fields.Float(
+        allow_none=True, metadata={"description": "任务完成率 = done in window / due"}
+    )
+    hazards_by_checklist = fields.Integer(
+        required=True, metadata={"description": "排查发现: hazards of the period from task items"}
+    )
+    hazards_by_tips = fields.Integer(
+        required=True, metadata={"description": "群众举报: hazards of the period from tips"}
+    )
+    hazards_other = fields.Integer(required=True, metadata={"description": "其他途径"})
+    points = fields.Integer(required=True, metadata={"description": "风险点 (active, now)"})
+    points_by_level = fields.Nested(
+        PointsByLevelSchema, required=True, metadata={"description": "风险四色分布 (now)"}
+    )
+    points_out_of_control = fields.Integer(required=True, metadata={"description": "失控 (now)"})
+
+
+class PreventionSummarySchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    figures = fields.Nested(PreventionFiguresSchema, required=True)
+    generated_at = fields.DateTime(required=True)
+
+
+class PreventionEnterpriseSchema(ma.Schema):
+    enterprise_id = fields.Integer(required=True)
+    enterprise_name = fields.String(required=True)
+    figures = fields.Nested(PreventionFiguresSchema, required=True)
+
+
+class PreventionEnterprisesSchema(ma.Schema):
+    items = fields.List(fields.Nested(PreventionEnterpriseSchema), required=True)

@@ -141,6 +141,8 @@ class HazardOrigin(StrEnum):
 
     SCAN = "scan"  # through a scanned QR code
     APP = "app"  # from the app without a scan
+    # A 不合格 item of an inspection task is reported with origin "app"; its link to the task
+    # and the item is the task result's `hazard_id` (service.inspections.tasks).
 
 
 class HazardCategory(StrEnum):
@@ -243,3 +245,87 @@ class Figure(StrEnum):
 class Bucket(StrEnum):
     WEEK = "week"
     MONTH = "month"
+
+
+# --- 双重预防: risk points, assessments, checklists, inspection tasks ------------------------
+
+
+class PointKind(StrEnum):
+    EQUIPMENT = "equipment"  # 设备设施
+    ACTIVITY = "activity"  # 作业活动
+    AREA = "area"  # 场所区域
+
+
+POINT_KIND_LABELS = {
+    PointKind.EQUIPMENT: "设备设施",
+    PointKind.ACTIVITY: "作业活动",
+    PointKind.AREA: "场所区域",
+}
+
+
+class ControlLevel(StrEnum):
+    """管控层级: who in the enterprise controls the risk."""
+
+    COMPANY = "company"  # 公司
+    WORKSHOP = "workshop"  # 车间
+    TEAM = "team"  # 班组
+    POST = "post"  # 岗位
+
+
+class MeasureType(StrEnum):
+    """The kind of a control measure (管控措施)."""
+
+    ENGINEERING = "engineering"  # 工程技术
+    MANAGEMENT = "management"  # 管理
+    TRAINING = "training"  # 培训教育
+    PPE = "ppe"  # 个体防护
+    EMERGENCY = "emergency"  # 应急处置
+
+
+class AssessmentMethod(StrEnum):
+    LEC = "lec"  # 作业条件危险性分析 D = L×E×C
+    LS = "ls"  # 风险矩阵 R = L×S
+    DIRECT = "direct"  # 直接判定 (e.g. 重大危险源 is 红)
+
+
+class Frequency(StrEnum):
+    """How often a checklist is done at a point (排查频次)."""
+
+    SHIFT = "shift"  # 每班
+    DAY = "day"  # 每天
+    WEEK = "week"  # 每周
+    MONTH = "month"  # 每月
+    QUARTER = "quarter"  # 每季
+    YEAR = "year"  # 每年
+
+
+FREQUENCY_LABELS = {
+    Frequency.SHIFT: "每班",
+    Frequency.DAY: "每天",
+    Frequency.WEEK: "每周",
+    Frequency.MONTH: "每月",
+    Frequency.QUARTER: "每季",
+    Frequency.YEAR: "每年",
+}
+
+
+class TaskStatus(StrEnum):
+    """Stored state of an inspection task; overdue is computed (window ended, not done)."""
+
+    PENDING = "pending"  # 待排查
+    DONE = "done"  # 已完成
+
+
+class TaskState(StrEnum):
+    """What a task is now, as lists filter and show it."""
+
+    UPCOMING = "upcoming"  # window not started
+    DUE = "due"  # window open, not done
+    OVERDUE = "overdue"  # window ended, not done (逾期)
+    DONE = "done"
+
+
+class ItemOutcome(StrEnum):
+    PASS = "pass"  # 合格
+    FAIL = "fail"  # 不合格 → a hazard
+    NOT_APPLICABLE = "not_applicable"  # 不涉及

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path'
 import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import AutoImport from 'unplugin-auto-import/vite'
+import Components from 'unplugin-vue-components/vite'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 
 // Vant's icon font is a data: URL with a fallback on a CDN, which our CSP (and a phone
 // without that network) would refuse: keep only the font that travels with the page.
@@ -16,11 +19,22 @@ function ownFontsOnly(): Plugin {
   }
 }
 
-// One project, one page per app: h5/index.html now, console/index.html beside it later.
+// The console takes only the Element Plus components (and their styles) its templates
+// use: the resolvers import each <el-…> tag and ElMessage on demand, not the whole kit.
+// The declaration files are kept in git so `vue-tsc` (run before vite) knows the tags.
+function elementOnDemand(): Plugin[] {
+  const resolvers = [ElementPlusResolver({ importStyle: 'css' })]
+  return [
+    AutoImport({ resolvers, dts: 'src/console/auto-imports.d.ts' }),
+    Components({ resolvers, dts: 'src/console/components.d.ts', dirs: [] }),
+  ]
+}
+
+// One project, one page per app: h5/index.html and console/index.html.
 // Hashed files go to dist/assets/, which Flask serves with a year-long cache; the pages'
 // index.html files are served without one (miniprogram_api/views/web.py).
 export default defineConfig({
-  plugins: [ownFontsOnly(), vue()],
+  plugins: [ownFontsOnly(), vue(), ...elementOnDemand()],
   base: '/',
   build: {
     outDir: 'dist',
@@ -33,6 +47,7 @@ export default defineConfig({
     rollupOptions: {
       input: {
         h5: resolve(import.meta.dirname, 'h5/index.html'),
+        console: resolve(import.meta.dirname, 'console/index.html'),
       },
     },
   },

@@ -10,8 +10,9 @@ from flask.views import MethodView
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import bearer_claims, context, current_actor
-from miniprogram_api.responses import json_response
+from miniprogram_api.responses import download, json_response
 from miniprogram_api.writes import expected_version, idempotency_key
+from service.documents import notices
 from service.hazards import queries, reads, reporting, transitions
 from service.hazards.models import Hazard
 from service.hazards.queries import HazardFilters
@@ -223,3 +224,34 @@ class HazardEvents(MethodView):
     def get(self, hazard_id):
         """The append-only history with its hash chain and whether it verifies."""
         return queries.list_events(context(), current_actor(), hazard_id)
+
+
+def _document(hazard_id: int, kind: str) -> Response:
+    document = notices.hazard_document(context(), current_actor(), hazard_id, kind)
+    return download(
+        document.data,
+        "application/pdf",
+        document.name,
+        document.ascii_name,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@blp.route("/<int:hazard_id>/documents/notice.pdf")
+class HazardNotice(MethodView):
+    @blp.response(200, content_type="application/pdf", description="隐患整改通知书, A4")
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def get(self, hazard_id):
+        """隐患整改通知书 of an assigned hazard: the hazard, photos, requirement, deadline."""
+        return _document(hazard_id, notices.NOTICE)
+
+
+@blp.route("/<int:hazard_id>/documents/review.pdf")
+class HazardReview(MethodView):
+    @blp.response(200, content_type="application/pdf", description="复查意见书, A4")
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema)
+    def get(self, hazard_id):
+        """复查意见书 of a verified hazard (passed or failed): the fix and the result."""
+        return _document(hazard_id, notices.REVIEW)

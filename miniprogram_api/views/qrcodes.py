@@ -11,6 +11,8 @@ import qr
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
+from miniprogram_api.views.jobs import accepted, document_accepted
+from service.jobs import jobs, kinds
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
 from uploads_schema.qrcodes import (
@@ -51,17 +53,28 @@ class QrCodes(MethodView):
 @blp.route("/qrcodes/posters.pdf")
 class PosterBatch(MethodView):
     @blp.arguments(PosterBatchArgsSchema, location="query")
-    @blp.response(200, content_type="application/pdf", description="One A5 page per code")
+    @blp.response(
+        200, content_type="application/pdf", description="One vector poster per code, A5 or A4"
+    )
     @blp.alt_response(403, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
+    @document_accepted
     def get(self, args):
-        """A PDF with a poster for every active code in a region's subtree (by default the
-        supervisor's own region)."""
+        """A vector PDF with a poster for every active code in a region's subtree (by default
+        the supervisor's own region), by short id, A5 or A4; more than POSTERS_SYNC_MAX codes,
+        or `async=1`, run as a job (202)."""
         ctx = context()
-        batch = qrcodes.active_codes_in_region(ctx, current_actor(), args.get("region_id"))
-        # Built whole before sending (~13 KB a page): a failure never leaves a half-sent PDF.
+        actor = current_actor()
+        batch = qrcodes.active_codes_in_region(ctx, actor, args.get("region_id"))
+        if args["run_async"] or len(batch.specs) > ctx.settings.posters_sync_max:
+            if not batch.specs:  # nothing to print: say so now, not in a failed job
+                qrcodes.write_region_posters(ctx, batch.specs, io.BytesIO())
+            params = {"region_id": args.get("region_id"), "size": args["size"]}
+            job = jobs.submit(ctx, actor, kinds.POSTERS, params, total=len(batch.specs))
+            return accepted(jobs.view(ctx, job))
+        # Built whole before sending (~2 KB a page): a failure never leaves a half-sent PDF.
         out = io.BytesIO()
-        qrcodes.write_region_posters(ctx, batch.specs, out)
+        qrcodes.write_region_posters(ctx, batch.specs, out, size=args["size"])
         return download(
             out.getvalue(),
             "application/pdf",

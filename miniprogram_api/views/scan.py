@@ -20,7 +20,7 @@ from miniprogram_api.views.media import MultipartParser
 from miniprogram_api.writes import idempotency_key
 from service.hazards import queries, reads, reporting
 from service.hazards.reporting import HazardReport
-from service.inspections import checkins
+from service.inspections import checkins, tasks
 from service.media import photos
 from service.qrcodes import codes as qrcodes
 from uploads_schema.common import ErrorSchema
@@ -31,6 +31,7 @@ from uploads_schema.hazards import (
     hazard_json,
 )
 from uploads_schema.media import ScanMediaSchema, ScanUploadSchema
+from uploads_schema.prevention import TaskSchema
 from uploads_schema.qrcodes import (
     CheckinInputSchema,
     CheckinPageSchema,
@@ -74,6 +75,19 @@ class ScanCheckin(MethodView):
     def post(self, args, token):
         """Check in on site (扫码打卡) with the phone's GPS (inspectors of the grid)."""
         return checkins.check_in(context(), current_actor(), token, **args)
+
+
+@blp.route("/scan/<token>/tasks")
+class ScanTasks(MethodView):
+    decorators = (limiter.limit(scan_limit),)
+
+    @blp.response(200, TaskSchema(many=True))
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(410, schema=ErrorSchema)
+    @blp.alt_response(429, schema=ErrorSchema)
+    def get(self, token):
+        """The caller's inspection tasks due at this risk point (open or overdue), with items."""
+        return tasks.due_at_point(context(), current_actor(), token)
 
 
 @blp.route("/scan/<token>/hazards")

@@ -10,12 +10,20 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
-from service.statistics import exports
+from miniprogram_api.views.jobs import accepted, document_accepted
+from service.documents import bulletins
+from service.jobs import jobs, kinds
+from service.statistics import exports, prevention
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
+    BulletinArgsSchema,
+    ExportArgsSchema,
     MajorHazardListSchema,
+    PreventionArgsSchema,
+    PreventionEnterprisesSchema,
+    PreventionSummarySchema,
     RankingArgsSchema,
     RankingSchema,
     StatsArgsSchema,
@@ -27,6 +35,7 @@ from uploads_schema.statistics import (
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics 统计")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _errors(view):  # type: ignore[no-untyped-def]
@@ -77,6 +86,39 @@ class MajorHazards(MethodView):
         return {"items": statistics.major_hazards(context(), current_actor(), StatsQuery(**args))}
 
 
+@blp.route("/prevention")
+class PreventionSummary(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionSummarySchema)
+    @_errors
+    def get(self, args):
+        """双重预防: 任务完成率, overdue tasks, hazards by origin, 风险四色分布, 失控 points."""
+        return prevention.summary(context(), current_actor(), StatsQuery(**args))
+
+
+@blp.route("/prevention/enterprises")
+class PreventionByEnterprise(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionEnterprisesSchema)
+    @_errors
+    def get(self, args):
+        """Per enterprise of the scope: its 四色 point counts, 失控 points, task completion."""
+        items = prevention.by_enterprise(context(), current_actor(), StatsQuery(**args))
+        return {"items": items}
+
+
+@blp.route("/major-hazards.xlsx")
+class MajorHazardsXlsx(MethodView):
+    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.response(200, content_type=XLSX, description="Sheet 重大隐患台账 (一单四制)")
+    @_errors
+    def get(self, args):
+        """The 重大隐患 台账 (一单四制) as a filed Excel sheet: plan items, deadline, 挂牌督办."""
+        out = io.BytesIO()
+        named = exports.write_major_xlsx(context(), current_actor(), StatsQuery(**args), out)
+        return _attachment(out.getvalue(), XLSX, named, "xlsx")
+
+
 def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str) -> Response:
     return download(
         data,
@@ -87,13 +129,33 @@ def _attachment(data: bytes, mimetype: str, named: exports.ExportName, ext: str)
     )
 
 
+def _as_job(args: dict) -> bool:
+    """Asked for as a job, or a period longer than EXPORT_SYNC_MAX_DAYS."""
+    run_async = args.pop("run_async")
+    first, last = args.get("date_from"), args.get("date_to")
+    days = (last - first).days + 1 if first and last else 0
+    return bool(run_async) or days > context().settings.export_sync_max_days
+
+
+def _export_job(fmt: str, args: dict) -> Response:
+    ctx, actor = context(), current_actor()
+    query = StatsQuery(**args)
+    statistics.summary(ctx, actor, query)  # scope and period checked now, not in the job
+    job = jobs.submit(ctx, actor, kinds.EXPORT, kinds.export_params(fmt, query))
+    return accepted(jobs.view(ctx, job))
+
+
 @blp.route("/export.xlsx")
 class ExportXlsx(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type=XLSX, description="Sheets 汇总, 排名, 隐患清单")
     @_errors
+    @document_accepted
     def get(self, args):
-        """Summary, ranking and hazard list of the scope and period as an Excel workbook."""
+        """Summary, ranking and hazard list of the scope and period as an Excel workbook;
+        periods longer than EXPORT_SYNC_MAX_DAYS, or `async=1`, run as a job (202)."""
+        if _as_job(args):
+            return _export_job("xlsx", args)
         out = io.BytesIO()
         named = exports.write_xlsx(context(), current_actor(), StatsQuery(**args), out)
         return _attachment(out.getvalue(), XLSX, named, "xlsx")
@@ -101,10 +163,50 @@ class ExportXlsx(MethodView):
 
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 with BOM, three sections")
     @_errors
+    @document_accepted
     def get(self, args):
-        """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel)."""
+        """Summary, ranking and hazard list as one CSV (UTF-8 with BOM, opens in Excel); long
+        periods, or `async=1`, run as a job (202)."""
+        if _as_job(args):
+            return _export_job("csv", args)
         named, parts = exports.csv_export(context(), current_actor(), StatsQuery(**args))
         return _attachment("".join(parts).encode("utf-8"), "text/csv", named, "csv")
+
+
+def _bulletin(args: dict, ext: str) -> Response:
+    ctx = context()
+    month = args.get("month")
+    first = bulletins.parse_month(month) if month else bulletins.last_month(ctx.now())
+    bulletin = bulletins.monthly_bulletin(ctx, current_actor(), args.get("region_id"), first)
+    if ext == "pdf":
+        data, mimetype = bulletins.bulletin_pdf(ctx, bulletin), "application/pdf"
+    else:
+        data, mimetype = bulletins.bulletin_docx(ctx, bulletin), DOCX
+    name, ascii_name = bulletins.bulletin_name(bulletin, bulletin.this.scope.region_code, ext)
+    return download(
+        data, mimetype, name, ascii_name, headers={"Cache-Control": "private, no-store"}
+    )
+
+
+@blp.route("/bulletins/monthly.pdf")
+class MonthlyBulletinPdf(MethodView):
+    @blp.arguments(BulletinArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="月度通报, A4")
+    @_errors
+    def get(self, args):
+        """月度通报 of a region and month: figures against last month and a year ago, the
+        ranking of child regions, charts, overdue 重大隐患, a short text."""
+        return _bulletin(args, "pdf")
+
+
+@blp.route("/bulletins/monthly.docx")
+class MonthlyBulletinDocx(MethodView):
+    @blp.arguments(BulletinArgsSchema, location="query")
+    @blp.response(200, content_type=DOCX, description="月度通报, Word")
+    @_errors
+    def get(self, args):
+        """The same 月度通报 as a Word document, to edit before sending."""
+        return _bulletin(args, "docx")

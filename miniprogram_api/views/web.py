@@ -1,5 +1,6 @@
-"""The pages for phones (web/, built by `make web`): the H5 under /h5/, opened by the
-printed code's URL /q/<token>, and their hashed files under /assets/."""
+"""The pages (web/, built by `make web`): the H5 for phones under /h5/, opened by the
+printed code's URL /q/<token>; the supervisors' console under /console/; their hashed
+files under /assets/."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def _app_page(name: str, title: str | None = None) -> Response:
     if not index.is_file():
         return _page(
             "页面尚未构建",
-            "<p>手机页面还没有构建。请在项目目录运行 <code>make web</code>（或 "
+            "<p>页面还没有构建。请在项目目录运行 <code>make web</code>（或 "
             "<code>make demo</code>）后刷新。</p>",
             503,
         )
@@ -79,6 +80,19 @@ def h5(rest: str = "") -> Response:
 def h5_slash() -> Response:
     """/h5 without its slash: the app lives under /h5/."""
     return Response(status=308, headers={"Location": "/h5/"})
+
+
+@web.get("/console/")
+@web.get("/console/<path:rest>")
+def console(rest: str = "") -> Response:
+    """The supervisors' console; its router shows the page for the path (SPA fallback)."""
+    return _app_page("console")
+
+
+@web.get("/console")
+def console_slash() -> Response:
+    """/console without its slash: the app lives under /console/."""
+    return Response(status=308, headers={"Location": "/console/"})
 
 
 @web.get("/q/<token>")

@@ -48,9 +48,7 @@ def make_engine(url: str, *, custom_plans: bool = True, **kwargs: Any) -> Engine
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs
-        )
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs)
         _sqlite_pragmas(engine)
         return engine
     if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:

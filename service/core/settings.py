@@ -33,6 +33,8 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
 _HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
 # MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
 _PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
+
+
 def _random_secret() -> str:
     return secrets.token_urlsafe(48)
 
@@ -132,6 +134,10 @@ class Settings:
     log_format: str = "json"  # or "text"
     trust_proxy_hops: int = 0  # reverse proxies in front of us that set X-Forwarded-For
     qr_font_path: str = DEFAULT_FONT
+    # Printed on every poster and document: the office (e.g. 武进区应急管理局) and its
+    # hazard-reporting hotline; empty: the line is left out.
+    office_name: str = ""
+    hotline: str = ""
     checkin_radius_m: float = 500.0
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Overdue sweep (flask hazards sweep): reminder and escalation timing.
@@ -150,6 +156,21 @@ class Settings:
     wechat_subscribe_templates: tuple[str, ...] = field(default_factory=tuple)
     wechat_subscribe_page: str = "pages/hazard/detail"
     wechat_miniprogram_state: str = "formal"  # formal | trial | developer
+    # Jobs (long work run by `flask jobs consume`): the queue lives in Redis when REDIS_URL
+    # is set, else in this SQLite file (one box). Every box and consumer uses the same name.
+    jobs_queue_file: str = str(PROJECT_ROOT / "var" / "jobs-queue.db")
+    jobs_queue_name: str = "mashangcha"
+    # Run jobs inside the request that asks for them (tests; never in production).
+    jobs_immediate: bool = False
+    job_result_ttl_hours: int = 24  # a finished job's download, then collected
+    job_heartbeat_seconds: int = 10  # a running job says it is alive this often …
+    job_stale_after_seconds: int = 120  # … and is retried (or failed) when silent this long
+    job_max_attempts: int = 2
+    # Above these a request becomes a job (202 + Location); `?async=1` always does.
+    posters_sync_max: int = 300  # codes in one poster PDF
+    poster_part_pages: int = 250  # a big poster job is split in parts of this many pages
+    export_sync_max_days: int = 92  # days of an export's period (a quarter answers directly)
+    import_sync_max_bytes: int = 512 * 1024  # size of an import file
 
     @property
     def is_production(self) -> bool:
@@ -224,12 +245,27 @@ class Settings:
         if self.minio_public_endpoint:
             problems.extend(self._public_endpoint_problems())
         problems.extend(self._rate_problems())
-        for name in ("media_pending_ttl_hours", "idempotency_ttl_hours", "verify_within_hours"):
+        if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
+            problems.append(
+                "JOB_STALE_AFTER_SECONDS must be at least 3 × JOB_HEARTBEAT_SECONDS "
+                "(a busy consumer must not look dead)"
+            )
+        for name in (
+            "media_pending_ttl_hours",
+            "idempotency_ttl_hours",
+            "verify_within_hours",
+            "job_result_ttl_hours",
+            "job_heartbeat_seconds",
+            "job_max_attempts",
+            "poster_part_pages",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name.upper()} must be at least 1")
         if self.is_production:
             if len(self.secret_key) < MIN_SECRET_LENGTH:
                 problems.append("SECRET_KEY must be set to a random value of at least 32 chars")
+            if self.jobs_immediate:
+                problems.append("JOBS_IMMEDIATE must not be enabled in production")
             if self.auth_dev_login:
                 problems.append("AUTH_DEV_LOGIN must not be enabled in production")
             if not self.public_base_url.startswith("https://"):

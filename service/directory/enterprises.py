@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,8 +60,8 @@ def _grid(session: Session, grid_id: int) -> Grid:
     return grid
 
 
-def list_enterprises(
-    ctx: Context,
+def _filtered(
+    session: Session,
     actor: Actor,
     *,
     region_id: int | None = None,
@@ -70,11 +70,9 @@ def list_enterprises(
     risk_color: RiskColor | None = None,
     active: bool | None = None,
     q: str | None = None,
-    page: int = 1,
-    page_size: int = 20,
-) -> Page[Enterprise]:
-    """Enterprises in the actor's scope, filtered, ordered by id."""
-    query = select(Enterprise).where(enterprise_scope(actor)).order_by(Enterprise.id)
+) -> Select[tuple[Enterprise]]:
+    """Enterprises in the actor's scope matching the filters (a region outside it is 404)."""
+    query = select(Enterprise).where(enterprise_scope(actor))
     if grid_id is not None:
         query = query.where(Enterprise.grid_id == grid_id)
     if industry is not None:
@@ -90,11 +88,39 @@ def list_enterprises(
                 Enterprise.credit_code == credit_code.normalize(q),
             )
         )
+    if region_id is not None:
+        region = _visible_region(session, actor, region_id)
+        query = query.where(subtree(Enterprise.region_path, region.path))
+    return query
+
+
+def list_enterprises(
+    ctx: Context, actor: Actor, *, page: int = 1, page_size: int = 20, **filters: Any
+) -> Page[Enterprise]:
+    """Enterprises in the actor's scope, filtered (`_filtered`), ordered by id."""
     with ctx.read() as uow:
-        if region_id is not None:
-            region = _visible_region(uow.session, actor, region_id)
-            query = query.where(subtree(Enterprise.region_path, region.path))
+        query = _filtered(uow.session, actor, **filters).order_by(Enterprise.id)
         return paginate(uow.session, query, page, page_size)
+
+
+# As for hazards (service.hazards.locations): one answer a map draws at once.
+MAX_LOCATED = 5000
+
+
+def located_enterprises(
+    ctx: Context, actor: Actor, limit: int = MAX_LOCATED, **filters: Any
+) -> tuple[list[Enterprise], bool]:
+    """Enterprises in the actor's scope matching the filters that have coordinates, by id,
+    at most `limit`; and whether more were left out (一张图)."""
+    with ctx.read() as uow:
+        query = (
+            _filtered(uow.session, actor, **filters)
+            .where(Enterprise.lat.is_not(None), Enterprise.lng.is_not(None))
+            .order_by(Enterprise.id)
+            .limit(limit + 1)
+        )
+        found = list(uow.session.scalars(query))
+    return found[:limit], len(found) > limit
 
 
 def get_enterprise(ctx: Context, actor: Actor, enterprise_id: int) -> Enterprise:

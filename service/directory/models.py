@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Float,
@@ -16,13 +17,16 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core.clock import utcnow
 from service.core.models import Base, UTCDateTime, enum_column
 from uploads_schema.vocabulary import (
+    ControlLevel,
     Industry,
+    PointKind,
     RegionLevel,
     RiskColor,
     Role,
@@ -156,15 +160,32 @@ class User(Base):
 
 
 class Point(Base):
-    """A named place inside an enterprise (车间, 仓库 …) that can carry its own QR code."""
+    """A named place inside an enterprise (车间, 仓库 …) that can carry its own QR code; also
+    the enterprise's risk point (风险点) of 双重预防, graded by its assessments
+    (service.risks) and checked by the tasks of its checklists (service.inspections)."""
 
     __tablename__ = "points"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # Points named only by a QR code issued for them count as 场所区域.
+    kind: Mapped[PointKind] = mapped_column(
+        enum_column(PointKind, "point_kind"), default=PointKind.AREA, server_default="area"
+    )
+    location: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    responsible_person: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    control_level: Mapped[ControlLevel | None] = mapped_column(
+        enum_column(ControlLevel, "control_level")
+    )
+    # [{"type": MeasureType value, "content": text}, …]
+    measures: Mapped[list[dict] | None] = mapped_column(JSON)
+    # The latest assessment's level (red/orange/yellow/blue); None until assessed.
+    risk_level: Mapped[RiskColor | None] = mapped_column(enum_column(RiskColor, "point_risk_level"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("enterprise_id", "name"),)
-
-

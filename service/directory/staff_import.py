@@ -59,6 +59,7 @@ _ROLE_BY_TEXT = (
     | {role.value: role for role in Role}
 )
 _SEPARATORS = re.compile(r"[\s,，;；、/]+")  # between grid codes in one cell
+MAX_GRIDS = 50  # grid codes in one cell: an inspector covers a few; also bounds the look-up
 _PHONE = re.compile(r"[0-9+\- ]{5,32}")
 
 
@@ -95,9 +96,13 @@ class _Lookups:
     taken: set[str]
 
 
+def _grid_codes(raw: dict[str, str]) -> list[str]:
+    return [c for c in _SEPARATORS.split(raw.get("grid_codes", "")) if c]
+
+
 def _lookups(session: Session, raws: Sequence[dict[str, str]]) -> _Lookups:
     region_codes = {r["region_code"] for r in raws if r.get("region_code")}
-    grid_codes = {c for r in raws for c in _SEPARATORS.split(r.get("grid_codes", "")) if c}
+    grid_codes = {c for r in raws for c in _grid_codes(r)[:MAX_GRIDS]}
     credit_codes = {
         credit_code.check(r["credit_code"]).code for r in raws if r.get("credit_code")
     }
@@ -145,7 +150,7 @@ def _parse_row(raw: dict[str, str], found: _Lookups) -> tuple[dict[str, Any], di
     values["role"] = role
 
     region_code, credit = raw.get("region_code", ""), raw.get("credit_code", "")
-    grid_codes = [c for c in _SEPARATORS.split(raw.get("grid_codes", "")) if c]
+    grid_codes = _grid_codes(raw)
     if region_code:
         if role is not Role.SUPERVISOR:
             fail("region_code", "只有监管人员绑定区域 / supervisors only")
@@ -157,7 +162,9 @@ def _parse_row(raw: dict[str, str], found: _Lookups) -> tuple[dict[str, Any], di
         fail("region_code", "监管人员必须填写区域编码 / required for supervisors")
     if grid_codes:
         unknown = [c for c in grid_codes if c not in found.grids]
-        if role is not Role.INSPECTOR:
+        if len(grid_codes) > MAX_GRIDS:
+            fail("grid_codes", f"最多 {MAX_GRIDS} 个网格 / at most {MAX_GRIDS} grids")
+        elif role is not Role.INSPECTOR:
             fail("grid_codes", "只有网格员绑定网格 / inspectors only")
         elif unknown:
             fail("grid_codes", "网格编码不存在：" + "、".join(unknown) + " / unknown grid")

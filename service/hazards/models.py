@@ -183,5 +183,3 @@ class HazardCounter(Base):
 
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)  # "320412-20261122"
     value: Mapped[int] = mapped_column(Integer, default=0)
-
-

@@ -150,9 +150,7 @@ _by_ids = (
     .join(_e, _e.c.id == _h.c.enterprise_id)
     .outerjoin(_reporter, _reporter.c.id == _h.c.reporter_id)
 )
-_PAGE_PG = DirectStatement(
-    _by_ids.where(_h.c.id == any_(cast(bindparam("ids"), ARRAY(Integer))))
-)
+_PAGE_PG = DirectStatement(_by_ids.where(_h.c.id == any_(cast(bindparam("ids"), ARRAY(Integer)))))
 _PAGE_OTHER = DirectStatement(_by_ids.where(_h.c.id.in_(bindparam("ids", expanding=True))))
 _BY_ID = _by_ids.where(_h.c.id == bindparam("hazard_id"))
 

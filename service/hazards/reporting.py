@@ -201,6 +201,12 @@ def report_hazard(
     raise AssertionError("unreachable")
 
 
+def report_within(ctx: Context, s: Session, actor: Actor, report: HazardReport) -> Hazard:
+    """Report a hazard inside the caller's unit of work (a 不合格 item of an inspection task
+    becomes a hazard in the same transaction as the task's answers)."""
+    return _report(ctx, s, actor, report).hazard
+
+
 def _source(actor: Actor | None, enterprise: Enterprise) -> HazardSource:
     # Staff reporting outside their charge (enterprise, grid, region) speak as the public.
     if actor is None or not in_charge(actor, enterprise_place(enterprise)):
@@ -219,9 +225,7 @@ def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport)
         if actor is None or report.enterprise_id is None:
             raise ValidationFailed(errors={"qr_token": ["扫码后上报 / scan the code first"]})
         enterprise = s.scalar(
-            select(Enterprise).where(
-                Enterprise.id == report.enterprise_id, enterprise_scope(actor)
-            )
+            select(Enterprise).where(Enterprise.id == report.enterprise_id, enterprise_scope(actor))
         )
         if enterprise is None:
             raise NotFound("企业不存在", "Enterprise not found")
@@ -280,5 +284,3 @@ def _report(ctx: Context, s: Session, actor: Actor | None, report: HazardReport)
     # An anonymous report's first event names no actor, so the chain cannot unmask them.
     workflow.append_event(s, hazard, draft, None if anonymous else actor, now)
     return ReportResult(hazard, receipt_key)
-
-

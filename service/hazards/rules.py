@@ -47,7 +47,6 @@ class ReceiptNotFound(NotFound):
     message, message_en = "回执码无效", "Unknown receipt key"
 
 
-
 def receipt_hash(key: str) -> str:
     """What is stored of an anonymous reporter's receipt key: its sha256."""
     return hashlib.sha256(key.encode()).hexdigest()

@@ -421,5 +421,3 @@ def extend(
         hazard.extension_until = hazard.extension_reason = None
 
     return _transition(ctx, actor, hazard_id, idem, work)
-
-

@@ -54,5 +54,3 @@ class Media(Base):
     attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_media_status_created", "status", "created_at"),)
-
-

@@ -240,7 +240,7 @@ class PosterBatch:
 
 
 def active_codes_in_region(ctx: Context, actor: Actor, region_id: int | None) -> PosterBatch:
-    """Poster specs for every active code in a region's subtree (in scope), by enterprise; by
+    """Poster specs for every active code in a region's subtree (in scope), by short id; by
     default a supervisor's own region, as the statistics default (admins: every code)."""
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR):
         raise PermissionDenied(
@@ -252,7 +252,7 @@ def active_codes_in_region(ctx: Context, actor: Actor, region_id: int | None) ->
             select(QrCode)
             .join(QrCode.enterprise)
             .where(QrCode.status == QrStatus.ACTIVE, enterprise_scope(actor))
-            .order_by(Enterprise.region_path, Enterprise.id, QrCode.id)
+            .order_by(QrCode.id)  # by short id, as they are numbered on the posters
         )
         if region is not None:
             query = query.where(subtree(Enterprise.region_path, region.path))
@@ -264,18 +264,30 @@ def active_codes_in_region(ctx: Context, actor: Actor, region_id: int | None) ->
         )
 
 
+def poster_footer(ctx: Context) -> qr.PosterFooter:
+    """The office's name and hotline, printed on every poster."""
+    return qr.PosterFooter(office_name=ctx.settings.office_name, hotline=ctx.settings.hotline)
+
+
 def write_region_posters(
     ctx: Context,
     specs: list[qr.PosterSpec],
     out: BinaryIO,
     progress: Callable[[int], None] | None = None,
+    size: str = "A5",
 ) -> int:
-    """Write the posters as one multi-page PDF; returns the page count."""
+    """Write the posters as one vector PDF, a poster a page (A5 or A4); returns the page
+    count."""
     if not specs:
         raise NotFound("该区域没有有效的二维码", "No active QR codes in this region")
     try:
-        return qr.write_posters_pdf(
-            iter(specs), out, font_path=ctx.settings.qr_font_path, progress=progress
+        return qr.write_vector_posters_pdf(
+            iter(specs),
+            out,
+            font_path=ctx.settings.qr_font_path,
+            size=size,
+            footer=poster_footer(ctx),
+            progress=progress,
         )
     except qr.FontMissing as exc:
         log.error("poster font problem: %s", exc)

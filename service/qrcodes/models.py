@@ -57,5 +57,3 @@ class ScanLog(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_scan_logs_qrcode_created", "qrcode_id", "created_at"),)
-
-

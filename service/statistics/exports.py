@@ -1,39 +1,66 @@
 """Statistics exports a regulator can file: XLSX (one sheet each) and CSV (UTF-8 with BOM).
 
-The hazard list never carries the reporter (举报人信息保护). Both go through the one
-spreadsheet writer (service.core.sheets), so no reported text runs as a formula.
+The hazard list (the 台账) never carries the reporter (举报人信息保护). Both go through the
+one spreadsheet writer (service.core.sheets), so no reported text runs as a formula; the
+XLSX keeps numbers, percentages and China times as typed cells, the CSV writes them as text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, BinaryIO
 
 from service.access.scoping import Actor
-from service.core.clock import to_china
 from service.core.context import Context
-from service.core.sheets import CsvSheet, XlsxBook
-from service.hazards.deadlines import is_overdue
-from service.hazards.models import Hazard
+from service.core.sheets import Column, CsvSheet, Percent, XlsxBook, local_moment
 from service.statistics import figures as statistics
-from service.statistics.figures import Figures, Period, Ranking, ScopeInfo, StatsQuery, Summary
+from service.statistics.figures import (
+    Figures,
+    LedgerRow,
+    MajorHazardRow,
+    Period,
+    Ranking,
+    ScopeInfo,
+    StatsQuery,
+    Summary,
+)
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     LEVEL_LABELS,
+    PLAN_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
 )
 
+Progress = Callable[[int, int], None]  # (done, total), for a job's progress
+
+SUMMARY_HEADER = [Column("指标", 26), Column("数值", 22)]
 RANKING_HEADER = [
-    "排名", "区域/网格代码", "名称", "上报数", "不属实", "有效隐患", "已销号", "未销号",
-    "逾期", "待验收", "验收超时", "按期销号", "整改率", "按期整改率", "平均销号时长（小时）",
-    "90%销号时长上限（小时）", "重新整改次数", "检查覆盖率",
+    Column("排名", 6), Column("区域/网格代码", 16), Column("名称", 18), Column("上报数", 8),
+    Column("不属实", 8), Column("有效隐患", 9), Column("已销号", 8), Column("未销号", 8),
+    Column("逾期", 7), Column("待验收", 8), Column("验收超时", 9), Column("按期销号", 9),
+    Column("整改率", 9), Column("按期整改率", 11), Column("平均销号时长（小时）", 12),
+    Column("90%销号时长上限（小时）", 14), Column("重新整改次数", 10), Column("检查覆盖率", 11),
 ]  # fmt: skip
 HAZARD_HEADER = [
-    "隐患编号", "企业名称", "网格", "来源", "类别", "等级", "状态", "上报时间",
-    "整改期限", "原定期限", "销号时间", "是否逾期", "重新整改次数", "挂牌督办", "隐患描述",
+    Column("隐患编号", 22), Column("企业名称", 24), Column("统一社会信用代码", 21),
+    Column("网格", 14), Column("点位", 12), Column("类别", 10), Column("等级", 8),
+    Column("来源", 8), Column("隐患描述", 36), Column("上报时间", 17), Column("整改责任人", 11),
+    Column("整改期限", 17), Column("原定期限", 17), Column("五落实方案", 36),
+    Column("整改说明", 28), Column("整改提交时间", 17), Column("验收人", 10),
+    Column("验收意见", 24), Column("销号时间", 17), Column("状态", 8), Column("是否逾期", 9),
+    Column("挂牌督办", 9), Column("重新整改次数", 10), Column("控制台链接", 40),
+]  # fmt: skip
+MAJOR_HEADER = [
+    Column("序号", 6), Column("隐患编号", 22), Column("企业名称", 24),
+    Column("统一社会信用代码", 21), Column("类别", 10), Column("隐患描述", 36),
+    Column("上报时间", 17), Column("责任人", 11), Column("整改措施", 30), Column("整改资金", 12),
+    Column("整改时限", 14), Column("应急预案", 24), Column("整改期限", 17), Column("原定期限", 17),
+    Column("状态", 8), Column("是否逾期", 9), Column("挂牌督办", 9), Column("销号时间", 17),
+    Column("控制台链接", 40),
 ]  # fmt: skip
 
 
@@ -65,16 +92,52 @@ def export_name(scope: ScopeInfo) -> ExportName:
     )
 
 
-def _local(moment: datetime | None) -> str:
-    return to_china(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _percent(value: float | None) -> str:
-    return f"{value * 100:.2f}%" if value is not None else "—"
+def _percent(value: float | None) -> Any:
+    return Percent(value) if value is not None else "—"
 
 
 def _number(value: float | None) -> Any:
     return value if value is not None else "—"
+
+
+def _yes(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+def console_link(ctx: Context, hazard_id: int) -> str:
+    """The hazard in the console: unlike a photo link, it does not expire."""
+    return f"{ctx.settings.public_base_url.rstrip('/')}/console/hazards/{hazard_id}"
+
+
+def plan_item(plan: dict[str, Any] | None, key: str) -> Any:
+    """One 五落实 item as filed: the 时限 a moment (it is stored as an ISO 8601 timestamp),
+    the others text."""
+    value = (plan or {}).get(key)
+    if key == "deadline" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def plan_text(plan: dict[str, Any] | None) -> str:
+    """五落实 as one line: 责任人：…；措施：…；时限：2026-12-20 23:59; empty without a plan."""
+    if not plan:
+        return ""
+    items = []
+    for key, label in PLAN_LABELS.items():
+        value = plan_item(plan, key)
+        shown = f"{local_moment(value):%Y-%m-%d %H:%M}" if isinstance(value, datetime) else value
+        items.append(f"{label}：{shown}")
+    return "；".join(items)
+
+
+def heading(title: str, scope: ScopeInfo, generated_at: datetime) -> list[str]:
+    """The lines on top of a filed sheet: the title, then scope, period and time of making."""
+    period = f"{scope.period.first_day:%Y-%m-%d} 至 {scope.period.last_day:%Y-%m-%d}"
+    made = f"{local_moment(generated_at):%Y-%m-%d %H:%M}"
+    return [title, f"统计范围：{scope.region_name}　统计期间：{period}　制表时间：{made}"]
 
 
 def summary_rows(summary: Summary) -> list[list[Any]]:
@@ -83,7 +146,7 @@ def summary_rows(summary: Summary) -> list[list[Any]]:
     return [
         ["统计范围", scope.region_name],
         ["统计期间", f"{scope.period.first_day:%Y-%m-%d} 至 {scope.period.last_day:%Y-%m-%d}"],
-        ["生成时间", _local(summary.generated_at)],
+        ["生成时间", summary.generated_at],
         ["上报隐患数", f.reported],
         ["不属实（驳回）数", f.rejected],
         ["有效隐患数", f.valid],
@@ -122,46 +185,116 @@ def ranking_rows(ranking: Ranking) -> list[list[Any]]:
     ]
 
 
-def hazard_row(hazard: Hazard, enterprise_name: str, grid_name: str, now: datetime) -> list[Any]:
-    """One hazard of the list, as filed (no reporter)."""
-    overdue = is_overdue(hazard.status, hazard.deadline, now)
+def hazard_row(ctx: Context, row: LedgerRow) -> list[Any]:
+    """One hazard of the 台账, as filed (no reporter)."""
     return [
-        hazard.number,
-        enterprise_name,
-        grid_name,
-        SOURCE_LABELS[hazard.source],
-        CATEGORY_LABELS[hazard.category],
-        LEVEL_LABELS[hazard.level],
-        STATUS_LABELS[hazard.status],
-        _local(hazard.created_at),
-        _local(hazard.deadline),
-        _local(hazard.original_deadline),
-        _local(hazard.closed_at),
-        "是" if overdue else "否",
-        hazard.reopen_count,
-        "是" if hazard.supervised else "否",
-        hazard.description,
+        row.number,
+        row.enterprise_name,
+        row.credit_code,
+        row.grid_name,
+        row.point_name or "",
+        CATEGORY_LABELS[row.category],
+        LEVEL_LABELS[row.level],
+        SOURCE_LABELS[row.source],
+        row.description,
+        row.created_at,
+        row.assignee_name or "",
+        row.deadline,
+        row.original_deadline,
+        plan_text(row.plan),
+        row.fix_note or "",
+        row.fix_submitted_at,
+        row.verifier_name or "",
+        row.verify_note or "",
+        row.closed_at,
+        STATUS_LABELS[row.status],
+        _yes(row.overdue),
+        _yes(row.supervised),
+        row.reopen_count,
+        console_link(ctx, row.id),
     ]
 
 
-def write_xlsx(ctx: Context, actor: Actor, query: StatsQuery, out: BinaryIO) -> ExportName:
-    """汇总, 排名 and 隐患清单 sheets, written in streaming mode; returns the file's name."""
+def write_xlsx(
+    ctx: Context,
+    actor: Actor,
+    query: StatsQuery,
+    out: BinaryIO,
+    progress: Progress | None = None,
+) -> ExportName:
+    """汇总, 排名 and 隐患清单 (the 台账) sheets, streamed with constant memory; returns the
+    file's name. `progress(done, total)` is told every 1,000 hazards."""
     summary = statistics.summary(ctx, actor, query)
     ranking = statistics.ranking(ctx, actor, query)
+    top = partial(heading, scope=summary.scope, generated_at=summary.generated_at)
     book = XlsxBook()
-    book.sheet("汇总", ["指标", "数值"]).rows(summary_rows(summary))
-    book.sheet("排名", RANKING_HEADER).rows(ranking_rows(ranking))
-    sheet = book.sheet("隐患清单", HAZARD_HEADER)
-    now = ctx.now()
-    for hazard, enterprise_name, grid_name in statistics.hazard_rows(ctx, actor, query):
-        sheet.row(hazard_row(hazard, enterprise_name, grid_name, now))
+    book.sheet("汇总", SUMMARY_HEADER, heading=top("隐患排查治理统计汇总")).rows(
+        summary_rows(summary)
+    )
+    book.sheet("排名", RANKING_HEADER, heading=top("隐患排查治理排名")).rows(ranking_rows(ranking))
+    sheet = book.sheet("隐患清单", HAZARD_HEADER, heading=top("隐患排查治理台账"))
+    total = summary.figures.reported
+    for done, row in enumerate(statistics.hazard_rows(ctx, actor, query), start=1):
+        sheet.row(hazard_row(ctx, row))
+        if progress is not None and done % 1000 == 0:
+            progress(done, total)
     book.save(out)
+    if progress is not None:
+        progress(total, total)
     return export_name(summary.scope)
 
 
-def csv_export(
-    ctx: Context, actor: Actor, query: StatsQuery
-) -> tuple[ExportName, Iterator[str]]:
+def major_row(ctx: Context, index: int, row: MajorHazardRow) -> list[Any]:
+    """One 重大隐患 of the 一单四制 台账: the hazard, its 五落实 items, deadline and state."""
+    h, plan = row.hazard, row.hazard.plan
+    return [
+        index,
+        h.number,
+        row.enterprise_name,
+        h.enterprise.credit_code,
+        CATEGORY_LABELS[h.category],
+        h.description,
+        h.created_at,
+        *(plan_item(plan, key) for key in PLAN_LABELS),
+        h.deadline,
+        h.original_deadline,
+        STATUS_LABELS[h.status],
+        _yes(row.overdue),
+        _yes(h.supervised),
+        h.closed_at,
+        console_link(ctx, h.id),
+    ]
+
+
+def write_major_xlsx(
+    ctx: Context,
+    actor: Actor,
+    query: StatsQuery,
+    out: BinaryIO,
+    progress: Progress | None = None,
+) -> ExportName:
+    """The 重大隐患 台账 (一单四制: 清单, 责任人, 措施, 资金, 时限) as one filed sheet."""
+    summary = statistics.summary(ctx, actor, query)
+    rows = statistics.major_hazards(ctx, actor, query)
+    book = XlsxBook()
+    sheet = book.sheet(
+        "重大隐患台账",
+        MAJOR_HEADER,
+        heading=heading("重大事故隐患台账（一单四制）", summary.scope, summary.generated_at),
+    )
+    for index, row in enumerate(rows, start=1):
+        sheet.row(major_row(ctx, index, row))
+        if progress is not None:
+            progress(index, len(rows))
+    book.save(out)
+    named = export_name(summary.scope)
+    return ExportName(
+        name=named.name.replace("隐患统计", "重大隐患台账", 1),
+        ascii_name=named.ascii_name.replace("hazard-statistics", "major-hazards", 1),
+    )
+
+
+def csv_export(ctx: Context, actor: Actor, query: StatsQuery) -> tuple[ExportName, Iterator[str]]:
     """The same three parts as one CSV, a titled section each, separated by a blank line:
     the file's name, and its text in parts."""
     summary = statistics.summary(ctx, actor, query)
@@ -178,17 +311,14 @@ def _csv_parts(
     sheet.rows(summary_rows(summary))
     sheet.row([])
     sheet.row(["【排名】"])
-    sheet.row(RANKING_HEADER)
+    sheet.row([c.title for c in RANKING_HEADER])
     sheet.rows(ranking_rows(ranking))
     sheet.row([])
     sheet.row(["【隐患清单】"])
-    sheet.row(HAZARD_HEADER)
+    sheet.row([c.title for c in HAZARD_HEADER])
     yield sheet.take()
-    now = ctx.now()
-    for i, (hazard, enterprise_name, grid_name) in enumerate(
-        statistics.hazard_rows(ctx, actor, query), start=1
-    ):
-        sheet.row(hazard_row(hazard, enterprise_name, grid_name, now))
+    for i, row in enumerate(statistics.hazard_rows(ctx, actor, query), start=1):
+        sheet.row(hazard_row(ctx, row))
         if i % 500 == 0:
             yield sheet.take()
     yield sheet.take()

@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.access.scoping import (
     Actor,
@@ -44,7 +44,7 @@ from service.access.scoping import (
 from service.core.clock import china_date, china_midnight, china_time_sql
 from service.core.context import Context
 from service.core.errors import PermissionDenied, ValidationFailed
-from service.directory.models import Enterprise, Grid, Region
+from service.directory.models import Enterprise, Grid, Point, Region, User
 from service.directory.regions import scope_region
 from service.hazards.deadlines import (
     awaiting_verification_condition,
@@ -53,7 +53,8 @@ from service.hazards.deadlines import (
     overdue_condition,
     verification_late_condition,
 )
-from service.hazards.models import Hazard
+from service.hazards.models import Hazard, HazardEvent
+from service.hazards.queries import SEE_REPORTERS
 from service.inspections.models import Checkin
 from service.statistics import rollup
 from service.statistics.models import HOUR_BUCKETS, hazard_daily, hazard_monthly
@@ -61,6 +62,7 @@ from uploads_schema.vocabulary import (
     OPEN_STATUSES,
     Bucket,
     Figure,
+    HazardAction,
     HazardLevel,
     HazardStatus,
     Industry,
@@ -742,18 +744,87 @@ def major_hazards(ctx: Context, actor: Actor, query: StatsQuery) -> list[MajorHa
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One hazard as an office files it (台账): never the reporter."""
+
+    id: int
+    number: str
+    enterprise_name: str
+    credit_code: str
+    grid_name: str
+    point_name: str | None
+    source: Any
+    category: Any
+    level: Any
+    description: str
+    status: Any
+    created_at: datetime
+    assignee_name: str | None
+    deadline: datetime | None
+    original_deadline: datetime | None
+    plan: dict[str, Any] | None
+    fix_note: str | None
+    fix_submitted_at: datetime | None
+    verifier_name: str | None
+    verify_note: str | None
+    closed_at: datetime | None
+    supervised: bool
+    reopen_count: int
+    overdue: bool
+
+
+# How an enterprise sees who verified: the role, never the name.
+VERIFIER_ROLES = {Role.INSPECTOR.value: "网格员", Role.SUPERVISOR.value: "监管人员"}
+
+
 def hazard_rows(
     ctx: Context, actor: Actor, query: StatsQuery, batch: int = 1000
-) -> Iterator[tuple[Hazard, str, str]]:
-    """Every hazard of the scope and period for export (no reporter), streamed in batches."""
+) -> Iterator[LedgerRow]:
+    """Every hazard of the scope and period for the 台账 (no reporter), streamed in batches:
+    plain columns, no ORM objects, so a district's year streams in constant memory. Offices
+    see the verifier's name, enterprise roles the verifier's role."""
+    assignee, verifier = aliased(User), aliased(User)
+    verification = aliased(HazardEvent)
+    # The latest verification (pass or fail) by its per-hazard sequence: one probe of the
+    # (hazard_id, seq) index per hazard.
+    latest_verification = (
+        select(HazardEvent.id)
+        .where(
+            HazardEvent.hazard_id == Hazard.id,
+            HazardEvent.action.in_((HazardAction.PASS, HazardAction.FAIL)),
+        )
+        .order_by(HazardEvent.seq.desc())
+        .limit(1)
+        .correlate(Hazard)
+        .scalar_subquery()
+    )
+    columns = (
+        Hazard.id, Hazard.number, Enterprise.name, Enterprise.credit_code, Grid.name,
+        Point.name, Hazard.source, Hazard.category, Hazard.level, Hazard.description,
+        Hazard.status, Hazard.created_at, assignee.display_name, Hazard.deadline,
+        Hazard.original_deadline, Hazard.plan, Hazard.fix_note, Hazard.fix_submitted_at,
+        verifier.display_name, verification.note, Hazard.closed_at, Hazard.supervised,
+        Hazard.reopen_count, verification.actor_role,
+    )  # fmt: skip
     with _request(ctx, actor, query) as r:
         statement: Select[Any] = (
-            select(Hazard, Enterprise.name, Grid.name)
+            select(*columns)
             .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
             .join(Grid, Grid.id == Hazard.grid_id)
+            .outerjoin(Point, Point.id == Hazard.point_id)
+            .outerjoin(assignee, assignee.id == Hazard.assignee_id)
+            .outerjoin(verification, verification.id == latest_verification)
+            .outerjoin(verifier, verifier.id == verification.actor_id)
             .where(*r.hazards())
             .order_by(Hazard.created_at, Hazard.id)
             .execution_options(yield_per=batch)
         )
+        now, names_staff = r.now, actor.role in SEE_REPORTERS
         for row in r.s.execute(statement):
-            yield row[0], row[1], row[2]
+            values = list(row[:-1])
+            if not names_staff and values[18] is not None:
+                # 举报人信息保护: enterprise roles learn no office staff's name (an inspector who
+                # verifies here may have reported elsewhere); they get the verifier's role.
+                values[18] = VERIFIER_ROLES.get(row[-1] or "", "检查人员")
+            yield LedgerRow(*values, overdue=is_overdue(row[10], row[13], now))

@@ -57,5 +57,3 @@ hazard_daily = _rollup_table("hazard_daily", "day")
 # The same per calendar month (`month` is its first day): a year is 12 rows per unit and
 # level instead of 365.
 hazard_monthly = _rollup_table("hazard_monthly", "month")
-
-

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from service.access.auth import issue_token
 from service.core.context import Context
 from service.directory.models import Enterprise, Grid, Region, User
+from service.inspections import tasks
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.factories import World, build_world, make_enterprise, make_grid, make_region, make_user
 from tests.hostile import plain_jpeg
@@ -84,6 +85,16 @@ class Matrix:
     media: dict[str, int] = field(default_factory=dict)  # "photo_tip_a", "pending_<role>", …
     receipt_key: str = ""
     signed_url: str = ""
+    # 双重预防, per enterprise "a", "b", "c": a risk point with its own QR code, a daily
+    # checklist attached (done by the enterprise's officers), a spare one not attached, the
+    # attachment, today's task and its checklist's item ids; "shared": a list district A/B's
+    # office shares.
+    points: dict[str, int] = field(default_factory=dict)
+    point_tokens: dict[str, str] = field(default_factory=dict)
+    checklists: dict[str, int] = field(default_factory=dict)  # "a", "spare_a", …, "shared"
+    attachments: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, int] = field(default_factory=dict)
+    task_items: dict[str, list[int]] = field(default_factory=dict)
 
     def user(self, role: str) -> User | None:
         """The user behind a column of the matrix (None for anonymous)."""
@@ -302,7 +313,84 @@ def build_matrix(session: Session, ctx: Context, client: FlaskClient) -> Matrix:
     response = client.get(f"/api/v1/media/{m.media['photo_tip_a']}", headers=m.headers["admin"])
     assert response.status_code == 302, response.get_json()
     m.signed_url = response.headers["Location"]
+
+    _build_prevention(m)
     return m
+
+
+def _build_prevention(m: Matrix) -> None:
+    """双重预防 objects per enterprise, through the API; tasks by the generator."""
+    client, admin = m.client, m.headers["admin"]
+    items = [{"content": "灭火器在有效期内"}, {"content": "疏散通道畅通"}]
+    for x in ENTERPRISES:
+        officer = m.headers["officer"] if x == "a" else m.extra_headers[f"officer_{x}"]
+        enterprise_id = m.enterprise(x).id
+        point = _ok(
+            client.post(
+                "/api/v1/points",
+                json={"enterprise_id": enterprise_id, "name": "储罐区", "kind": "equipment"},
+                headers=officer,
+            ),
+            201,
+        )
+        m.points[x] = point["id"]
+        for name in (x, f"spare_{x}"):
+            checklist = _ok(
+                client.post(
+                    "/api/v1/checklists",
+                    json={"name": f"日检{name}", "items": items},
+                    headers=officer,
+                ),
+                201,
+            )
+            m.checklists[name] = checklist["id"]
+        m.task_items[x] = [
+            i["id"]
+            for i in _ok(client.get(f"/api/v1/checklists/{m.checklists[x]}", headers=officer))[
+                "items"
+            ]
+        ]
+        attached = _ok(
+            client.post(
+                f"/api/v1/points/{point['id']}/checklists",
+                json={
+                    "checklist_id": m.checklists[x],
+                    "frequency": "day",
+                    "assignee_role": "enterprise_officer",
+                },
+                headers=officer,
+            ),
+            201,
+        )
+        m.attachments[x] = attached["id"]
+        code = _ok(
+            client.post(
+                f"/api/v1/enterprises/{enterprise_id}/qrcodes",
+                json={"point_name": "储罐区"},
+                headers=admin,
+            ),
+            201,
+        )
+        m.point_tokens[x] = code["token"]
+    shared = _ok(
+        client.post(
+            "/api/v1/checklists",
+            json={"name": "区级通用清单", "items": items},
+            headers=m.headers["district_supervisor"],
+        ),
+        201,
+    )
+    m.checklists["shared"] = shared["id"]
+    tasks.generate(m.ctx, days=1)
+    for x in ENTERPRISES:
+        listed = _ok(
+            client.get(
+                "/api/v1/tasks",
+                query_string={"point_id": m.points[x], "state": "due"},
+                headers=admin,
+            )
+        )
+        m.tasks[x] = listed["items"][0]["id"]
 
 
 def _report(m: Matrix, headers: dict[str, str], token: str, photo: int) -> dict[str, Any]:

@@ -188,9 +188,7 @@ def test_a_deactivated_user_is_locked_out_at_once(client, world, auth_header):
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the forger's
-def test_a_token_forged_with_the_old_public_key_is_refused_without_secret_key(
-    ctx, world, tmp_path
-):
+def test_a_token_forged_with_the_old_public_key_is_refused_without_secret_key(ctx, world, tmp_path):
     # An instance started without SECRET_KEY once signed with a constant from the source.
     settings = Settings.from_env(
         {

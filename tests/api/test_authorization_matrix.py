@@ -36,6 +36,7 @@ from service.bootstrap import storage_for
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory import credit_code
+from service.jobs.models import Job, JobState
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
@@ -81,6 +82,7 @@ def matrix(matrix_connection, database_url, fake_wechat, tmp_path_factory, web_d
         ratelimit_scan="100000/minute",
         ratelimit_login="100000/minute",
         ratelimit_upload="100000/minute",
+        jobs_immediate=True,
     )
     factory = sessionmaker(
         bind=matrix_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -111,6 +113,19 @@ def m(matrix: Matrix, matrix_connection) -> Iterator[Matrix]:  # type: ignore[no
         yield matrix
 
 
+def district_job(m: Matrix) -> int:
+    """A queued job of the district supervisor's (made in the cell's savepoint)."""
+    job = Job(
+        kind="posters", creator_id=m.world.district_supervisor.id, creator_role="supervisor",
+        creator_scope="", params={}, params_hash="0" * 64, state=JobState.QUEUED, done=0,
+        message="排队中", parts_total=0, parts_done=0, attempts=0, note="",
+    )  # fmt: skip
+    with m.ctx.uow() as uow:
+        uow.session.add(job)
+        uow.commit()
+    return job.id
+
+
 # --- the table -------------------------------------------------------------------------
 
 
@@ -138,7 +153,7 @@ class Row:
     """One probed object: the expected status per role, and how to build the request."""
 
     expect: str  # one status per column of ROLES, separated by spaces
-    arg: Arg | None = None  # fills the rule's one <…> placeholder
+    arg: Arg | None = None  # fills the rule's <…> placeholder (a tuple: its two, in order)
     query: Callable[[Matrix], dict[str, Any]] | None = None
     body: Body | None = None
     multipart: bool = False
@@ -222,7 +237,10 @@ def _items(response: Any) -> list[dict[str, Any]]:
 
 
 def lists_hazards(m: Matrix, role: str, response: Any) -> str | None:
-    got = {h["id"] for h in _items(response)}
+    return _shows_hazards(m, role, {h["id"] for h in _items(response)})
+
+
+def _shows_hazards(m: Matrix, role: str, got: set[int]) -> str | None:
     want = {m.hazards[name] for name in VISIBLE_HAZARDS[role]}
     names = {v: k for k, v in m.hazards.items()}
     if got != want:
@@ -230,6 +248,11 @@ def lists_hazards(m: Matrix, role: str, response: Any) -> str | None:
         missing = sorted(names.get(i, str(i)) for i in want - got)
         return f"listed hazards: extra {extra}, missing {missing}"
     return None
+
+
+def maps_hazards(m: Matrix, role: str, response: Any) -> str | None:
+    """The GeoJSON holds exactly the hazards the list shows the role (all have a place)."""
+    return _shows_hazards(m, role, {f["id"] for f in response.get_json()["features"]})
 
 
 def lists_codes(m: Matrix, role: str, response: Any) -> str | None:
@@ -366,14 +389,84 @@ ASK_MORE_TIME = constant(lambda: {"deadline": in_days(21), "reason": "配件尚�
 APPROVE = constant({"approve": True})
 FILE_PLAN = constant(PLAN)
 
+# --- 双重预防 ---------------------------------------------------------------------------
+
+
+def risk_point(x: str) -> Arg:
+    return lambda m: m.points[x]
+
+
+def checklist(name: str) -> Arg:
+    return lambda m: m.checklists[name]
+
+
+def task(x: str) -> Arg:
+    return lambda m: m.tasks[x]
+
+
+def lists_at_enterprises(m: Matrix, role: str, response: Any) -> str | None:
+    """Points and tasks are listed at the enterprises the caller sees, none elsewhere."""
+    got = {item["enterprise_id"] for item in _items(response)}
+    want = {m.enterprise(x).id for x in VISIBLE_ENTERPRISES[role]}
+    return None if got == want else f"listed at enterprises {sorted(got)}, want {sorted(want)}"
+
+
+def due_tasks(count_for: dict[str, int]) -> Check:
+    """The tasks due at a point for the caller: only the assignee's."""
+
+    def check(m: Matrix, role: str, response: Any) -> str | None:
+        got, want = len(response.get_json()), count_for.get(role, 0)
+        return None if got == want else f"{got} tasks due, want {want}"
+
+    return check
+
+
+_names = itertools.count(1)
+
+
+def new_point(x: str) -> Body:
+    return lambda m, _: {"enterprise_id": m.enterprise(x).id, "name": f"新风险点{next(_names)}"}
+
+
+def all_pass(x: str) -> Body:
+    return lambda m, _: {
+        "answers": [{"item_id": i, "outcome": "pass"} for i in m.task_items[x]],
+        "lat": 31.7,
+        "lng": 119.9,
+    }
+
+
+NEW_LIST = {"name": "新清单", "items": [{"content": "安全出口标志完好"}]}
+SEE_A = "401 404 200 200 200 200 200"
+SEE_B = "401 404 404 404 404 200 200"
+SEE_C = "401 404 404 404 404 404 200"
+MANAGE_A = "401 403 {ok} 403 403 403 {ok}"
+MANAGE_ELSEWHERE = "401 403 404 403 403 403 {ok}"
+
+
 V1 = "/api/v1"
 H = f"{V1}/hazards/<int:hazard_id>"
-STATS = ("summary", "ranking", "trend", "major-hazards", "export.xlsx", "export.csv")
+P = f"{V1}/points/<int:point_id>"
+STATS = (
+    "summary",
+    "ranking",
+    "trend",
+    "major-hazards",
+    "major-hazards.xlsx",
+    "export.xlsx",
+    "export.csv",
+    "bulletins/monthly.pdf",
+    "bulletins/monthly.docx",
+    "prevention",
+    "prevention/enterprises",
+)
 RANKED = {"ranking": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
+    "major-hazards.xlsx": reports_hazards(MAJOR),
     "export.xlsx": reports_hazards(),
     "export.csv": reports_hazards(),
+    "prevention/enterprises": lists_at_enterprises,
 }
 
 # Columns:                       anon rep  off  insp ssup dsup adm
@@ -400,6 +493,10 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     ("GET", "/h5"): {"-": Row(every(308))},
     ("GET", "/h5/"): {"-": Row(every(200))},
     ("GET", "/h5/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "receipts/K")},
+    # The console: public files too; every figure and page it shows is the API's answer.
+    ("GET", "/console"): {"-": Row(every(308))},
+    ("GET", "/console/"): {"-": Row(every(200))},
+    ("GET", "/console/<path:rest>"): {"a page": Row(every(200), arg=lambda m: "hazards/7")},
     ("GET", "/assets/<path:filename>"): {
         "built file": Row(every(200), arg=lambda m: "h5-Tst0Hash.js"),
         "missing file": Row(every(404), arg=lambda m: "h5-Gone.js"),
@@ -610,6 +707,14 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "community B": Row("401 403 403 403 404 200 200", query=community("b")),
         "community C": Row("401 403 403 403 404 404 200", query=community("c")),
     },
+    # --- jobs: their creator's only (everyone else 404, an admin too) -----------------
+    ("GET", f"{V1}/jobs"): {"own jobs": Row("401 200 200 200 200 200 200")},
+    ("GET", f"{V1}/jobs/<int:job_id>"): {
+        "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
+    },
+    ("POST", f"{V1}/jobs/<int:job_id>/cancel"): {
+        "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
+    },
     # --- scanning: public context; check-ins for the grid's inspector and above --------
     ("GET", f"{V1}/scan/<token>"): {
         **{
@@ -735,6 +840,18 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         }
         for suffix in ("", "/events")
     },
+    # Per-hazard documents: scoped like the hazard, 409 before their stage.
+    ("GET", f"{H}/documents/notice.pdf"): {
+        "assigned at A": Row("401 200 200 200 200 200 200", arg=hazard("rect_a")),
+        "assigned at B": Row("401 404 404 404 404 200 200", arg=hazard("rect_b")),
+        "assigned at C": Row("401 404 404 404 404 404 200", arg=hazard("rect_c")),
+        "not yet assigned at A": Row("401 409 409 409 409 409 409", arg=hazard("tip_a")),
+    },
+    ("GET", f"{H}/documents/review.pdf"): {
+        "verified at A": Row("401 200 200 200 200 200 200", arg=hazard("closed_a")),
+        "verified at B": Row("401 404 404 404 404 200 200", arg=hazard("closed_b")),
+        "not yet verified at A": Row("401 409 409 409 409 409 409", arg=hazard("verif_a")),
+    },
     # Transitions (README table): officer — assign its enterprise's self-checks and tips,
     # plan, fix, ask for time; inspector (own grid) — assign its findings, reject, verify
     # and decide extensions of 一般 hazards; supervisor (subtree) — all but fixing, incl.
@@ -798,6 +915,167 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "decide: asked at B": Row("401 404 404 404 404 200 403", arg=hazard("ext_b"), body=APPROVE),
         "decide: asked at C": Row("401 404 404 404 404 404 403", arg=hazard("ext_c"), body=APPROVE),
     },
+    # --- 双重预防: points, checklists and shifts managed by the enterprise; tasks done by
+    # their assignee (here the enterprise's officers); everything seen as the enterprise ---
+    ("GET", f"{V1}/points"): {
+        "scope": Row("401 200 200 200 200 200 200", check=lists_at_enterprises),
+        "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
+        "in community B": Row("401 404 404 404 404 200 200", query=community("b")),
+        "in community C": Row("401 404 404 404 404 404 200", query=community("c")),
+    },
+    ("POST", f"{V1}/points"): {
+        "at A": Row(MANAGE_A.format(ok=201), body=new_point("a")),
+        "at B": Row(MANAGE_ELSEWHERE.format(ok=201), body=new_point("b")),
+        "at C": Row(MANAGE_ELSEWHERE.format(ok=201), body=new_point("c")),
+    },
+    **{
+        ("GET", f"{P}{suffix}"): {
+            "point at A": Row(SEE_A, arg=risk_point("a")),
+            "point at B": Row(SEE_B, arg=risk_point("b")),
+            "point at C": Row(SEE_C, arg=risk_point("c")),
+        }
+        for suffix in ("", "/assessments", "/checklists")
+    },
+    ("PATCH", P): {
+        "point at A": Row(
+            MANAGE_A.format(ok=200), arg=risk_point("a"), body=constant({"location": "东厂区"})
+        ),
+        "point at B": Row(
+            MANAGE_ELSEWHERE.format(ok=200),
+            arg=risk_point("b"),
+            body=constant({"location": "东厂区"}),
+        ),
+        "point at C": Row(
+            MANAGE_ELSEWHERE.format(ok=200),
+            arg=risk_point("c"),
+            body=constant({"location": "东厂区"}),
+        ),
+    },
+    ("POST", f"{P}/assessments"): {
+        f"point at {x.upper()}": Row(
+            (MANAGE_A if x == "a" else MANAGE_ELSEWHERE).format(ok=201),
+            arg=risk_point(x),
+            body=constant({"method": "lec", "inputs": {"l": 3, "e": 6, "c": 7}}),
+        )
+        for x in "abc"
+    },
+    ("POST", f"{P}/checklists"): {
+        f"point at {x.upper()}": Row(
+            (MANAGE_A if x == "a" else MANAGE_ELSEWHERE).format(ok=201),
+            arg=risk_point(x),
+            body=lambda m, _, x=x: {
+                "checklist_id": m.checklists[f"spare_{x}"],
+                "frequency": "week",
+                "assignee_role": "enterprise_officer",
+            },
+        )
+        for x in "abc"
+    },
+    ("DELETE", f"{P}/checklists/<int:attachment_id>"): {
+        f"attachment at {x.upper()}": Row(
+            (MANAGE_A if x == "a" else MANAGE_ELSEWHERE).format(ok=200),
+            arg=lambda m, x=x: (m.points[x], m.attachments[x]),
+        )
+        for x in "abc"
+    },
+    ("GET", f"{V1}/checklists"): {
+        "scope": Row("401 200 200 200 200 200 200"),
+        "usable at A": Row(SEE_A, query=lambda m: {"enterprise_id": m.enterprise("a").id}),
+        "usable at B": Row(SEE_B, query=lambda m: {"enterprise_id": m.enterprise("b").id}),
+        "usable at C": Row(SEE_C, query=lambda m: {"enterprise_id": m.enterprise("c").id}),
+    },
+    ("POST", f"{V1}/checklists"): {
+        "A's own": Row(
+            MANAGE_A.format(ok=201),
+            body=lambda m, _: NEW_LIST | {"enterprise_id": m.enterprise("a").id},
+        ),
+        "C's own": Row(
+            MANAGE_ELSEWHERE.format(ok=201),
+            body=lambda m, _: NEW_LIST | {"enterprise_id": m.enterprise("c").id},
+        ),
+        "shared in community A": Row(
+            "401 403 403 403 201 201 201",
+            body=lambda m, _: NEW_LIST | {"region_id": m.region("a").id},
+        ),
+        "shared in community C": Row(
+            "401 403 403 403 404 404 201",
+            body=lambda m, _: NEW_LIST | {"region_id": m.region("c").id},
+        ),
+    },
+    ("GET", f"{V1}/checklists/<int:checklist_id>"): {
+        "A's own": Row(SEE_A, arg=checklist("a")),
+        "B's own": Row(SEE_B, arg=checklist("b")),
+        "C's own": Row(SEE_C, arg=checklist("c")),
+        "shared by the district": Row("401 404 200 200 200 200 200", arg=checklist("shared")),
+    },
+    ("PATCH", f"{V1}/checklists/<int:checklist_id>"): {
+        "A's own": Row(MANAGE_A.format(ok=200), arg=checklist("a"), body=constant({"name": "改"})),
+        "B's own": Row(
+            "401 403 404 403 404 403 200", arg=checklist("b"), body=constant({"name": "改"})
+        ),
+        "C's own": Row(
+            "401 403 404 403 404 404 200", arg=checklist("c"), body=constant({"name": "改"})
+        ),
+        "shared by the district": Row(
+            "401 403 403 403 403 200 200", arg=checklist("shared"), body=constant({"name": "改"})
+        ),
+    },
+    ("GET", f"{V1}/enterprises/<int:enterprise_id>/shifts"): {
+        "A": Row(SEE_A, arg=lambda m: m.enterprise("a").id),
+        "B": Row(SEE_B, arg=lambda m: m.enterprise("b").id),
+        "C": Row(SEE_C, arg=lambda m: m.enterprise("c").id),
+    },
+    ("PUT", f"{V1}/enterprises/<int:enterprise_id>/shifts"): {
+        f"{x.upper()}": Row(
+            (MANAGE_A if x == "a" else MANAGE_ELSEWHERE).format(ok=200),
+            arg=lambda m, x=x: m.enterprise(x).id,
+            body=constant({"starts": ["08:00", "20:00"]}),
+        )
+        for x in "abc"
+    },
+    ("GET", f"{V1}/tasks"): {
+        "scope": Row(
+            "401 200 200 200 200 200 200",
+            check=lists_at_enterprises,
+            query=lambda m: {"page_size": 100},
+        ),
+    },
+    ("GET", f"{V1}/tasks/<int:task_id>"): {
+        "task at A": Row(SEE_A, arg=task("a")),
+        "task at B": Row(SEE_B, arg=task("b")),
+        "task at C": Row(SEE_C, arg=task("c")),
+    },
+    ("POST", f"{V1}/tasks/<int:task_id>/submit"): {
+        # Reporters and admins never do tasks (403); others only their own (A's officers).
+        "task at A": Row("401 403 200 403 403 403 403", arg=task("a"), body=all_pass("a")),
+        "task at B": Row("401 403 404 404 404 403 403", arg=task("b"), body=all_pass("b")),
+        "task at C": Row("401 403 404 404 404 404 403", arg=task("c"), body=all_pass("c")),
+    },
+    ("GET", f"{V1}/scan/<token>/tasks"): {
+        "point of A": Row(
+            "401 200 200 200 200 200 200",
+            arg=lambda m: m.point_tokens["a"],
+            check=due_tasks({"officer": 1}),
+        ),
+        "point of C": Row(
+            "401 200 200 200 200 200 200", arg=lambda m: m.point_tokens["c"], check=due_tasks({})
+        ),
+        "enterprise code of A": Row("401 404 404 404 404 404 404", arg=token("a")),
+        "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
+    },
+    # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/hazards.geojson"): {
+        "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
+        "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
+        "in community B": Row("401 404 404 404 404 200 200", query=community("b")),
+        "in community C": Row("401 404 404 404 404 404 200", query=community("c")),
+    },
+    ("GET", f"{V1}/geo/enterprises.geojson"): {
+        "scope": Row("401 200 200 200 200 200 200"),
+        "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
+        "in community B": Row("401 404 404 404 404 200 200", query=community("b")),
+        "in community C": Row("401 404 404 404 404 404 200", query=community("c")),
+    },
     # --- statistics and exports: staff only (reporters 403), regions in scope ---------
     **{
         ("GET", f"{V1}/stats/{name}"): {
@@ -836,11 +1114,12 @@ _PLACEHOLDER = re.compile(r"<(?:[a-z]+:)?[a-z_]+>")
 
 def _request(m: Matrix, route: tuple[str, str], row: Row, role: str) -> Any:
     method, rule = route
+    path = rule
     if _PLACEHOLDER.search(rule):
         value = row.arg(m) if row.arg is not None else own_pending(m, role)
-        path = _PLACEHOLDER.sub(str(value), rule, count=1)
-    else:
-        path = rule
+        # A rule with two placeholders takes a tuple, filled in order.
+        for part in value if isinstance(value, tuple) else (value,):
+            path = _PLACEHOLDER.sub(str(part), path, count=1)
     kwargs: dict[str, Any] = {"headers": m.headers[role]}
     if row.query is not None:
         kwargs["query_string"] = row.query(m)

@@ -87,7 +87,7 @@ def test_docs_page_runs_only_script_files_from_our_origin(client):
     assert scripts, "Swagger UI is loaded"
     for attributes, body in scripts:
         assert re.search(r'\bsrc="/api/docs', attributes) and body.strip() == ""
-    assert re.search(r'<[^>]+\son\w+=', html) is None  # no inline event handler either
+    assert re.search(r"<[^>]+\son\w+=", html) is None  # no inline event handler either
 
 
 def test_docs_start_up_script_is_a_cacheable_file_named_by_its_content(client):

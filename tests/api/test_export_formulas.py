@@ -32,8 +32,9 @@ PAYLOADS = [
 ]
 SEPARATED = "配电箱;=1+2,=3+4"  # harmless start, a formula after each separator
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-HAZARD_DESCRIPTION = 14  # column of 隐患描述 in the hazard list
-HAZARD_ENTERPRISE, HAZARD_GRID = 1, 2
+HAZARD_DESCRIPTION = 8  # column of 隐患描述 in the hazard list
+HAZARD_ENTERPRISE, HAZARD_GRID = 1, 3
+FIRST_ROW = 5  # of an XLSX sheet: a title, scope and period, a blank line, the header
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_xlsx_export_shows_formula_text_as_text(client, world, auth_header, host
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     texts = {c.value for c in cells if isinstance(c.value, str) and c.value.startswith(TRIGGERS)}
     assert texts == set(), texts  # nothing starts a formula, even as a string
-    hazards = list(workbook["隐患清单"].iter_rows(min_row=2))
+    hazards = list(workbook["隐患清单"].iter_rows(min_row=FIRST_ROW))
     described = {row[HAZARD_DESCRIPTION].value: row for row in hazards}
     for description, enterprise in zip(
         hostile["descriptions"], hostile["enterprises"], strict=True
@@ -128,10 +129,10 @@ def test_xlsx_export_shows_formula_text_as_text(client, world, auth_header, host
         assert row[HAZARD_GRID].value == _shown(hostile["grid"])
         assert row[HAZARD_GRID].data_type == "s"
     assert _shown(PAYLOADS[0]).startswith("'=")
-    summary = {row[0].value: row[1] for row in workbook["汇总"].iter_rows(min_row=2)}
+    summary = {row[0].value: row[1] for row in workbook["汇总"].iter_rows(min_row=FIRST_ROW)}
     assert summary["统计范围"].value == _shown(hostile["district"])
     assert summary["上报隐患数"].data_type == "n"  # numbers stay numbers
-    ranked = [row[2].value for row in workbook["排名"].iter_rows(min_row=2)]
+    ranked = [row[2].value for row in workbook["排名"].iter_rows(min_row=FIRST_ROW)]
     assert _shown(hostile["street"]) in ranked
 
 
@@ -177,7 +178,8 @@ def test_a_tip_with_control_characters_still_exports(client, world, auth_header)
     )
     assert tip.status_code == 201, tip.get_json()
     workbook = load_workbook(io.BytesIO(_export(client, world, auth_header, "xlsx")))
-    described = [row[HAZARD_DESCRIPTION].value for row in workbook["隐患清单"].iter_rows(min_row=2)]
+    listed = workbook["隐患清单"].iter_rows(min_row=FIRST_ROW)
+    described = [row[HAZARD_DESCRIPTION].value for row in listed]
     assert described == ["配电箱\ufffd漏电\ufffd[31m"]
     text = _export(client, world, auth_header, "csv").decode("utf-8-sig")
     assert f'"{description}"' in text

@@ -251,7 +251,7 @@ def test_a_duplicate_must_name_a_hazard_the_rejecting_actor_can_see(client, worl
     elsewhere = report(
         client, h["district_supervisor"], scan_token(client, h["admin"], world.enterprise_b.id)
     ).json["hazard"]["number"]  # another street: not the grid inspector's to see
-    for claimed in ("YH1", "=HYPERLINK(\"http://x\")", own_number, elsewhere):
+    for claimed in ("YH1", '=HYPERLINK("http://x")', own_number, elsewhere):
         refused = post(
             client, h["inspector"], hid, "reject", {"reason": "重复上报", "duplicate_of": claimed}
         )

@@ -13,6 +13,7 @@ from miniprogram_api import create_app
 from service.qrcodes.models import ScanLog
 from tests.api.helpers import assert_error
 from tests.factories import make_enterprise
+from tests.pdf_tools import decode_qr, page_sizes_mm, pdf_text, render_pages
 
 BASE = "https://mashangcha.test"
 
@@ -352,6 +353,30 @@ def test_batch_pdf_has_one_page_per_active_code_in_the_subtree(client, world, ad
         headers=auth_header(world.district_supervisor),
     )
     assert pdf_pages(district.data) == 3
+
+
+def test_batch_pdf_is_vector_a5_or_a4_by_short_id_with_the_office_and_hotline(
+    client, world, admin, ctx
+):
+    ctx.settings = ctx.settings.with_overrides(office_name="测试区应急管理局", hotline="12350")
+    codes = [
+        issue(client, admin, world.enterprise_b.id),
+        issue(client, admin, world.enterprise_a.id),
+    ]
+    url = f"/api/v1/qrcodes/posters.pdf?region_id={world.district.id}"
+    a5 = client.get(url, headers=admin)
+    assert a5.status_code == 200 and page_sizes_mm(a5.data) == [(148, 210)] * 2
+    texts = [t.replace(" ", "") for t in pdf_text(a5.data)]
+    # By short id: the code issued first (enterprise B's) prints first.
+    assert [re.search(r"编号(QR-\d+)", t).group(1) for t in texts] == [c["short_id"] for c in codes]
+    assert world.enterprise_b.name in texts[0] and world.enterprise_a.name in texts[1]
+    for text in texts:
+        assert "测试区应急管理局" in text and "举报电话：12350" in text
+        assert "可匿名，严格保密" in text and "微信扫一扫/相机扫码" in text
+    assert [decode_qr(page) for page in render_pages(a5.data)] == [[c["url"]] for c in codes]
+    a4 = client.get(f"{url}&size=A4", headers=admin)
+    assert a4.status_code == 200 and page_sizes_mm(a4.data) == [(210, 297)] * 2
+    assert "size" in assert_error(client.get(f"{url}&size=A3", headers=admin), 422)["errors"]
 
 
 def test_batch_pdf_respects_scope(client, world, admin, auth_header):

@@ -560,6 +560,16 @@ def test_a_hostile_staff_xlsx_is_refused_cleanly(client, world, auth_header, db,
     assert _users(db) == before
 
 
+def test_a_cell_of_too_many_grid_codes_is_a_row_error(client, world, auth_header, db):
+    codes = "、".join([world.grid_a.code] + [f"G-{i}" for i in range(60)])
+    row = ["many.grids", "网格多", "", "网格员", "", codes, ""]
+
+    report = _import(client, auth_header(world.admin), _staff_csv([row])).json
+
+    assert report["committed"] is False
+    assert "最多 50 个网格" in report["rows"][0]["errors"]["grid_codes"][0]
+
+
 def test_a_staff_file_stops_at_its_own_row_cap(client, world, auth_header, db):
     data = hostile_sheets.many_rows_xlsx(STAFF_HEADER, rows=400_000, broken_tail=True)
     rows = [[f"user{i:04d}", "某人", "", "职工", "", "", ""] for i in range(1_001)]

@@ -74,6 +74,18 @@ def test_every_h5_path_answers_the_app_which_is_asked_again_each_time(client):
     assert bare.status_code == 308 and bare.headers["Location"] == "/h5/"
 
 
+def test_every_console_path_answers_the_console_app_with_the_same_headers(client):
+    for path in ("/console/", "/console/hazards/12", "/console/login?next=/console/ledger"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
+        assert "console-Tst0Hash.js" in html and "<title>码上查 · 监管控制台</title>" in html
+        assert page.headers["Cache-Control"] == "no-cache"
+        assert page.headers["Content-Security-Policy"] == WEB_CSP
+    bare = client.get("/console")
+    assert bare.status_code == 308 and bare.headers["Location"] == "/console/"
+
+
 def test_hashed_files_are_cached_for_a_year_and_missing_ones_are_404(client):
     script = client.get("/assets/h5-Tst0Hash.js")
     assert script.status_code == 200
@@ -90,5 +102,6 @@ def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, adm
     page = client.get("/h5/")
     assert page.status_code == 503 and page.mimetype == "text/html"
     assert "make web" in page.get_data(as_text=True)
+    assert client.get("/console/").status_code == 503
     code = issue(client, admin, world.enterprise_a.id)
     assert client.get(f"/q/{code['token']}").status_code == 503

@@ -48,9 +48,7 @@ def people(db, world):
 def _by_caller(db, user_id, place: Place, table):
     """The ids the caller-row form selects, with the caller bound as in the hot read."""
     rows = db.execute(
-        select(table.c.id)
-        .select_from(CALLER)
-        .join(table, caller_charge_condition(place)),
+        select(table.c.id).select_from(CALLER).join(table, caller_charge_condition(place)),
         {"caller_id": user_id},
     )
     return {row.id for row in rows}
@@ -68,9 +66,7 @@ def test_the_three_forms_agree_on_enterprises(db, people, name):
     by_python = {e.id for e in everything if in_charge(actor, enterprise_place(e))}
     by_sql = set(db.scalars(select(Enterprise.id).where(charge_condition(actor, ENTERPRISE_PLACE))))
     table = Enterprise.__table__
-    by_row = _by_caller(
-        db, user.id, Place(table.c.region_path, table.c.grid_id, table.c.id), table
-    )
+    by_row = _by_caller(db, user.id, Place(table.c.region_path, table.c.grid_id, table.c.id), table)
     assert by_python == by_sql == by_row
     if name in ("admin", "district_supervisor"):
         assert by_python == {e.id for e in everything}  # the comparison is not vacuous

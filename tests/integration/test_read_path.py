@@ -219,8 +219,10 @@ def test_a_database_that_never_answers_is_a_503_after_the_connect_timeout_once(
         ctx.lookup_factory = make_lookup_factory(engine)
         token = issue_token(ctx, User(id=5, role=Role.SUPERVISOR, token_version=0))
         started = time.monotonic()
-        response = create_app(context=ctx).test_client().get(
-            path, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-outage01"}
+        response = (
+            create_app(context=ctx)
+            .test_client()
+            .get(path, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-outage01"})
         )
         waited = time.monotonic() - started
     finally:

@@ -101,7 +101,7 @@ def gunicorn(database_url: str, folder: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{base}/api/v1/readyz", timeout=5).status_code == 200:
                     break
-            except requests.RequestException:  # not up yet, or slow to answer under load
+            except requests.RequestException:  # refused, or slow to answer on a busy machine
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"gunicorn not ready within 60 s:\n{log_path.read_text()}")

@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from service.core.storage import ObjectMissing, ObjectStorage, StorageUnavailable
 from service.media.storage import LocalStorage, MinioStorage, content_key
+from tests.fixtures_seaweed import make_seaweed_storage
 from tests.integration.conftest import LOCAL_BASE_URL, make_local_storage, make_minio_storage
 
 JPEG = "image/jpeg"
@@ -155,6 +156,20 @@ def test_minio_presigned_url_downloads_the_object(s3_endpoint: str) -> None:
     assert response.status_code == 200
     assert response.content == PAYLOAD
     assert response.headers["Content-Type"] == JPEG
+
+
+def test_seaweedfs_presigned_url_downloads_the_object_and_expires(seaweed) -> None:
+    storage = make_seaweed_storage(seaweed)
+    storage.put("media/ab/p.jpg", PAYLOAD, JPEG)
+
+    url = storage.presigned_get("media/ab/p.jpg", timedelta(minutes=5))
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200
+    assert response.content == PAYLOAD
+    assert response.headers["Content-Type"] == JPEG
+    # A link is signed for its lifetime: a tampered signature is refused.
+    forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+    assert requests.get(forged, timeout=5).status_code == 403
 
 
 def test_minio_presigned_url_lasts_at_least_the_requested_time(s3_endpoint: str) -> None:

@@ -22,7 +22,6 @@ LATIN_ONLY_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 URL = "https://mashangcha.example.gov.cn/q/aB3dE5gH7jK9mN1pQ3sT5v"
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _cjk_font_present():
     # `make test` installs the font; its absence is a broken setup, not a reason to skip.

@@ -7,7 +7,12 @@ import type { components, paths } from './schema'
 export type Schemas = components['schemas']
 export type ApiError = Schemas['Error']
 
-export const api = createClient<paths>({ baseUrl: '' })
+// Lists in a query are comma-separated (`status=reported,rectifying`), as our API reads them
+// (webargs DelimitedList, `explode: false` in the OpenAPI document).
+export const api = createClient<paths>({
+  baseUrl: '',
+  querySerializer: { array: { style: 'form', explode: false } },
+})
 
 /** A new Idempotency-Key (kept by the caller until its write succeeds). */
 export function newKey(): string {
@@ -20,6 +25,6 @@ export function isApiError(error: unknown): error is ApiError {
 }
 
 /** The Chinese message of an error answer, else `fallback` (a network failure). */
-export function errorMessage(error: unknown, fallback: string): string {
+export function errorMessage(error: unknown, fallback = '网络不可用，请稍后重试'): string {
   return isApiError(error) && error.message ? error.message : fallback
 }

@@ -1,4 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import { installStaff } from './staff/routes'
 
 // /q/<token> is the URL printed on every poster; Flask answers it with this app's page.
 export const router = createRouter({
@@ -11,3 +12,5 @@ export const router = createRouter({
     { path: '/:rest(.*)*', redirect: '/h5/' },
   ],
 })
+
+installStaff(router)

@@ -1,0 +1,97 @@
+"""A region's poster job on one consumer, then on two: wall time from the request to the
+merged PDF, and the ratio (issue 20: two consumers take about half the time).
+
+Each run uses a fresh SQLite database and queue file in a temporary folder, N active codes,
+and `flask jobs consume --workers 1` processes (one core each).
+
+Run: .venv/bin/python bench/jobs_bench.py [--codes 2000] [--part 250]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+# Run as a script from anywhere: make the repository root importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy.orm import Session
+
+import qr
+from miniprogram_api import create_app
+from service.access.auth import issue_token
+from service.bootstrap import build_context
+from service.core import migrations
+from service.core.settings import Settings
+from service.qrcodes.models import QrCode
+from tests.boxes import box_environment, consumer, wait_for
+from tests.factories import build_world
+from uploads_schema.vocabulary import QrStatus
+
+SECRET = "bench-secret-key-that-is-long-enough-0001"
+
+
+def run(codes: int, part: int, consumers: int) -> float:
+    """Seconds from asking for the posters to the finished job, with `consumers` consumers."""
+    with tempfile.TemporaryDirectory(prefix="jobs-bench-") as name:
+        folder = Path(name)
+        url = f"sqlite:///{folder / 'bench.db'}"
+        migrations.upgrade(url)
+        values = {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "MEDIA_ROOT": str(folder / "media"),
+            "JOBS_QUEUE_FILE": str(folder / "queue.db"),
+            "POSTERS_SYNC_MAX": "1",
+            "POSTER_PART_PAGES": str(part),
+        }
+        ctx = build_context(Settings.from_env({"APP_ENV": "test", **values}))
+        engine = ctx.session_factory.kw["bind"]
+        with Session(engine, expire_on_commit=False) as session:
+            world = build_world(session)
+            session.add_all(
+                QrCode(token=qr.new_token(), enterprise_id=world.enterprise_a.id,
+                       status=QrStatus.ACTIVE)
+                for _ in range(codes)
+            )  # fmt: skip
+            session.commit()
+        client = create_app(context=ctx).test_client()
+        admin = {"Authorization": f"Bearer {issue_token(ctx, world.admin)}"}
+        env = box_environment(values)
+        with ExitStack() as stack:
+            for n in range(consumers):
+                stack.enter_context(consumer(f"consumer-{n}", env, folder, scheduler=False))
+            start = time.perf_counter()
+            asked = client.get("/api/v1/qrcodes/posters.pdf", headers=admin)
+            assert asked.status_code == 202, asked.get_data(as_text=True)
+            location = asked.headers["Location"]
+
+            def done() -> dict | None:
+                job = client.get(location, headers=admin).json
+                return job if job["state"] in ("succeeded", "failed") else None
+
+            job = wait_for(done, timeout=1800, every=0.1)
+            elapsed = time.perf_counter() - start
+        assert job["state"] == "succeeded", job
+        engine.dispose()
+        return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codes", type=int, default=2000)
+    parser.add_argument("--part", type=int, default=250)
+    args = parser.parse_args()
+    one = run(args.codes, args.part, 1)
+    two = run(args.codes, args.part, 2)
+    print(f"{args.codes} posters in parts of {args.part}:")
+    print(f"  1 consumer : {one:6.1f} s")
+    print(f"  2 consumers: {two:6.1f} s  ({two / one:.2f} × the time of one)")
+
+
+if __name__ == "__main__":
+    main()

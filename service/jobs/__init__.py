@@ -1,0 +1,1 @@
+"""Jobs: long work (posters, exports, imports) run by queue consumers, and periodic work."""

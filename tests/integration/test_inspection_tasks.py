@@ -1,0 +1,180 @@
+"""Inspection task generation: windows in China time, idempotence (also two runs at once),
+overdue tasks and when a point is 失控."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.directory.models import Point
+from service.inspections import checklists, tasks
+from service.inspections.checklists import ItemInput
+from service.inspections.models import InspectionTask, ShiftSchedule
+from service.risks import points
+from tests.factories import World, build_world, make_hazard
+from tests.livedb import live_context
+from uploads_schema.vocabulary import (
+    Frequency,
+    HazardLevel,
+    HazardStatus,
+    Role,
+    TaskStatus,
+)
+
+CN = timezone(timedelta(hours=8))
+
+
+def officer_of(world: World) -> Actor:
+    return Actor(
+        user_id=world.officer.id,
+        role=Role.ENTERPRISE_OFFICER,
+        enterprise_id=world.enterprise_a.id,
+    )
+
+
+def attach(ctx: Context, world: World, frequency: Frequency, name: str = "一号车间") -> int:
+    actor = officer_of(world)
+    point = points.create_point(ctx, actor, enterprise_id=world.enterprise_a.id, name=name)
+    checklist = checklists.create_checklist(
+        ctx, actor, name=f"{name}清单", items=[ItemInput("灭火器在有效期内")]
+    )
+    checklists.attach(
+        ctx,
+        actor,
+        point.point.id,
+        checklist_id=checklist.id,
+        frequency=frequency,
+        assignee_role=Role.ENTERPRISE_OFFICER,
+    )
+    return point.point.id
+
+
+def windows_of(db: Session, point_id: int) -> list[tuple[datetime, datetime]]:
+    rows = db.execute(
+        select(InspectionTask.window_start, InspectionTask.window_end)
+        .where(InspectionTask.point_id == point_id)
+        .order_by(InspectionTask.window_start)
+    )
+    return [(s.astimezone(CN), e.astimezone(CN)) for s, e in rows]
+
+
+def test_weekly_tasks_start_on_monday_in_china_time_and_are_created_once(ctx, world, db):
+    point_id = attach(ctx, world, Frequency.WEEK)
+    # Sunday 23:30 in China (15:30 UTC): this week's window still runs until Monday 00:00.
+    now = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)
+    assert tasks.generate(ctx, days=1, now=now) == 2
+    assert windows_of(db, point_id) == [
+        (datetime(2026, 11, 30, tzinfo=CN), datetime(2026, 12, 7, tzinfo=CN)),
+        (datetime(2026, 12, 7, tzinfo=CN), datetime(2026, 12, 14, tzinfo=CN)),
+    ]
+    assert tasks.generate(ctx, days=1, now=now) == 0
+    assert tasks.generate(ctx, days=8, now=now + timedelta(minutes=31)) == 1  # only the new
+    assert len(windows_of(db, point_id)) == 3
+
+
+def test_shift_tasks_follow_the_enterprises_shifts_or_the_default(ctx, world, db):
+    point_id = attach(ctx, world, Frequency.SHIFT)
+    now = datetime(2026, 12, 4, 7, 59, tzinfo=CN)
+    tasks.generate(ctx, days=1, now=now)
+    starts = [s.hour for s, _ in windows_of(db, point_id)]
+    assert starts == [0, 8, 16, 0]  # 00–08 (open now), 08–16, 16–24, next 00–08
+    db.add(ShiftSchedule(enterprise_id=world.enterprise_a.id, starts=["07:30", "19:30"]))
+    db.commit()
+    other = attach(ctx, world, Frequency.SHIFT, name="二号车间")
+    tasks.generate(ctx, days=1, now=now)
+    assert [(s.hour, s.minute) for s, _ in windows_of(db, other)] == [(7, 30), (19, 30), (7, 30)]
+
+
+def test_a_task_not_done_by_its_window_end_is_overdue_and_its_point_out_of_control(ctx, world, db):
+    point_id = attach(ctx, world, Frequency.DAY)
+    day = datetime(2026, 12, 4, 9, tzinfo=CN)
+    tasks.generate(ctx, days=1, now=day)
+    first = db.scalar(select(InspectionTask).order_by(InspectionTask.window_start).limit(1))
+    end = first.window_end
+
+    def out_of_control(at: datetime) -> bool:
+        return bool(db.scalar(select(tasks.out_of_control_condition(point_id, at))))
+
+    def overdue(at: datetime) -> int:
+        return db.scalar(
+            select(func.count()).select_from(InspectionTask).where(tasks.overdue_condition(at))
+        )
+
+    assert (
+        overdue(end - timedelta(microseconds=1)),
+        out_of_control(end - timedelta(seconds=1)),
+    ) == (0, False)
+    assert (overdue(end), out_of_control(end)) == (1, True)
+    assert out_of_control(end + timedelta(hours=1)) is True
+    # Doing the next day's task there brings the point back under control.
+    second = db.scalar(select(InspectionTask).where(InspectionTask.window_start == end))
+    second.status, second.done_at = TaskStatus.DONE, end + timedelta(hours=2)
+    db.commit()
+    assert out_of_control(end + timedelta(hours=3)) is False
+    assert overdue(end + timedelta(hours=3)) == 1  # the missed task stays overdue
+
+
+def test_an_open_major_hazard_at_a_point_makes_it_out_of_control(ctx, world, db):
+    point_id = attach(ctx, world, Frequency.MONTH)
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    hazard = make_hazard(
+        db, world.enterprise_a, created_at=now, point_id=point_id, level=HazardLevel.MAJOR
+    )
+    db.commit()
+    assert db.scalar(select(tasks.out_of_control_condition(point_id, now))) is True
+    hazard.status = HazardStatus.CLOSED
+    db.commit()
+    assert db.scalar(select(tasks.out_of_control_condition(point_id, now))) is False
+
+
+def test_two_generations_at_once_create_each_task_once(database_url, settings):
+    with live_context(database_url, settings, "gen") as live:
+        with live.uow() as uow:
+            world = build_world(uow.session)
+        for n in range(20):
+            attach(live, world, Frequency.DAY, name=f"车间{n}")
+        now = datetime(2026, 12, 4, 9, tzinfo=CN)
+        barrier = threading.Barrier(2)
+        created: list[int] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                barrier.wait()
+                created.append(tasks.generate(live, days=7, now=now))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with live.read() as uow:
+            total = uow.session.scalar(select(func.count()).select_from(InspectionTask))
+            points_count = uow.session.scalar(select(func.count()).select_from(Point))
+        assert points_count == 20
+        assert total == 20 * 8  # today's window and seven more days
+        assert sorted(created)[1] + sorted(created)[0] == total
+
+
+def test_the_queues_scheduler_generates_the_tasks_once_per_hour(ctx, world, db):
+    from service.jobs import periodic
+
+    point_id = attach(ctx, world, Frequency.DAY)
+    moment = datetime(2026, 12, 4, 9, 30, tzinfo=CN)
+    clocked = dataclasses.replace(ctx, clock=lambda: moment)
+    assert periodic.run_once(clocked, "inspections_generate") == "8 inspection tasks created"
+    assert periodic.run_once(clocked, "inspections_generate") is None  # this hour's is done
+    moment += timedelta(hours=1)
+    assert periodic.run_once(clocked, "inspections_generate") == "0 inspection tasks created"
+    moment = datetime(2026, 12, 5, 0, 30, tzinfo=CN)  # a new China day: one more day ahead
+    assert periodic.run_once(clocked, "inspections_generate") == "1 inspection tasks created"
+    assert len(windows_of(db, point_id)) == 9  # from Dec 4 to Dec 12, a window a day

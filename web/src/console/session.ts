@@ -1,0 +1,90 @@
+// Who is logged in: the token and user of the password login, kept for this browser tab
+// (sessionStorage: closing the tab logs out, as a shared office computer needs).
+import { reactive } from 'vue'
+import { api, type Schemas } from '../api/client'
+
+type User = Schemas['User']
+
+const KEY = 'mashangcha.console'
+
+interface Stored {
+  token: string
+  user: User
+}
+
+function load(): Stored | null {
+  try {
+    const raw = sessionStorage.getItem(KEY)
+    return raw ? (JSON.parse(raw) as Stored) : null
+  } catch {
+    return null
+  }
+}
+
+export const session = reactive<{ token: string | null; user: User | null }>({
+  token: load()?.token ?? null,
+  user: load()?.user ?? null,
+})
+
+export function remember(token: string, user: User): void {
+  session.token = token
+  session.user = user
+  sessionStorage.setItem(KEY, JSON.stringify({ token, user }))
+}
+
+export function forget(): void {
+  session.token = null
+  session.user = null
+  sessionStorage.removeItem(KEY)
+}
+
+let onExpired: () => void = () => {}
+
+/** What to do when the API says the token is no longer good (back to the login). */
+export function whenExpired(handler: () => void): void {
+  onExpired = handler
+}
+
+// Every call carries the token; a 401 ends the session.
+api.use({
+  onRequest({ request }) {
+    if (session.token) request.headers.set('Authorization', `Bearer ${session.token}`)
+    return request
+  },
+  onResponse({ response }) {
+    if (response.status === 401 && session.token) {
+      forget()
+      onExpired()
+    }
+    return response
+  },
+})
+
+/** The headers of a call made without the typed client (downloads, file uploads). */
+export function authHeaders(): Record<string, string> {
+  return session.token ? { Authorization: `Bearer ${session.token}` } : {}
+}
+
+function filename(disposition: string | null, fallback: string): string {
+  const utf8 = disposition?.match(/filename\*=UTF-8''([^;]+)/i)
+  if (utf8) return decodeURIComponent(utf8[1])
+  const plain = disposition?.match(/filename="?([^";]+)"?/i)
+  return plain ? plain[1] : fallback
+}
+
+/** Downloads a file the API serves to logged-in callers only, under the API's own name. */
+export async function download(path: string, fallback: string): Promise<void> {
+  const response = await fetch(path, { headers: authHeaders() })
+  if (!response.ok) {
+    const body = await response.json().catch(() => null)
+    throw body ?? new Error(String(response.status))
+  }
+  const url = URL.createObjectURL(await response.blob())
+  const link = document.createElement('a')
+  link.href = url
+  link.download = filename(response.headers.get('Content-Disposition'), fallback)
+  document.body.appendChild(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 60_000)
+}
