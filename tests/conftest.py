@@ -38,13 +38,15 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 # `make test` spreads the tests over pytest-xdist worker processes (`--dist loadgroup`).
 # The tests under each of these paths stay together on one worker: they share what is
 # costly to start once per worker (Chromium and the live server, a module's gunicorn), or
-# start gunicorns of their own and are kept from running two at once.
+# start gunicorns or job consumers of their own and are kept from running two at once.
 XDIST_GROUPS = {
     "tests/browser/": "browser",
     "tests/api/test_authorization_matrix.py": "authorization_matrix",
     "tests/integration/test_concurrency.py": "gunicorn",
     "tests/integration/test_faults.py": "gunicorn",
     "tests/integration/test_hostile_http.py": "gunicorn",
+    "tests/integration/test_jobs_consumer.py": "gunicorn",
+    "tests/integration/test_many_boxes.py": "gunicorn",
     "tests/integration/test_production_start.py": "gunicorn",
     "tests/integration/test_shared_limits.py": "gunicorn",
 }
