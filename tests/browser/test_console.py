@@ -7,6 +7,7 @@ errors and CSP violations."""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,14 @@ from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The README's pictures, from the real pages (with CONSOLE_SCREENSHOTS=1: a test run
+    does not rewrite files of the project otherwise)."""
+    if os.environ.get("CONSOLE_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOCS / name), full_page=True)
+
 _shade = itertools.count(1)
 
 
@@ -157,8 +166,7 @@ def test_district_supervisor_sees_the_api_figures_and_drills_into_a_street(
         api.get("/api/v1/hazards", supervised="true", status=open_statuses),
     )
     expect(page.get_by_role("img", name="趋势")).to_have_attribute("data-drawn", "yes")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "console-dashboard.png"), full_page=True)
+    screenshot(page, "console-dashboard.png")
 
     ranking = api.get("/api/v1/stats/ranking", sort="reported")
     first = ranking["rows"][0]
@@ -189,7 +197,7 @@ def test_the_map_draws_the_open_hazards_and_enterprises_of_the_geojson(
     expect(page.get_by_text(counts)).to_be_visible()
     for feature in hazards["features"]:
         expect(page.get_by_role("link", name=feature["properties"]["number"])).to_be_visible()
-    page.screenshot(path=str(DOCS / "console-map.png"), full_page=True)
+    screenshot(page, "console-map.png")
     assert page_problems.all() == []
 
 
@@ -213,7 +221,7 @@ def test_a_hazard_shows_its_photos_enlarged_on_click_and_its_timeline(
     expect(timeline.get_by_text("交办整改 → 整改中")).to_be_visible()
     expect(timeline.get_by_text("提交整改 → 待验收：已更换电缆并关闭箱门")).to_be_visible()
     expect(page.get_by_text("记录链校验完整，未被篡改")).to_be_visible()
-    page.screenshot(path=str(DOCS / "console-hazard.png"), full_page=True)
+    screenshot(page, "console-hazard.png")
 
     before.click()  # the thumbnail opens the full photo
     viewer = page.locator(".el-image-viewer__canvas img")
@@ -245,7 +253,7 @@ def test_admin_imports_enterprises_then_issues_a_code_and_downloads_its_poster(
     report = page.get_by_label("导入结果")
     expect(report.get_by_text("导入结果：共 2 行，新增 1，更新 0，失败 1")).to_be_visible()
     expect(report.get_by_text("credit_code：")).to_be_visible()
-    page.screenshot(path=str(DOCS / "console-import.png"), full_page=True)
+    screenshot(page, "console-import.png")
 
     page.get_by_label("搜索企业").fill("控制台导入企业")
     page.get_by_role("button", name="查询").click()
