@@ -32,9 +32,7 @@ def browser_context(browser: Browser) -> Iterator[BrowserContext]:
 
 def _as_admin(live: LiveServer, method: str, path: str, **kw: Any) -> Any:
     headers = {"Authorization": f"Bearer {live.token(live.world.admin)}"}
-    answer = requests.request(
-        method, f"{live.url}/api/v1{path}", headers=headers, timeout=30, **kw
-    )
+    answer = requests.request(method, f"{live.url}/api/v1{path}", headers=headers, timeout=30, **kw)
     assert answer.status_code < 300, answer.text
     return answer.json()
 
