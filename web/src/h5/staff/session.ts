@@ -70,7 +70,7 @@ export async function checkAnswer(response: Response): Promise<void> {
     const body = (await response.clone().json().catch(() => null)) as { code?: string } | null
     if (body?.code === 'password_change_required') {
       // The token is good for one call only, changing the password: keep it for that page.
-      stored.value = { ...stored.value, user: { ...stored.value.user, must_change_password: true } }
+      keepLogin(stored.value.token, { ...stored.value.user, must_change_password: true })
       onLoginLost('password_change_required')
     }
   }
