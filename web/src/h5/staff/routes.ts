@@ -2,10 +2,16 @@
 // who scans a printed code gets the on-site page (打卡, open hazards) instead of the
 // public report form.
 import type { Router } from 'vue-router'
-import { loggedIn, whenLoginLost } from './session'
+import { loggedIn, mustChangePassword, whenLoginLost } from './session'
 
 export function installStaff(router: Router): void {
   router.addRoute({ path: '/h5/login', name: 'staff-login', component: () => import('./pages/LoginPage.vue') })
+  router.addRoute({
+    path: '/h5/password',
+    name: 'staff-password',
+    component: () => import('./pages/PasswordPage.vue'),
+    meta: { staff: true },
+  })
   router.addRoute({ path: '/h5/staff', name: 'staff-todo', component: () => import('./pages/TodoPage.vue'), meta: { staff: true } })
   router.addRoute({
     path: '/h5/staff/hazards/:id(\\d+)',
@@ -24,6 +30,7 @@ export function installStaff(router: Router): void {
 
   router.beforeEach((to) => {
     if (to.meta.staff && !loggedIn.value) return { name: 'staff-login', query: { next: to.fullPath } }
+    if (to.meta.staff && mustChangePassword.value && to.name !== 'staff-password') return { name: 'staff-password' }
     if (to.name === 'staff-login' && loggedIn.value) return { name: 'staff-todo' }
     // ?public=1 keeps the public report form for a staff member who wants it
     if (to.name === 'report' && loggedIn.value && !to.query.public) {
@@ -33,6 +40,10 @@ export function installStaff(router: Router): void {
   })
 
   whenLoginLost((reason) => {
+    if (reason === 'password_change_required') {
+      void router.replace({ name: 'staff-password' })
+      return
+    }
     void router.replace({ name: 'staff-login', query: { reason, next: router.currentRoute.value.fullPath } })
   })
 }

@@ -24,6 +24,8 @@ const stored = ref<Stored | null>(load())
 
 export const staffUser = computed(() => stored.value?.user ?? null)
 export const loggedIn = computed(() => stored.value !== null)
+/** Logged in with a one-time password: every page but changing it is closed. */
+export const mustChangePassword = computed(() => stored.value?.user.must_change_password === true)
 
 /** Keep a successful login's token and user. */
 export function keepLogin(token: string, user: StaffUser): void {
@@ -52,7 +54,8 @@ export function authHeaders(): Record<string, string> {
 
 let onLoginLost: (reason: string) => void = () => {}
 
-/** What to do when the API no longer accepts the token (the router sends to the login). */
+/** What to do when the API no longer accepts the token (the router sends to the login, or to
+ * the password page while the password must be changed). */
 export function whenLoginLost(handler: (reason: string) => void): void {
   onLoginLost = handler
 }
@@ -66,7 +69,8 @@ export async function checkAnswer(response: Response): Promise<void> {
   } else if (response.status === 403) {
     const body = (await response.clone().json().catch(() => null)) as { code?: string } | null
     if (body?.code === 'password_change_required') {
-      forgetLogin()
+      // The token is good for one call only, changing the password: keep it for that page.
+      keepLogin(stored.value.token, { ...stored.value.user, must_change_password: true })
       onLoginLost('password_change_required')
     }
   }
