@@ -47,6 +47,29 @@ class BulletinArgsSchema(ma.Schema):
     )
 
 
+class WeeklyBulletinArgsSchema(ma.Schema):
+    """A region (default: the supervisor's own) and a week (default: last week)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    week = fields.String(
+        validate=validate.Regexp(
+            r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", error="周格式为 YYYY-Www（ISO 周）"
+        ),
+        metadata={"description": "ISO week; default: last week", "example": "2026-W44"},
+    )
+    date = Day(metadata={"description": "Any day of the week (China time), instead of `week`"})
+
+
+class QuarterlyBulletinArgsSchema(ma.Schema):
+    """A region (default: the supervisor's own) and a quarter (default: last quarter)."""
+
+    region_id = Id(metadata={"description": "Default: the supervisor's own region"})
+    quarter = fields.String(
+        validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="季度格式为 YYYY-Qn"),
+        metadata={"description": "Default: last quarter, China time", "example": "2026-Q3"},
+    )
+
+
 class RankingArgsSchema(StatsArgsSchema):
     sort = enum_field(Figure, load_default=Figure.RECTIFICATION_RATE)
 

@@ -11,7 +11,7 @@ from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
 from miniprogram_api.views.jobs import accepted, document_accepted
-from service.documents import bulletins
+from service.documents import bulletins, periodic
 from service.jobs import jobs, kinds
 from service.statistics import exports, prevention
 from service.statistics import figures as statistics
@@ -24,12 +24,14 @@ from uploads_schema.statistics import (
     PreventionArgsSchema,
     PreventionEnterprisesSchema,
     PreventionSummarySchema,
+    QuarterlyBulletinArgsSchema,
     RankingArgsSchema,
     RankingSchema,
     StatsArgsSchema,
     SummarySchema,
     TrendArgsSchema,
     TrendSchema,
+    WeeklyBulletinArgsSchema,
 )
 
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics 统计")
@@ -210,3 +212,78 @@ class MonthlyBulletinDocx(MethodView):
     def get(self, args):
         """The same 月度通报 as a Word document, to edit before sending."""
         return _bulletin(args, "docx")
+
+
+def _periodic(doc: periodic.Document, ext: str) -> Response:
+    ctx = context()
+    if ext == "pdf":
+        data, mimetype = periodic.render_pdf(ctx, doc), "application/pdf"
+    else:
+        data, mimetype = periodic.render_docx(ctx, doc), DOCX
+    return download(
+        data,
+        mimetype,
+        f"{doc.name}.{ext}",
+        f"{doc.ascii_name}.{ext}",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+def _weekly(args: dict, ext: str) -> Response:
+    ctx = context()
+    if args.get("week"):
+        day = periodic.parse_week(args["week"])
+    else:
+        day = args.get("date") or periodic.last_week(ctx.now())
+    summary = periodic.weekly_summary(ctx, current_actor(), args.get("region_id"), day)
+    return _periodic(periodic.weekly_document(summary), ext)
+
+
+def _quarterly(args: dict, ext: str) -> Response:
+    ctx = context()
+    quarter = args.get("quarter")
+    first = periodic.parse_quarter(quarter) if quarter else periodic.last_quarter(ctx.now())
+    ranking = periodic.quarterly_ranking(ctx, current_actor(), args.get("region_id"), first)
+    return _periodic(periodic.quarterly_document(ranking), ext)
+
+
+@blp.route("/bulletins/weekly.pdf")
+class WeeklyBulletinPdf(MethodView):
+    @blp.arguments(WeeklyBulletinArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="周统计, A4")
+    @_errors
+    def get(self, args):
+        """周统计 of a region's week (Monday–Sunday, China time): headline figures against the
+        week before and the child regions' ranking, on one page."""
+        return _weekly(args, "pdf")
+
+
+@blp.route("/bulletins/weekly.docx")
+class WeeklyBulletinDocx(MethodView):
+    @blp.arguments(WeeklyBulletinArgsSchema, location="query")
+    @blp.response(200, content_type=DOCX, description="周统计, Word")
+    @_errors
+    def get(self, args):
+        """The same 周统计 as a Word document."""
+        return _weekly(args, "docx")
+
+
+@blp.route("/bulletins/quarterly.pdf")
+class QuarterlyBulletinPdf(MethodView):
+    @blp.arguments(QuarterlyBulletinArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="季度排名, A4")
+    @_errors
+    def get(self, args):
+        """季度排名: the quarter's ranking of child regions (整改率, 按期整改率, overdue,
+        覆盖率) with each region's change in rank against the quarter before."""
+        return _quarterly(args, "pdf")
+
+
+@blp.route("/bulletins/quarterly.docx")
+class QuarterlyBulletinDocx(MethodView):
+    @blp.arguments(QuarterlyBulletinArgsSchema, location="query")
+    @blp.response(200, content_type=DOCX, description="季度排名, Word")
+    @_errors
+    def get(self, args):
+        """The same 季度排名 as a Word document."""
+        return _quarterly(args, "docx")

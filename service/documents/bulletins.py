@@ -98,13 +98,15 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 
 
-def _count_change(now: int, before: int) -> str:
+def count_change(now: int, before: int) -> str:
+    """A count against an earlier one: 增加3条 / 减少1条 / 持平."""
     if now == before:
         return "持平"
     return f"{'增加' if now > before else '减少'}{abs(now - before)}条"
 
 
-def _rate_change(now: float | None, before: float | None) -> str:
+def rate_change(now: float | None, before: float | None) -> str:
+    """A rate against an earlier one in percentage points; 无可比数据 without both."""
     if now is None or before is None:
         return "无可比数据"
     points = round((now - before) * 100, 2)
@@ -121,11 +123,11 @@ def _text(b: Bulletin) -> list[str]:
     f, p, y = b.this.figures, b.previous.figures, b.year_ago.figures
     lines = [
         f"{b.period}，{b.region_name}共排查上报隐患{f.reported}条，"
-        f"较上月{_count_change(f.reported, p.reported)}，"
-        f"较去年同期{_count_change(f.reported, y.reported)}，"
+        f"较上月{count_change(f.reported, p.reported)}，"
+        f"较去年同期{count_change(f.reported, y.reported)}，"
         f"其中重大隐患{b.major_reported}条。"
         f"有效隐患{f.valid}条，已整改销号{f.closed}条，整改率{pct(f.rectification_rate)}"
-        f"（较上月{_rate_change(f.rectification_rate, p.rectification_rate)}），"
+        f"（较上月{rate_change(f.rectification_rate, p.rectification_rate)}），"
         f"按期整改率{pct(f.on_time_rate)}；检查覆盖率{pct(f.coverage)}。",
         f"截至通报时，逾期未整改隐患{f.overdue}条，待验收{f.awaiting_verification}条"
         + (
@@ -227,9 +229,9 @@ def headline_rows(b: Bulletin) -> list[list[str]]:
                 label,
                 str(now),
                 str(before),
-                _count_change(now, before),
+                count_change(now, before),
                 str(ago),
-                _count_change(now, ago),
+                count_change(now, ago),
             ]
         )
     for label, attr in (
@@ -243,9 +245,9 @@ def headline_rows(b: Bulletin) -> list[list[str]]:
                 label,
                 pct(now),
                 pct(before),
-                _rate_change(now, before),
+                rate_change(now, before),
                 pct(ago),
-                _rate_change(now, ago),
+                rate_change(now, ago),
             ]
         )
     rows.append(["当前逾期（条）", str(f.overdue), "—", "—", "—", "—"])
@@ -302,7 +304,8 @@ def _charts(ctx: Context, b: Bulletin) -> tuple[bytes, bytes | None]:
     return trend, ranking
 
 
-def _office(ctx: Context) -> str:
+def office(ctx: Context) -> str:
+    """The issuing office's name from settings, or the generic one."""
     return ctx.settings.office_name or "安全生产监督管理部门"
 
 
@@ -330,7 +333,7 @@ def bulletin_pdf(ctx: Context, b: Bulletin, progress: Progress | None = None) ->
     story = [
         Paragraph(escape(b.title), styles.title),
         Paragraph(f"（{b.period}）", styles.centre),
-        Paragraph(f"{escape(_office(ctx))}　{to_china(b.made_at):%Y年%m月%d日}", styles.right),
+        Paragraph(f"{escape(office(ctx))}　{to_china(b.made_at):%Y年%m月%d日}", styles.right),
         Paragraph("一、总体情况", styles.heading),
         *(Paragraph(escape(line), styles.body) for line in b.text),
         Spacer(1, 3 * mm),
@@ -365,7 +368,7 @@ def bulletin_pdf(ctx: Context, b: Bulletin, progress: Progress | None = None) ->
         topMargin=18 * mm,
         bottomMargin=18 * mm,
         title=f"{b.title}（{b.period}）",
-        author=_office(ctx),
+        author=office(ctx),
         creator="码上查",
         invariant=1,
     ).build(story)
@@ -399,7 +402,7 @@ def bulletin_docx(ctx: Context, b: Bulletin, progress: Progress | None = None) -
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     period = document.add_paragraph(f"（{b.period}）")
     period.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    made = document.add_paragraph(f"{_office(ctx)}　{to_china(b.made_at):%Y年%m月%d日}")
+    made = document.add_paragraph(f"{office(ctx)}　{to_china(b.made_at):%Y年%m月%d日}")
     made.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     def table(rows: list[list[str]]) -> None:
@@ -432,7 +435,7 @@ def bulletin_docx(ctx: Context, b: Bulletin, progress: Progress | None = None) -
     document.add_heading("四、工作要求", level=1)
     document.add_paragraph(REQUIREMENTS)
     document.core_properties.title = f"{b.title}（{b.period}）"
-    document.core_properties.author = _office(ctx)
+    document.core_properties.author = office(ctx)
     out = io.BytesIO()
     document.save(out)
     if progress is not None:

@@ -457,6 +457,10 @@ STATS = (
     "export.csv",
     "bulletins/monthly.pdf",
     "bulletins/monthly.docx",
+    "bulletins/weekly.pdf",
+    "bulletins/weekly.docx",
+    "bulletins/quarterly.pdf",
+    "bulletins/quarterly.docx",
     "prevention",
     "prevention/enterprises",
 )
