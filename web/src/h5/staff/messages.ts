@@ -77,6 +77,32 @@ export const s = {
   enterprise: '企业',
   yes: '是',
   no: '否',
+  // 排查任务 (double-prevention inspection tasks)
+  tasksTab: '排查任务',
+  tasksHere: '本点位的排查任务',
+  noTasks: '暂无待办的排查任务',
+  taskTitle: '排查任务',
+  taskWindow: '时段',
+  taskOverdue: '已逾期',
+  taskDone: '已完成',
+  taskDue: '待排查',
+  taskItems: '排查项目',
+  basis: '依据',
+  method: '方法',
+  itemNote: '问题说明',
+  itemNotePlaceholder: '写明发现的问题（不合格时必填）',
+  itemPhotos: '问题照片',
+  answerAll: '请逐项选择 合格 / 不合格 / 不涉及',
+  failNeedsPhotoAndNote: '不合格项须附照片和说明',
+  locationNeeded: '提交排查结果须获取位置，请允许定位后重试',
+  submitTask: '提交排查结果',
+  taskSubmitted: '排查结果已提交',
+  answersKept: '网络不可用，已填写的内容保留在本机，恢复网络后再提交即可',
+  hazardsFound: (n: number) => (n ? `发现隐患 ${n} 条，已进入整改流程` : '未发现隐患'),
+  taskCannotDo: '此任务当前不可提交',
+  locationFlagged: '位置超出企业范围，已标记',
+  located: (accuracy: number) => `已获取位置（精度约 ${Math.round(accuracy)} 米）`,
+  hazardLink: (id: number) => `查看隐患 #${id}`,
 } as const
 
 /** The buttons of each hazard action the API may list (`Hazard.actions`). */
@@ -108,6 +134,22 @@ export const eventLabels: Record<string, string> = {
   decline_extension: '驳回延期',
   mark_overdue: '逾期',
   escalate: '升级提醒',
+}
+
+/** 合格 / 不合格 / 不涉及, the API's item outcomes. */
+export const outcomeLabels: Record<string, string> = {
+  pass: '合格',
+  fail: '不合格',
+  not_applicable: '不涉及',
+}
+
+export const frequencyLabels: Record<string, string> = {
+  shift: '每班',
+  day: '每天',
+  week: '每周',
+  month: '每月',
+  quarter: '每季',
+  year: '每年',
 }
 
 export const levelLabels: Record<string, string> = { general: '一般隐患', major: '重大隐患' }

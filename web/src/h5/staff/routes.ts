@@ -21,6 +21,13 @@ export function installStaff(router: Router): void {
     meta: { staff: true },
   })
   router.addRoute({
+    path: '/h5/staff/tasks/:id(\\d+)',
+    name: 'staff-task',
+    component: () => import('./pages/TaskPage.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { staff: true },
+  })
+  router.addRoute({
     path: '/h5/staff/scan/:token',
     name: 'staff-scan',
     component: () => import('./pages/ScanPage.vue'),
