@@ -63,6 +63,9 @@ web/node_modules/.installed: web/package-lock.json | node
 web: install web/node_modules/.installed
 	env -u DATABASE_URL FLASK_SKIP_DOTENV=1 $(BIN)/flask openapi write web/openapi.json
 	cd web && npm run build
+	@# Scripts and styles also as .gz beside them: the app sends those to browsers that take
+	@# gzip (a third of the bytes on a slow phone network).
+	find web/dist/assets -type f \( -name '*.js' -o -name '*.css' -o -name '*.svg' \) -exec gzip -9 -k -f {} +
 
 # Document tests render PDF pages to PNG with poppler's pdftoppm (page count, QR decoding of
 # vector posters); install poppler-utils when it is missing (for `make test` only).

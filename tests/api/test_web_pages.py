@@ -3,6 +3,8 @@ URL /q/<token>, its hashed files cached for a year, our CSP on every answer."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from sqlalchemy import func, select
 
@@ -94,6 +96,27 @@ def test_hashed_files_are_cached_for_a_year_and_missing_ones_are_404(client):
     script.close()
     assert client.get("/assets/h5-Gone0000.js").status_code == 404
     assert client.get("/assets/../h5/index.html").status_code == 404
+
+
+def test_hashed_files_travel_gzipped_to_browsers_that_take_it(client, web_dist):
+    source = b"export const words = '" + "隐患随手拍".encode() * 400 + b"'\n"
+    (web_dist / "assets" / "report-Gz0Hash.js").write_bytes(source)
+    (web_dist / "assets" / "report-Gz0Hash.js.gz").write_bytes(gzip.compress(source))
+    packed = client.get("/assets/report-Gz0Hash.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+    assert packed.mimetype == "text/javascript" and "Accept-Encoding" in packed.headers["Vary"]
+    assert packed.headers["Cache-Control"] == IMMUTABLE
+    assert gzip.decompress(packed.get_data()) == source and len(packed.get_data()) < len(source)
+    plain = client.get("/assets/report-Gz0Hash.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == source
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    # A file without a .gz beside it is sent as it is, whatever the browser takes.
+    script = client.get("/assets/h5-Tst0Hash.js", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in script.headers
+    for answer in (packed, plain, script):
+        answer.close()
+    gone = client.get("/assets/report-Gone.js", headers={"Accept-Encoding": "gzip"})
+    assert gone.status_code == 404
 
 
 def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, admin):
