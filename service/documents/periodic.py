@@ -63,8 +63,8 @@ def parse_week(text: str) -> date:
         if match is None:
             raise ValueError(text)
         year, week = int(match[1]), int(match[2])
-        if year < 2:
-            raise ValueError(year)  # the summary compares with the week before
+        if not 2 <= year <= 9998:
+            raise ValueError(year)  # the week before and the week's Sunday must be dates
         return date.fromisocalendar(year, week, 1)
     except ValueError as exc:
         raise ValidationFailed(errors={"week": ["周格式为 YYYY-Www / week is YYYY-Www"]}) from exc
@@ -79,7 +79,8 @@ def last_quarter(now: datetime) -> date:
 def parse_quarter(text: str) -> date:
     """`2026-Q3` → 2026-07-01 (a 422 for anything else)."""
     match = re.fullmatch(r"(\d{4})-Q([1-4])", text)
-    if match is None or int(match[1]) < 2:
+    # The quarter before and the quarter's end must be dates too.
+    if match is None or not 2 <= int(match[1]) <= 9998:
         raise ValidationFailed(errors={"quarter": ["季度格式为 YYYY-Qn / quarter is YYYY-Qn"]})
     return date(int(match[1]), (int(match[2]) - 1) * 3 + 1, 1)
 

@@ -156,14 +156,14 @@ def test_weekly_and_quarterly_are_scoped_and_validated(client, data, auth_header
         other = f"{path}&region_id={data.street_b.id}"
         assert_error(client.get(other, headers=auth_header(data.street_supervisor)), 404)
     admin = auth_header(data.admin)
-    for week in ("2026-W54", "2026-42", "2026-W4"):
+    for week in ("2026-W54", "2026-42", "2026-W4", "9999-W52", "0001-W01"):
         answer = client.get(f"/api/v1/stats/bulletins/weekly.docx?week={week}", headers=admin)
         assert "week" in assert_error(answer, 422)["errors"], week
     answer = client.get("/api/v1/stats/bulletins/weekly.docx?week=2025-W53", headers=admin)
     assert "week" in assert_error(answer, 422)["errors"]  # 2025 has 52 ISO weeks (2026 has 53)
     answer = client.get("/api/v1/stats/bulletins/weekly.docx?date=2026-02-30", headers=admin)
     assert "date" in assert_error(answer, 422)["errors"]
-    for quarter in ("2026-Q5", "2026-4", "0001-Q1"):
+    for quarter in ("2026-Q5", "2026-4", "0001-Q1", "9999-Q4"):
         answer = client.get(
             f"/api/v1/stats/bulletins/quarterly.pdf?quarter={quarter}", headers=admin
         )
