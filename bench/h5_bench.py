@@ -187,28 +187,10 @@ def new_code(base_url: str, token: str, enterprise_id: str) -> str:
     return str(answer.json()["token"])
 
 
-_RECORD_UPLOADS = """
-window.__uploads = [];
-const bodySize = (body) => {
-  if (body instanceof Blob) return body.size;
-  let n = 0;
-  for (const [, value] of body.entries()) {
-    n += typeof value === "string" ? value.length : value.size;
-  }
-  return n;
-};
-const isUpload = (body) => body instanceof FormData || body instanceof Blob;
-const send = XMLHttpRequest.prototype.send;
-XMLHttpRequest.prototype.send = function (body) {
-  if (isUpload(body)) window.__uploads.push(bodySize(body));
-  return send.call(this, body);
-};
-const fetched = window.fetch;
-window.fetch = function (input, init) {
-  if (init && isUpload(init.body)) window.__uploads.push(bodySize(init.body));
-  return fetched.apply(this, arguments);
-};
-"""
+# The browser tests' page script: the bytes of each upload body, as the page sends them.
+_RECORD_UPLOADS = (
+    Path(__file__).resolve().parents[1] / "tests" / "browser" / "record_uploads.js"
+).read_text()
 
 
 def emulated_page(browser: Browser, emulation: Emulation) -> tuple[BrowserContext, Page]:

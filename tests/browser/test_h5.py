@@ -139,28 +139,7 @@ def photos_of(live: LiveServer, hazard_id: int) -> list[Media]:
 
 
 # The bytes of each FormData / Blob body the page sends (file sizes plus text fields).
-RECORD_UPLOADS = """
-window.__uploads = [];
-const bodySize = (body) => {
-  if (body instanceof Blob) return body.size;
-  let n = 0;
-  for (const [, value] of body.entries()) {
-    n += typeof value === "string" ? value.length : value.size;
-  }
-  return n;
-};
-const isUpload = (body) => body instanceof FormData || body instanceof Blob;
-const send = XMLHttpRequest.prototype.send;
-XMLHttpRequest.prototype.send = function (body) {
-  if (isUpload(body)) window.__uploads.push(bodySize(body));
-  return send.call(this, body);
-};
-const fetched = window.fetch;
-window.fetch = function (input, init) {
-  if (init && isUpload(init.body)) window.__uploads.push(bodySize(init.body));
-  return fetched.apply(this, arguments);
-};
-"""
+RECORD_UPLOADS = (Path(__file__).parent / "record_uploads.js").read_text()
 
 
 def test_an_anonymous_report_with_two_photos_reaches_its_receipt_and_back(
