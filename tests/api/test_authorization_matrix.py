@@ -655,6 +655,12 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         )
         for x in "ac"
     },
+    ("POST", f"{V1}/users/<int:user_id>/unlock"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
+    },
     ("GET", f"{V1}/users/me"): {"self": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/users/<int:user_id>"): {
         "officer of A": Row("401 404 200 404 200 200 200", arg=lambda m: m.world.officer.id),
