@@ -1074,6 +1074,7 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
     },
     # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/basemap"): {"settings": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/geo/hazards.geojson"): {
         "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
         "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
