@@ -15,6 +15,7 @@ from uploads_schema.directory import (
     ImportFileSchema,
     PasswordResetSchema,
     StaffImportReportSchema,
+    UnlockSchema,
     UserPageSchema,
     UserPatchSchema,
     UserQuerySchema,
@@ -103,3 +104,14 @@ class UserPasswordReset(MethodView):
         """Give an office account a one-time password, shown only in this answer (admin);
         its owner must change it at the next login."""
         return users.reset_password(context(), current_actor(), user_id)
+
+
+@blp.route("/<int:user_id>/unlock")
+class UserUnlock(MethodView):
+    @blp.response(200, UnlockSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, user_id):
+        """Lift an account's login lockout (admin): its failed password logins are
+        forgotten and it may log in at once; answers how many there were."""
+        return users.unlock(context(), current_actor(), user_id)

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -33,6 +34,7 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
 _HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
 # MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
 _PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")  # of MAP_TILE_URL: {z}, {x}, {y}
 
 
 def _random_secret() -> str:
@@ -171,6 +173,11 @@ class Settings:
     poster_part_pages: int = 250  # a big poster job is split in parts of this many pages
     export_sync_max_days: int = 92  # days of an export's period (a quarter answers directly)
     import_sync_max_bytes: int = 512 * 1024  # size of an import file
+    # The console's 一张图 on a tile service (e.g. the province's own): an XYZ URL template
+    # with {z}, {x} and {y}, and the attribution its terms ask for. Empty: points on plain
+    # longitude/latitude axes, no base map. The console's CSP allows this origin's images.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -245,6 +252,8 @@ class Settings:
         if self.minio_public_endpoint:
             problems.extend(self._public_endpoint_problems())
         problems.extend(self._rate_problems())
+        if self.map_tile_url:
+            problems.extend(self._tile_problems())
         if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
             problems.append(
                 "JOB_STALE_AFTER_SECONDS must be at least 3 × JOB_HEARTBEAT_SECONDS "
@@ -316,6 +325,39 @@ class Settings:
                 "MINIO_REGION is required with MINIO_PUBLIC_ENDPOINT (MinIO: us-east-1)"
             )
         return problems
+
+    @property
+    def map_tile_origin(self) -> str:
+        """The tile service's scheme://host[:port] (what the console's CSP names); empty
+        when no tile service is set."""
+        if not self.map_tile_url:
+            return ""
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    def _tile_problems(self) -> list[str]:
+        value = self.map_tile_url
+        parts = urlsplit(value)
+        placeholders = set(_PLACEHOLDER.findall(value))
+        good = (
+            parts.scheme in {"http", "https"}
+            and _HOST_PORT.fullmatch(parts.netloc) is not None  # no user:password@, no {s}
+            and placeholders == {"{z}", "{x}", "{y}"}
+            and not parts.fragment
+            and not re.search(r"[\s\"'<>\\]", value)
+        )
+        if not good:
+            return [
+                "MAP_TILE_URL must be an http(s) URL template on one host with {z}, {x} and "
+                "{y} (no other placeholders), e.g. https://tiles.example.cn/{z}/{x}/{y}.png, "
+                f"not {value!r}"
+            ]
+        if self.is_production and parts.scheme != "https":
+            return [
+                "MAP_TILE_URL must be https:// in production (an https console loads no "
+                "http images)"
+            ]
+        return []
 
     def warnings(self) -> list[str]:
         """What works but should not in production: one line each (empty elsewhere)."""

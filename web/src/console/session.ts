@@ -2,6 +2,7 @@
 // (sessionStorage: closing the tab logs out, as a shared office computer needs).
 import { reactive } from 'vue'
 import { api, type Schemas } from '../api/client'
+import { saveFile } from './files'
 
 type User = Schemas['User']
 
@@ -79,12 +80,5 @@ export async function download(path: string, fallback: string): Promise<void> {
     const body = await response.json().catch(() => null)
     throw body ?? new Error(String(response.status))
   }
-  const url = URL.createObjectURL(await response.blob())
-  const link = document.createElement('a')
-  link.href = url
-  link.download = filename(response.headers.get('Content-Disposition'), fallback)
-  document.body.appendChild(link)
-  link.click()
-  link.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 60_000)
+  saveFile(await response.blob(), filename(response.headers.get('Content-Disposition'), fallback))
 }
