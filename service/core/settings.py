@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_SECRET_LENGTH = 32
@@ -82,6 +84,9 @@ class Settings:
 
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mashangcha.db'}"
+    # A read replica of DATABASE_URL for statistics and exports (empty: they read the
+    # primary). Only reads that never need the caller's own latest write go there.
+    database_read_url: str = ""
     # Signs tokens and local photo links. Unset: a random key per installation, kept in
     # secret_key_file (development and test only; production requires SECRET_KEY).
     secret_key: str = field(default_factory=_random_secret, repr=False)
@@ -245,6 +250,7 @@ class Settings:
         if self.minio_public_endpoint:
             problems.extend(self._public_endpoint_problems())
         problems.extend(self._rate_problems())
+        problems.extend(self._read_url_problems())
         if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
             problems.append(
                 "JOB_STALE_AFTER_SECONDS must be at least 3 × JOB_HEARTBEAT_SECONDS "
@@ -273,6 +279,23 @@ class Settings:
             if not (self.wechat_appid and self.wechat_secret):
                 problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
         return problems
+
+    def _read_url_problems(self) -> list[str]:
+        value = self.database_read_url
+        if not value:
+            return []
+        if not value.startswith("postgresql"):
+            return [
+                "DATABASE_READ_URL must name a PostgreSQL read replica "
+                "(postgresql+psycopg://user:password@host/db)"
+            ]
+        if not self.database_url.startswith("postgresql"):
+            return ["DATABASE_READ_URL needs DATABASE_URL on PostgreSQL (a replica of it)"]
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            return ["DATABASE_READ_URL is not a database URL (postgresql+psycopg://…)"]
+        return []
 
     def _rate_problems(self) -> list[str]:
         problems = []

@@ -236,3 +236,38 @@ def test_production_never_makes_its_own_key(tmp_path):
 def test_settings_built_in_code_never_share_a_key():
     assert Settings().secret_key != Settings().secret_key
     assert OLD_PUBLIC_SECRET not in repr(Settings())
+
+
+def test_a_read_replica_is_optional_and_kept_as_given():
+    assert Settings.from_env({}).database_read_url == ""
+    replica = "postgresql+psycopg://reader@10.0.0.6/mashangcha"
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql+psycopg://app@10.0.0.5/mashangcha", "DATABASE_READ_URL": replica}
+    )
+    assert settings.database_read_url == replica
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "expected"),
+    [
+        (
+            "postgresql+psycopg://app@db/m",
+            "sqlite:////srv/replica.db",
+            "DATABASE_READ_URL must name a PostgreSQL read replica",
+        ),
+        (
+            "sqlite:////srv/m.db",
+            "postgresql+psycopg://reader@db/m",
+            "DATABASE_READ_URL needs DATABASE_URL on PostgreSQL",
+        ),
+        (
+            "postgresql+psycopg://app@db/m",
+            "postgresql+psycopg://reader@db:port/m",
+            "DATABASE_READ_URL is not a database URL",
+        ),
+    ],
+)
+def test_a_read_replica_that_cannot_be_one_is_refused_at_start(primary, replica, expected):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
+    assert expected in str(info.value) and "\n" not in str(info.value)
