@@ -168,6 +168,8 @@ class Settings:
     # Run jobs inside the request that asks for them (tests; never in production).
     jobs_immediate: bool = False
     job_result_ttl_hours: int = 24  # a finished job's download, then collected
+    # A staff import's report holds one-time passwords: kept this long (if shorter), not a day.
+    staff_import_result_ttl_minutes: int = 60
     job_heartbeat_seconds: int = 10  # a running job says it is alive this often …
     job_stale_after_seconds: int = 120  # … and is retried (or failed) when silent this long
     job_max_attempts: int = 2
@@ -261,6 +263,7 @@ class Settings:
             "idempotency_ttl_hours",
             "verify_within_hours",
             "job_result_ttl_hours",
+            "staff_import_result_ttl_minutes",
             "job_heartbeat_seconds",
             "job_max_attempts",
             "poster_part_pages",

@@ -241,9 +241,8 @@ def test_settings_built_in_code_never_share_a_key():
 def test_a_read_replica_is_optional_and_kept_as_given():
     assert Settings.from_env({}).database_read_url == ""
     replica = "postgresql+psycopg://reader@10.0.0.6/mashangcha"
-    settings = Settings.from_env(
-        {"DATABASE_URL": "postgresql+psycopg://app@10.0.0.5/mashangcha", "DATABASE_READ_URL": replica}
-    )
+    primary = "postgresql+psycopg://app@10.0.0.5/mashangcha"
+    settings = Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
     assert settings.database_read_url == replica
 
 
