@@ -2,7 +2,8 @@
 job's creator, and returns the file to keep as the job's result.
 
 Kinds: `posters` (a region's poster PDF, split in parts across consumers when big),
-`export` (a statistics export, XLSX or CSV), `enterprise_import` (the row report).
+`export` (a statistics export, XLSX or CSV), `enterprise_import` (the row report),
+`document` (a 月度通报 / 周统计 / 季度排名, PDF or DOCX).
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import qr
 from service.access.scoping import Actor
 from service.core.context import Context
 from service.directory import enterprise_import
+from service.documents import filing
 from service.qrcodes import codes as qrcodes
 from service.statistics import exports
 from service.statistics.figures import StatsQuery
 from uploads_schema.directory import ImportReportSchema
-from uploads_schema.vocabulary import HazardLevel, ImportMode, Industry
+from uploads_schema.vocabulary import DocumentKind, HazardLevel, ImportMode, Industry
 
 POSTERS = "posters"
 EXPORT = "export"
 ENTERPRISE_IMPORT = "enterprise_import"
+DOCUMENT = "document"
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -200,10 +203,36 @@ def run_enterprise_import(ctx: Context, actor: Actor, job: Inputs, progress: Pro
     )
 
 
+# --- documents -------------------------------------------------------------------------
+
+
+def document_params(kind: DocumentKind, fmt: str, region_id: int | None, period: str) -> dict:
+    """A 通报 request as JSON the job keeps (the period resolved, never "last month")."""
+    return {"document": kind.value, "format": fmt, "region_id": region_id, "period": period}
+
+
+def run_document(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
+    """The same file the direct download answers."""
+    p = job.params
+    fmt = p["format"]
+    job.set_total(1)
+    rendered = filing.render(
+        ctx, actor, DocumentKind(p["document"]), p["region_id"], p["period"], formats=[fmt]
+    )
+    progress(1)
+    return Output(
+        rendered.files[fmt],
+        filing.CONTENT_TYPES[fmt],
+        f"{rendered.name}.{fmt}",
+        f"{rendered.ascii_name}.{fmt}",
+    )
+
+
 Runner = Callable[[Context, Actor, Inputs, Progress], "Output | Split"]
 
 RUNNERS: dict[str, Runner] = {
     POSTERS: run_posters,
     EXPORT: run_export,
     ENTERPRISE_IMPORT: run_enterprise_import,
+    DOCUMENT: run_document,
 }
