@@ -171,7 +171,7 @@ class Settings:
     poster_part_pages: int = 250  # a big poster job is split in parts of this many pages
     export_sync_max_days: int = 92  # days of an export's period (a quarter answers directly)
     import_sync_max_bytes: int = 512 * 1024  # size of an import file
-    bulletin_sync_max_enterprises: int = 2000  # active enterprises a 通报 covers
+    bulletin_sync_max_enterprises: int = 1000  # active enterprises a 通报 covers
 
     @property
     def is_production(self) -> bool:

@@ -289,3 +289,14 @@ def test_the_district_sees_its_streets_documents_with_filters_and_pages(
     assert client.get("/api/v1/documents", headers=auth_header(data.admin)).json["total"] == 6
     for role in (data.reporter, data.officer, data.inspector):
         assert_error(client.get("/api/v1/documents", headers=auth_header(role)), 403)
+
+
+def test_the_daily_build_is_due_at_four_in_the_morning_china_time():
+    build = periodic.BY_NAME["documents_build"]
+    assert build.due(DECEMBER_1ST) and not build.due(DECEMBER_1ST.replace(hour=0))
+    assert build.period(DECEMBER_1ST) == "2026-11-30T20:00Z"
+    # A period runs from 20:00 UTC to 20:00 UTC: one run a China day.
+    assert build.period(DECEMBER_1ST.replace(hour=23)) == "2026-11-30T20:00Z"
+    assert build.period(DECEMBER_2ND) == "2026-12-01T20:00Z"
+    assert build.period(DECEMBER_2ND.replace(hour=20)) == "2026-12-02T20:00Z"
+    assert periodic.BY_NAME["idempotency_purge"].period(DECEMBER_2ND) == "2026-12-02T00:00Z"
