@@ -300,3 +300,34 @@ def test_the_daily_build_is_due_at_four_in_the_morning_china_time():
     assert build.period(DECEMBER_2ND) == "2026-12-01T20:00Z"
     assert build.period(DECEMBER_2ND.replace(hour=20)) == "2026-12-02T20:00Z"
     assert periodic.BY_NAME["idempotency_purge"].period(DECEMBER_2ND) == "2026-12-02T00:00Z"
+
+
+def test_the_wechat_message_of_a_filed_document_names_the_period_and_opens_no_page(
+    data,  # noqa: F811
+    ctx,
+    db,
+    fake_wechat,
+):
+    ctx.clock = lambda: DECEMBER_1ST
+    data.district_supervisor.openid = "openid-district-supervisor"
+    db.commit()
+    filing.file_document(ctx, data.district.id, DocumentKind.MONTHLY, "2026-11")
+    fake_wechat.reset()
+    sender = delivery.WeChatSubscribeSender(
+        fake_wechat.url,
+        "wx-test-appid",
+        "wx-test-secret",
+        {NotificationKind.DOCUMENT_FILED: "tpl-document"},
+        "pages/hazard/detail",
+        timeout=3.0,
+        clock=ctx.now,
+    )
+    try:
+        assert delivery.send_pending(ctx, sender).sent == 1
+    finally:
+        sender.close()
+    (body,) = fake_wechat.messages_to("openid-district-supervisor")
+    fake_wechat.reset()
+    assert body["template_id"] == "tpl-document" and "page" not in body
+    assert body["data"]["character_string1"] == {"value": "2026-11"}
+    assert body["data"]["thing5"] == {"value": "月度通报已生成，请到控制台文书中查看"}
