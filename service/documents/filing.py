@@ -193,13 +193,36 @@ def file_document(ctx: Context, region_id: int, kind: DocumentKind, period: str)
     for fmt, data in rendered.files.items():
         ctx.storage.put(keys[fmt], data, CONTENT_TYPES[fmt])
     try:
-        filed, old_keys = _record(ctx, region, kind, period, rendered, keys)
-    except IntegrityError:
-        # Built at the same time elsewhere (the CLI beside the scheduler): theirs is replaced.
-        filed, old_keys = _record(ctx, region, kind, period, rendered, keys)
-    for key in old_keys - set(keys.values()):
-        ctx.storage.delete(key)  # the earlier build's files (a missing object is no error)
+        try:
+            filed, old_keys = _record(ctx, region, kind, period, rendered, keys)
+        except IntegrityError:
+            # Built at the same time elsewhere (the CLI beside the scheduler): theirs goes.
+            filed, old_keys = _record(ctx, region, kind, period, rendered, keys)
+    except Exception:
+        _forget_unfiled(ctx, set(keys.values()))  # no row points at them: nothing half-filed
+        raise
+    _forget_unfiled(ctx, old_keys - set(keys.values()))  # the earlier build's files
     return filed
+
+
+def _forget_unfiled(ctx: Context, keys: set[str]) -> None:
+    """Delete those of `keys` no filed document points at (the same content built twice
+    shares its key)."""
+    if not keys:
+        return
+    with ctx.read() as uow:
+        kept = set(
+            uow.session.scalars(
+                select(FiledDocument.pdf_key).where(FiledDocument.pdf_key.in_(keys))
+            )
+        ) | set(
+            uow.session.scalars(
+                select(FiledDocument.docx_key).where(FiledDocument.docx_key.in_(keys))
+            )
+        )
+    assert ctx.storage is not None
+    for key in keys - kept:
+        ctx.storage.delete(key)  # a missing object is no error
 
 
 def _record(

@@ -331,3 +331,13 @@ def test_the_wechat_message_of_a_filed_document_names_the_period_and_opens_no_pa
     assert body["template_id"] == "tpl-document" and "page" not in body
     assert body["data"]["character_string1"] == {"value": "2026-11"}
     assert body["data"]["thing5"] == {"value": "月度通报已生成，请到控制台文书中查看"}
+
+
+def test_a_build_whose_row_is_not_written_leaves_no_files(data, ctx, monkeypatch):  # noqa: F811
+    def database_down(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(filing, "_record", database_down)
+    with pytest.raises(RuntimeError):
+        filing.file_document(ctx, data.district.id, DocumentKind.QUARTERLY, "2026-Q3")
+    assert list(ctx.storage.iter_objects("documents/")) == []
