@@ -6,7 +6,7 @@ CHECK takes `document_filed` (SQLite: the table is copied). Downgrade drops the 
 files stay in object storage under documents/) and the messages of the new kind.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 """
 
