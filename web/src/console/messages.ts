@@ -88,8 +88,23 @@ export const TEXT = {
   ledger: '重大隐患台账',
   enterprises: '企业与二维码',
   users: '用户',
+  jobs: '任务',
   notFound: '未找到',
   notFoundHint: '该页面不存在，或不在您的管辖范围内。',
   backHome: '返回驾驶舱',
   loading: '加载中…',
+}
+
+export const JOB_KIND: Record<string, string> = {
+  posters: '二维码海报 PDF',
+  export: '统计导出',
+  enterprise_import: '企业导入',
+}
+
+export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
+  queued: '排队中',
+  running: '进行中',
+  succeeded: '已完成',
+  failed: '失败',
+  cancelled: '已取消',
 }
