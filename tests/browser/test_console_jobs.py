@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from pypdf import PdfReader
@@ -23,6 +24,8 @@ from pypdf import PdfReader
 from service.jobs import kinds, running
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.browser.test_console import Api, log_in
+from tests.browser.test_h5 import PHONES
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -226,3 +229,133 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
 
     assert_no_token(urls, live_server, admin)
     assert page_problems.all() == []
+
+
+def test_an_admin_imports_a_big_file_as_a_job_and_sees_its_report(
+    page: Page,
+    live_server: LiveServer,
+    page_problems: PageProblems,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    world = live_server.world
+    settings = replace(live_server.ctx.settings, import_sync_max_bytes=10)
+    monkeypatch.setattr(live_server.ctx, "settings", settings)
+    rows = [
+        "统一社会信用代码,企业名称,地址,纬度,经度,行业,风险等级,网格编码",
+        f"91350100M000200Y2F,后台导入企业,路2号,31.7,119.9,工贸,黄,{world.grid_a.code}",
+    ]
+    csv = tmp_path / "企业.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    log_in(page, live_server, world.admin, then="/console/enterprises")
+    page.get_by_text("只导入正确的行").click()
+    page.get_by_label("导入企业文件").set_input_files(csv)
+
+    card = page.get_by_label(re.compile(r"^任务 \d+$"))
+    expect(card.get_by_text("企业导入：排队中")).to_be_visible()
+    job = Api(live_server, world.admin).get("/api/v1/jobs")["items"][0]
+    assert job["kind"] == "enterprise_import" and job["state"] == "queued"
+    running.run_job(live_server.ctx, job["id"])  # the consumer
+
+    expect(card.get_by_text("企业导入：已完成")).to_be_visible()
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，更新 0，失败 0")).to_be_visible()
+    expect(page.get_by_role("row", name="后台导入企业")).to_be_visible()
+    assert page_problems.all() == []
+
+
+def test_the_jobs_page_polls_only_while_a_job_is_unfinished_and_cancels_one(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    admin = Api(live_server, world.admin)
+    admin.post(f"/api/v1/enterprises/{world.enterprise_b.id}/qrcodes", {}, status=201)
+    asked = requests.get(
+        f"{live_server.url}/api/v1/qrcodes/posters.pdf",
+        params={"region_id": world.street_b.id, "async": "1"},
+        headers=admin.headers,
+        timeout=10,
+    )
+    assert asked.status_code == 202, asked.text
+    job = asked.json()
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/api/v1/jobs") else None)
+
+    log_in(page, live_server, world.admin, then="/console/jobs")
+    row = (
+        page.get_by_label("我的任务")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("cell", name=str(job["id"]), exact=True))
+    )
+    expect(row.get_by_role("cell", name="排队中", exact=True)).to_be_visible()
+    expect(row.get_by_text("二维码海报 PDF")).to_be_visible()
+    expect(row.get_by_role("progressbar")).to_be_visible()
+    page.wait_for_timeout(4500)  # the API's Retry-After is 2 s
+    assert len(polls) >= 3
+
+    # Left, the page asks no more.
+    page.get_by_role("menuitem", name="用户").click()
+    expect(page.get_by_role("heading", name="用户")).to_be_visible()
+    left = len(polls)
+    page.wait_for_timeout(3000)
+    assert len(polls) == left
+
+    page.get_by_role("menuitem", name="任务").click()
+    row.get_by_role("button", name="取消").click()
+    expect(page.get_by_text(f"已取消任务 {job['id']}")).to_be_visible()
+    expect(row.get_by_role("cell", name="已取消", exact=True)).to_be_visible()
+    assert admin.get(f"/api/v1/jobs/{job['id']}")["state"] == "cancelled"
+    # Nothing unfinished: the list is not asked again.
+    page.wait_for_timeout(500)
+    settled = len(polls)
+    page.wait_for_timeout(3000)
+    assert len(polls) == settled
+    assert page_problems.all() == []
+
+
+def test_a_hazards_documents_are_offered_once_the_api_makes_them(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, browser: Browser
+) -> None:
+    world = live_server.world
+    admin, officer = Api(live_server, world.admin), Api(live_server, world.officer)
+    reporter = Api(live_server, world.reporter)
+    code = admin.post(f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", {}, status=201)
+    body = {
+        "qr_token": code["token"],
+        "category": "fire",
+        "description": "灭火器压力不足",
+        "media_ids": [reporter.photo()],
+    }
+    hazard = reporter.post("/api/v1/hazards", body, status=201)["hazard"]
+    log_in(page, live_server, world.district_supervisor, then=f"/console/hazards/{hazard['id']}")
+    expect(page.get_by_text("交办整改后可下载隐患整改通知书")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^下载"))).to_have_count(0)
+
+    deadline = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    assignment = {"assignee_id": world.officer.id, "deadline": deadline}
+    officer.post(f"/api/v1/hazards/{hazard['id']}/assign", assignment)
+    page.reload()
+    name = f"隐患整改通知书-{hazard['number']}.pdf"
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="下载隐患整改通知书（PDF）").click()
+    assert waiting.value.suggested_filename == name
+    assert Path(waiting.value.path()).read_bytes()[:5] == b"%PDF-"
+    expect(page.get_by_role("button", name="下载复查意见书（PDF）")).to_have_count(0)
+    assert page_problems.all() == []
+
+    # The enterprise's officer keeps the written order on the phone.
+    phone = browser.new_context(locale="zh-CN", **PHONES["375x667"])
+    try:
+        mobile = phone.new_page()
+        mobile.goto(f"{live_server.url}/h5/login")
+        mobile.get_by_label("账号").fill(world.officer.username or "")
+        mobile.get_by_label("密码").fill(PASSWORD)
+        mobile.get_by_role("button", name="登录").click()
+        expect(mobile.get_by_role("tab").first).to_be_visible()
+        mobile.goto(f"{live_server.url}/h5/staff/hazards/{hazard['id']}")
+        with mobile.expect_download() as waiting:
+            mobile.get_by_role("button", name="下载整改通知书（PDF）").click()
+        assert waiting.value.suggested_filename == name
+        assert Path(waiting.value.path()).read_bytes()[:5] == b"%PDF-"
+    finally:
+        phone.close()

@@ -79,7 +79,12 @@ export function useJob(onEnd?: (job: Job) => void | Promise<void>) {
     timer = undefined
     const current = job.value
     if (!current || !alive) return
-    const { data } = await api.GET('/api/v1/jobs/{job_id}', { params: { path: { job_id: current.id } } })
+    let data: Job | undefined
+    try {
+      data = (await api.GET('/api/v1/jobs/{job_id}', { params: { path: { job_id: current.id } } })).data
+    } catch {
+      // No answer (the network dropped): the job goes on; ask again at the next turn.
+    }
     // A newer job may have been followed meanwhile, or the page left.
     if (!alive || job.value?.id !== current.id) return
     if (data) job.value = data

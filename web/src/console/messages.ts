@@ -99,6 +99,7 @@ export const JOB_KIND: Record<string, string> = {
   posters: '二维码海报 PDF',
   export: '统计导出',
   enterprise_import: '企业导入',
+  document: '通报文书',
 }
 
 export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
