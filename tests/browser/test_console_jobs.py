@@ -185,6 +185,7 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
         log_in(page, live_server, world.admin, then="/console/enterprises")
         page.get_by_role("combobox", name="海报区域").click()
         page.get_by_role("option", name="甲街道", exact=True).click()
+        page.get_by_text("A4", exact=True).click()
         page.get_by_role("button", name="下载海报 PDF").click()
 
         card = page.get_by_label(re.compile(r"^任务 \d+$"))
@@ -213,7 +214,9 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
         assert pdf.suggested_filename == name
         data = Path(pdf.path()).read_bytes()
         assert data[:5] == b"%PDF-"
-        assert len(PdfReader(io.BytesIO(data)).pages) == codes
+        pages = PdfReader(io.BytesIO(data)).pages
+        assert len(pages) == codes
+        assert [round(float(p.mediabox.width)) for p in pages] == [595] * codes  # A4
     finally:
         consumer.finish()
 
