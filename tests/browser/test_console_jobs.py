@@ -23,7 +23,7 @@ from pypdf import PdfReader
 
 from service.jobs import kinds, running
 from tests.browser.conftest import LiveServer, PageProblems
-from tests.browser.test_console import Api, log_in
+from tests.browser.test_console import Api, log_in, screenshot
 from tests.browser.test_h5 import PHONES
 from tests.factories import PASSWORD
 
@@ -226,6 +226,7 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell", name="已完成", exact=True)).to_be_visible()
     expect(row.get_by_text("二维码海报 PDF")).to_be_visible()
+    screenshot(page, "console-jobs.png")
     with page.expect_download() as waiting:
         row.get_by_role("button", name=f"下载 {name}").click()
     assert waiting.value.suggested_filename == name
