@@ -18,6 +18,7 @@ from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
+    PREVENTION,
     BulletinArgsSchema,
     ExportArgsSchema,
     MajorHazardListSchema,
@@ -28,6 +29,7 @@ from uploads_schema.statistics import (
     RankingArgsSchema,
     RankingSchema,
     StatsArgsSchema,
+    SummaryArgsSchema,
     SummarySchema,
     TrendArgsSchema,
     TrendSchema,
@@ -46,14 +48,19 @@ def _errors(view):  # type: ignore[no-untyped-def]
     return view
 
 
+def _with_prevention(args: dict) -> dict[str, bool]:
+    return {"with_prevention": args.pop("include", None) == PREVENTION}
+
+
 @blp.route("/summary")
 class Summary(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, SummarySchema)
     @_errors
     def get(self, args):
         """Reported, closed, open, overdue, 待验收, 整改率, 按期整改率, 销号时长, 检查覆盖率."""
-        return statistics.summary(context(), current_actor(), StatsQuery(**args))
+        more = _with_prevention(args)
+        return statistics.summary(context(), current_actor(), StatsQuery(**args), **more)
 
 
 @blp.route("/ranking")
@@ -62,9 +69,10 @@ class RankingView(MethodView):
     @blp.response(200, RankingSchema)
     @_errors
     def get(self, args):
-        """The same figures for each child region (or grid of a community), ranked."""
-        sort = args.pop("sort")
-        return statistics.ranking(context(), current_actor(), StatsQuery(**args), sort)
+        """The same figures for each child region (or grid of a community), ranked; with
+        `include=prevention` each unit's 双重预防 figures too."""
+        sort, more = args.pop("sort"), _with_prevention(args)
+        return statistics.ranking(context(), current_actor(), StatsQuery(**args), sort, **more)
 
 
 @blp.route("/trend")
@@ -73,9 +81,10 @@ class TrendView(MethodView):
     @blp.response(200, TrendSchema)
     @_errors
     def get(self, args):
-        """Figures per week (from Monday) or per month, in China time."""
-        bucket = args.pop("bucket")
-        return statistics.trend(context(), current_actor(), StatsQuery(**args), bucket)
+        """Figures per week (from Monday) or per month, in China time; with
+        `include=prevention` each bucket's tasks and hazards by origin too."""
+        bucket, more = args.pop("bucket"), _with_prevention(args)
+        return statistics.trend(context(), current_actor(), StatsQuery(**args), bucket, **more)
 
 
 @blp.route("/major-hazards")

@@ -655,6 +655,12 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         )
         for x in "ac"
     },
+    ("POST", f"{V1}/users/<int:user_id>/unlock"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
+    },
     ("GET", f"{V1}/users/me"): {"self": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/users/<int:user_id>"): {
         "officer of A": Row("401 404 200 404 200 200 200", arg=lambda m: m.world.officer.id),
@@ -1068,6 +1074,7 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
     },
     # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/basemap"): {"settings": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/geo/hazards.geojson"): {
         "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
         "in community A": Row("401 404 404 200 200 200 200", query=community("a")),
