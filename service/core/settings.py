@@ -185,6 +185,7 @@ class Settings:
     # longitude/latitude axes, no base map. The console's CSP allows this origin's images.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
+    bulletin_sync_max_enterprises: int = 1000  # active enterprises a 通报 covers
 
     @property
     def is_production(self) -> bool:

@@ -3,7 +3,8 @@ job's creator, and returns the file to keep as the job's result.
 
 Kinds: `posters` (a region's poster PDF, split in parts across consumers when big),
 `export` (a statistics export, XLSX or CSV), `enterprise_import` and `staff_import` (the
-row report; the staff one with the one-time passwords, so it is kept for less time).
+row report; the staff one with the one-time passwords, so it is kept for less time),
+`document` (a 月度通报 / 周统计 / 季度排名, PDF or DOCX).
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ import qr
 from service.access.scoping import Actor
 from service.core.context import Context
 from service.directory import enterprise_import, staff_import
+from service.documents import filing
 from service.qrcodes import codes as qrcodes
 from service.statistics import exports
 from service.statistics.figures import StatsQuery
 from uploads_schema.directory import ImportReportSchema, StaffImportReportSchema
-from uploads_schema.vocabulary import HazardLevel, ImportMode, Industry
+from uploads_schema.vocabulary import DocumentKind, HazardLevel, ImportMode, Industry
 
 POSTERS = "posters"
 EXPORT = "export"
 ENTERPRISE_IMPORT = "enterprise_import"
 STAFF_IMPORT = "staff_import"
+DOCUMENT = "document"
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -230,6 +233,31 @@ def run_staff_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress
     )
 
 
+# --- documents -------------------------------------------------------------------------
+
+
+def document_params(kind: DocumentKind, fmt: str, region_id: int | None, period: str) -> dict:
+    """A 通报 request as JSON the job keeps (the period resolved, never "last month")."""
+    return {"document": kind.value, "format": fmt, "region_id": region_id, "period": period}
+
+
+def run_document(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
+    """The same file the direct download answers."""
+    p = job.params
+    fmt = p["format"]
+    job.set_total(1)
+    rendered = filing.render(
+        ctx, actor, DocumentKind(p["document"]), p["region_id"], p["period"], formats=[fmt]
+    )
+    progress(1)
+    return Output(
+        rendered.files[fmt],
+        filing.CONTENT_TYPES[fmt],
+        f"{rendered.name}.{fmt}",
+        f"{rendered.ascii_name}.{fmt}",
+    )
+
+
 Runner = Callable[[Context, Actor, Inputs, Progress], "Output | Split"]
 
 RUNNERS: dict[str, Runner] = {
@@ -237,4 +265,5 @@ RUNNERS: dict[str, Runner] = {
     EXPORT: run_export,
     ENTERPRISE_IMPORT: run_enterprise_import,
     STAFF_IMPORT: run_staff_import,
+    DOCUMENT: run_document,
 }
