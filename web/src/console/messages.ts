@@ -88,6 +88,7 @@ export const TEXT = {
   ledger: '重大隐患台账',
   enterprises: '企业与二维码',
   users: '用户',
+  jobs: '任务',
   notFound: '未找到',
   notFoundHint: '该页面不存在，或不在您的管辖范围内。',
   backHome: '返回驾驶舱',
@@ -154,4 +155,20 @@ export const TASK_STATE: Record<NonNullable<Schemas['Task']['state']>, string> =
   due: '待完成',
   overdue: '逾期',
   done: '已完成',
+}
+
+export const JOB_KIND: Record<string, string> = {
+  posters: '二维码海报 PDF',
+  export: '统计导出',
+  enterprise_import: '企业导入',
+  staff_import: '账号导入',
+  document: '通报文书',
+}
+
+export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
+  queued: '排队中',
+  running: '进行中',
+  succeeded: '已完成',
+  failed: '失败',
+  cancelled: '已取消',
 }
