@@ -1,12 +1,20 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import { askEarly } from './dashboardFigures'
 import { menuFor } from './menu'
+import { scopeOf } from './scope'
 import { session, whenExpired } from './session'
 
 export const router = createRouter({
   history: createWebHistory('/'),
   routes: [
     { path: '/console/login', name: 'login', component: () => import('./pages/LoginPage.vue'), meta: { open: true } },
-    { path: '/console/', name: 'dashboard', component: () => import('./pages/DashboardPage.vue') },
+    {
+      path: '/console/',
+      name: 'dashboard',
+      component: () => import('./pages/DashboardPage.vue'),
+      // After the login and menu checks, before the page's scripts are fetched.
+      beforeEnter: (to) => askEarly(scopeOf(to.query)),
+    },
     { path: '/console/hazards', name: 'hazards', component: () => import('./pages/HazardsPage.vue') },
     {
       path: '/console/hazards/:id(\\d+)',
