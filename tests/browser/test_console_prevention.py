@@ -71,6 +71,14 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
         form.get_by_text("直接判定须说明依据 / a direct determination needs its reason")
     ).to_be_visible()
 
+    # LS: R = L × S on 1–5, 15–16 橙.
+    form.get_by_text("LS 风险矩阵").click()
+    choose(page, "可能性 L", "4 — 很可能")
+    choose(page, "严重性 S", "4 — 严重")
+    live = form.get_by_label("实时计算")
+    expect(live).to_contain_text("R = L × S = 4 × 4 = 16")
+    expect(live.get_by_text("橙 · 较大风险")).to_be_visible()
+
     form.get_by_text("LEC 作业条件危险性分析").click()
     choose(page, "可能性 L", "6 — 相当可能")
     choose(page, "暴露频率 E", "3 — 每周一次或偶然暴露")
