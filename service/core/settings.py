@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_SECRET_LENGTH = 32
@@ -84,6 +86,9 @@ class Settings:
 
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mashangcha.db'}"
+    # A read replica of DATABASE_URL for statistics and exports (empty: they read the
+    # primary). Only reads that never need the caller's own latest write go there.
+    database_read_url: str = ""
     # Signs tokens and local photo links. Unset: a random key per installation, kept in
     # secret_key_file (development and test only; production requires SECRET_KEY).
     secret_key: str = field(default_factory=_random_secret, repr=False)
@@ -165,6 +170,8 @@ class Settings:
     # Run jobs inside the request that asks for them (tests; never in production).
     jobs_immediate: bool = False
     job_result_ttl_hours: int = 24  # a finished job's download, then collected
+    # A staff import's report holds one-time passwords: kept this long (if shorter), not a day.
+    staff_import_result_ttl_minutes: int = 60
     job_heartbeat_seconds: int = 10  # a running job says it is alive this often …
     job_stale_after_seconds: int = 120  # … and is retried (or failed) when silent this long
     job_max_attempts: int = 2
@@ -178,6 +185,7 @@ class Settings:
     # longitude/latitude axes, no base map. The console's CSP allows this origin's images.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
+    bulletin_sync_max_enterprises: int = 1000  # active enterprises a 通报 covers
 
     @property
     def is_production(self) -> bool:
@@ -254,6 +262,7 @@ class Settings:
         problems.extend(self._rate_problems())
         if self.map_tile_url:
             problems.extend(self._tile_problems())
+        problems.extend(self._read_url_problems())
         if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
             problems.append(
                 "JOB_STALE_AFTER_SECONDS must be at least 3 × JOB_HEARTBEAT_SECONDS "
@@ -264,6 +273,7 @@ class Settings:
             "idempotency_ttl_hours",
             "verify_within_hours",
             "job_result_ttl_hours",
+            "staff_import_result_ttl_minutes",
             "job_heartbeat_seconds",
             "job_max_attempts",
             "poster_part_pages",
@@ -282,6 +292,23 @@ class Settings:
             if not (self.wechat_appid and self.wechat_secret):
                 problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
         return problems
+
+    def _read_url_problems(self) -> list[str]:
+        value = self.database_read_url
+        if not value:
+            return []
+        if not value.startswith("postgresql"):
+            return [
+                "DATABASE_READ_URL must name a PostgreSQL read replica "
+                "(postgresql+psycopg://user:password@host/db)"
+            ]
+        if not self.database_url.startswith("postgresql"):
+            return ["DATABASE_READ_URL needs DATABASE_URL on PostgreSQL (a replica of it)"]
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            return ["DATABASE_READ_URL is not a database URL (postgresql+psycopg://…)"]
+        return []
 
     def _rate_problems(self) -> list[str]:
         problems = []

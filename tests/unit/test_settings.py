@@ -281,3 +281,37 @@ def test_production_takes_only_an_https_tile_service():
     url = "http://tiles.example.cn/{z}/{x}/{y}.png"
     problems = Settings(app_env="production", map_tile_url=url).problems()
     assert "MAP_TILE_URL must be https:// in production" in "; ".join(problems)
+
+
+def test_a_read_replica_is_optional_and_kept_as_given():
+    assert Settings.from_env({}).database_read_url == ""
+    replica = "postgresql+psycopg://reader@10.0.0.6/mashangcha"
+    primary = "postgresql+psycopg://app@10.0.0.5/mashangcha"
+    settings = Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
+    assert settings.database_read_url == replica
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "expected"),
+    [
+        (
+            "postgresql+psycopg://app@db/m",
+            "sqlite:////srv/replica.db",
+            "DATABASE_READ_URL must name a PostgreSQL read replica",
+        ),
+        (
+            "sqlite:////srv/m.db",
+            "postgresql+psycopg://reader@db/m",
+            "DATABASE_READ_URL needs DATABASE_URL on PostgreSQL",
+        ),
+        (
+            "postgresql+psycopg://app@db/m",
+            "postgresql+psycopg://reader@db:port/m",
+            "DATABASE_READ_URL is not a database URL",
+        ),
+    ],
+)
+def test_a_read_replica_that_cannot_be_one_is_refused_at_start(primary, replica, expected):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
+    assert expected in str(info.value) and "\n" not in str(info.value)

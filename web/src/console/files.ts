@@ -14,14 +14,5 @@ export function csvFile(rows: string[][]): Blob {
   return new Blob(['\uFEFF', text], { type: 'text/csv;charset=utf-8' })
 }
 
-/** Hands a file to the browser's downloads under `name`. */
-export function saveFile(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob)
-  const link = document.createElement('a')
-  link.href = url
-  link.download = name
-  document.body.appendChild(link)
-  link.click()
-  link.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 60_000)
-}
+/** Hands a file to the browser's downloads under `name` (the same for every app). */
+export { saveBlob as saveFile } from '../api/download'

@@ -2,7 +2,6 @@
 // (sessionStorage: closing the tab logs out, as a shared office computer needs).
 import { reactive } from 'vue'
 import { api, type Schemas } from '../api/client'
-import { saveFile } from './files'
 
 type User = Schemas['User']
 
@@ -64,21 +63,4 @@ api.use({
 /** The headers of a call made without the typed client (downloads, file uploads). */
 export function authHeaders(): Record<string, string> {
   return session.token ? { Authorization: `Bearer ${session.token}` } : {}
-}
-
-function filename(disposition: string | null, fallback: string): string {
-  const utf8 = disposition?.match(/filename\*=UTF-8''([^;]+)/i)
-  if (utf8) return decodeURIComponent(utf8[1])
-  const plain = disposition?.match(/filename="?([^";]+)"?/i)
-  return plain ? plain[1] : fallback
-}
-
-/** Downloads a file the API serves to logged-in callers only, under the API's own name. */
-export async function download(path: string, fallback: string): Promise<void> {
-  const response = await fetch(path, { headers: authHeaders() })
-  if (!response.ok) {
-    const body = await response.json().catch(() => null)
-    throw body ?? new Error(String(response.status))
-  }
-  saveFile(await response.blob(), filename(response.headers.get('Content-Disposition'), fallback))
 }
