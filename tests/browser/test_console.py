@@ -12,6 +12,7 @@ import dataclasses
 import io
 import itertools
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from werkzeug.serving import make_server
 from miniprogram_api import create_app
 from service.access import lockout
 from service.directory.models import User
+from service.jobs import running
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
@@ -417,6 +419,45 @@ def test_admin_imports_staff_and_keeps_the_one_time_passwords_shown_once(
     report.get_by_role("button", name="已保存密码，关闭").click()
     expect(page.get_by_text(one_time)).to_have_count(0)
     expect(page.get_by_role("row", name=name).first).to_be_visible()  # the list shows it
+    assert page_problems.all() == []
+
+
+def test_a_big_staff_import_runs_as_a_job_and_its_report_shows_the_one_time_passwords(
+    page: Page,
+    live_server: LiveServer,
+    page_problems: PageProblems,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    world = live_server.world
+    settings = dataclasses.replace(live_server.ctx.settings, import_sync_max_bytes=10)
+    monkeypatch.setattr(live_server.ctx, "settings", settings)
+    name = f"job-import-{next(_shade)}"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},后台导入,,职工,,,",
+    ]
+    csv = tmp_path / "用户.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_label("导入用户文件").set_input_files(csv)
+
+    card = page.get_by_label(re.compile(r"^任务 \d+$"))
+    expect(card.get_by_text("账号导入：排队中")).to_be_visible()
+    job = Api(live_server, world.admin).get("/api/v1/jobs")["items"][0]
+    assert job["kind"] == "staff_import" and job["state"] == "queued"
+    running.run_job(live_server.ctx, job["id"])  # the consumer
+
+    expect(card.get_by_text("账号导入：已完成")).to_be_visible()
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，失败 0（已写入）")).to_be_visible()
+    one_time = report.get_by_role("row", name=name).locator("td").nth(4).inner_text().strip()
+    answer = requests.post(
+        f"{live_server.url}/api/v1/auth/login",
+        json={"username": name, "password": one_time},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
     assert page_problems.all() == []
 
 
