@@ -77,11 +77,13 @@ class LogSender:
     def send(self, notification: Notification, recipient: User) -> None:
         """Write the message to the log."""
         payload = notification.payload or {}
+        subject = (
+            f"document {payload.get('title', '?')}"
+            if notification.kind is NotificationKind.DOCUMENT_FILED
+            else f"hazard {payload.get('number', '?')}"
+        )
         log.info(
-            "notification %s for %s to user %s",
-            notification.kind.value,
-            payload.get("number") or payload.get("title") or "?",
-            recipient.id,
+            "notification %s for %s to user %s", notification.kind.value, subject, recipient.id
         )
 
 
