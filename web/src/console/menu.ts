@@ -19,6 +19,7 @@ export const MENU: MenuItem[] = [
   { path: '/console/map', label: '一张图', roles: ['supervisor', 'admin'] },
   { path: '/console/enterprises', label: TEXT.enterprises, roles: ['admin'] },
   { path: '/console/users', label: TEXT.users, roles: ['admin'] },
+  { path: '/console/documents', label: TEXT.documents, roles: ['supervisor', 'admin'] },
   { path: '/console/jobs', label: TEXT.jobs, roles: ['supervisor', 'admin'] },
 ]
 

@@ -89,6 +89,7 @@ export const TEXT = {
   enterprises: '企业与二维码',
   users: '用户',
   jobs: '任务',
+  documents: '文书',
   notFound: '未找到',
   notFoundHint: '该页面不存在，或不在您的管辖范围内。',
   backHome: '返回驾驶舱',
@@ -108,4 +109,10 @@ export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
   succeeded: '已完成',
   failed: '失败',
   cancelled: '已取消',
+}
+
+export const DOCUMENT_KIND: Record<'monthly' | 'weekly' | 'quarterly', string> = {
+  monthly: '月度通报',
+  weekly: '周统计',
+  quarterly: '季度排名',
 }

@@ -18,6 +18,7 @@ export const router = createRouter({
     { path: '/console/map', name: 'map', component: () => import('./pages/MapPage.vue') },
     { path: '/console/enterprises', name: 'enterprises', component: () => import('./pages/EnterprisesPage.vue') },
     { path: '/console/users', name: 'users', component: () => import('./pages/UsersPage.vue') },
+    { path: '/console/documents', name: 'documents', component: () => import('./pages/DocumentsPage.vue') },
     { path: '/console/jobs', name: 'jobs', component: () => import('./pages/JobsPage.vue') },
     { path: '/console/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],
