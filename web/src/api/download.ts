@@ -40,13 +40,16 @@ async function failure(response: Response): Promise<unknown> {
 
 /** Downloads `path` with `headers` and saves it under the server's name. Long work answers
  * 202 with a job instead of the file: that job is returned, nothing is saved. Throws the
- * API's error answer on failure. */
+ * API's error answer on failure. `check` sees every answer first (an app ends its login on
+ * a 401, as for its other calls). */
 export async function downloadFile(
   path: string,
   headers: Record<string, string>,
   fallback: string,
+  check?: (response: Response) => void | Promise<void>,
 ): Promise<Job | null> {
   const response = await fetch(path, { headers })
+  await check?.(response)
   if (response.status === 202) return (await response.json()) as Job
   if (!response.ok) throw await failure(response)
   saveBlob(await response.blob(), dispositionName(response.headers.get('Content-Disposition'), fallback))
