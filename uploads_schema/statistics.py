@@ -314,3 +314,19 @@ class PreventionEnterpriseSchema(ma.Schema):
 
 class PreventionEnterprisesSchema(ma.Schema):
     items = fields.List(fields.Nested(PreventionEnterpriseSchema), required=True)
+
+
+class PreventionUnitSchema(ma.Schema):
+    unit_id = fields.Integer(required=True)
+    unit_code = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    unit_kind = fields.String(required=True, metadata={"description": "region or grid"})
+    figures = fields.Nested(PreventionFiguresSchema, required=True)
+
+
+class PreventionRegionsSchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    unit_kind = fields.String(
+        allow_none=True, metadata={"description": "region or grid; null without units"}
+    )
+    rows = fields.List(fields.Nested(PreventionUnitSchema), required=True)

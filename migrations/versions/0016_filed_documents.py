@@ -1,5 +1,4 @@
-"""documents: each region's 月度通报 / 周统计 / 季度排名 filed per period; notification kind
-`document_filed`
+"""documents: each region's 通报 filed per period; notification kind document_filed
 
 A filed document is kept (its PDF and DOCX in object storage), one per region, kind and
 period. The supervisors of the region are told through the outbox, so `notifications.kind`'s
@@ -7,7 +6,7 @@ CHECK takes `document_filed` (SQLite: the table is copied). Downgrade drops the 
 files stay in object storage under documents/) and the messages of the new kind.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 """
 

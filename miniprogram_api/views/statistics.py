@@ -13,7 +13,7 @@ from miniprogram_api.responses import download
 from miniprogram_api.views.jobs import accepted, document_accepted
 from service.documents import filing
 from service.jobs import jobs, kinds
-from service.statistics import exports, prevention
+from service.statistics import exports, prevention, prevention_regions
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
@@ -24,6 +24,7 @@ from uploads_schema.statistics import (
     MajorHazardListSchema,
     PreventionArgsSchema,
     PreventionEnterprisesSchema,
+    PreventionRegionsSchema,
     PreventionSummarySchema,
     QuarterlyBulletinArgsSchema,
     RankingArgsSchema,
@@ -117,6 +118,16 @@ class PreventionByEnterprise(MethodView):
         """Per enterprise of the scope: its 四色 point counts, 失控 points, task completion."""
         items = prevention.by_enterprise(context(), current_actor(), StatsQuery(**args))
         return {"items": items}
+
+
+@blp.route("/prevention/regions")
+class PreventionByRegion(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionRegionsSchema)
+    @_errors
+    def get(self, args):
+        """Per child region (or grid) of the scope: 任务完成率, overdue tasks, 失控 points, 四色."""
+        return prevention_regions.by_region(context(), current_actor(), StatsQuery(**args))
 
 
 @blp.route("/major-hazards.xlsx")

@@ -463,8 +463,9 @@ STATS = (
     "bulletins/quarterly.docx",
     "prevention",
     "prevention/enterprises",
+    "prevention/regions",
 )
-RANKED = {"ranking": ranks_units_in_scope}
+RANKED = {"ranking": ranks_units_in_scope, "prevention/regions": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
     "major-hazards.xlsx": reports_hazards(MAJOR),
