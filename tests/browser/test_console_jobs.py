@@ -1,7 +1,7 @@
 """The console's documents and jobs in headless Chromium: a supervisor downloads the 月度通报
 and the ledger's spreadsheets with their login (never a token in a URL), and an admin's
 region poster PDF that becomes a job is followed from queued through its progress to the
-download, then found on the 任务 page. Every page is watched for console errors and CSP
+download, then found on the 后台任务 page. Every page is watched for console errors and CSP
 violations."""
 
 from __future__ import annotations
@@ -222,8 +222,8 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
     finally:
         consumer.finish()
 
-    page.get_by_role("link", name="在「任务」页查看我的全部任务").click()
-    expect(page.get_by_role("heading", name="任务")).to_be_visible()
+    page.get_by_role("link", name="在「后台任务」页查看我的全部任务").click()
+    expect(page.get_by_role("heading", name="后台任务")).to_be_visible()
     row = page.get_by_label("我的任务").get_by_role("row").filter(has_text=f"下载 {name}")
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell", name="已完成", exact=True)).to_be_visible()
@@ -306,7 +306,7 @@ def test_the_jobs_page_polls_only_while_a_job_is_unfinished_and_cancels_one(
     page.wait_for_timeout(3000)
     assert len(polls) == left
 
-    page.get_by_role("menuitem", name="任务").click()
+    page.get_by_role("menuitem", name="后台任务").click()
     row.get_by_role("button", name="取消").click()
     expect(page.get_by_text(f"已取消任务 {job['id']}")).to_be_visible()
     expect(row.get_by_role("cell", name="已取消", exact=True)).to_be_visible()
