@@ -1,7 +1,7 @@
 """The console's documents and jobs in headless Chromium: a supervisor downloads the 月度通报
 and the ledger's spreadsheets with their login (never a token in a URL), and an admin's
 region poster PDF that becomes a job is followed from queued through its progress to the
-download, then found on the 任务 page. Every page is watched for console errors and CSP
+download, then found on the 后台任务 page. Every page is watched for console errors and CSP
 violations."""
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from pypdf import PdfReader
 
+from service.documents import filing
 from service.jobs import kinds, running
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.browser.test_console import Api, log_in, screenshot
 from tests.browser.test_h5 import PHONES
 from tests.factories import PASSWORD
+from uploads_schema.vocabulary import DocumentKind
 
 
 @pytest.fixture
@@ -220,8 +222,8 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
     finally:
         consumer.finish()
 
-    page.get_by_role("link", name="在「任务」页查看我的全部任务").click()
-    expect(page.get_by_role("heading", name="任务", exact=True)).to_be_visible()
+    page.get_by_role("link", name="在「后台任务」页查看我的全部任务").click()
+    expect(page.get_by_role("heading", name="后台任务")).to_be_visible()
     row = page.get_by_label("我的任务").get_by_role("row").filter(has_text=f"下载 {name}")
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell", name="已完成", exact=True)).to_be_visible()
@@ -304,7 +306,7 @@ def test_the_jobs_page_polls_only_while_a_job_is_unfinished_and_cancels_one(
     page.wait_for_timeout(3000)
     assert len(polls) == left
 
-    page.get_by_role("menuitem", name="任务", exact=True).click()
+    page.get_by_role("menuitem", name="后台任务").click()
     row.get_by_role("button", name="取消").click()
     expect(page.get_by_text(f"已取消任务 {job['id']}")).to_be_visible()
     expect(row.get_by_role("cell", name="已取消", exact=True)).to_be_visible()
@@ -363,3 +365,67 @@ def test_a_hazards_documents_are_offered_once_the_api_makes_them(
         assert Path(waiting.value.path()).read_bytes()[:5] == b"%PDF-"
     finally:
         phone.close()
+
+
+def test_a_supervisor_finds_the_filed_bulletins_and_downloads_one(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    filing.file_document(live_server.ctx, world.district.id, DocumentKind.MONTHLY, last_month)
+    filed = Api(live_server, world.district_supervisor).get(
+        "/api/v1/documents", kind="monthly", period=last_month
+    )["items"][0]
+    urls: list[str] = []
+    no_token_in_urls(page, urls)
+    log_in(page, live_server, world.district_supervisor)
+    page.get_by_role("menuitem", name="文书").click()
+    table = page.get_by_label("归档文书")
+    row = table.get_by_role("row").filter(has_text=filed["title"])
+    expect(row).to_have_count(1)
+    expect(row.get_by_role("cell", name="月度通报", exact=True)).to_be_visible()
+    with page.expect_download() as waiting:
+        row.get_by_role("button", name="PDF").click()
+    pdf = waiting.value
+    assert pdf.suggested_filename == f"{filed['title']}.pdf"
+    assert Path(pdf.path()).read_bytes()[:5] == b"%PDF-"
+    with page.expect_download() as waiting:
+        row.get_by_role("button", name="Word").click()
+    assert waiting.value.suggested_filename == f"{filed['title']}.docx"
+    assert Path(waiting.value.path()).read_bytes()[:2] == b"PK"
+
+    # A period the API cannot read: its own message, in Chinese.
+    page.get_by_label("文书期间").fill("2026-13")
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_text("期间格式为 YYYY-MM、YYYY-Www 或 YYYY-Qn")).to_be_visible()
+    assert_no_token(urls, live_server, Api(live_server, world.district_supervisor))
+    assert [p for p in page_problems.all() if "status of 422" not in p] == []
+
+
+def test_a_bulletin_the_api_makes_as_a_job_is_followed_to_its_file(
+    page: Page,
+    live_server: LiveServer,
+    page_problems: PageProblems,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = live_server.world
+    # Every region is "big" now: its 通报 is made as a job, as a district's would be.
+    settings = replace(live_server.ctx.settings, bulletin_sync_max_enterprises=0)
+    monkeypatch.setattr(live_server.ctx, "settings", settings)
+    log_in(page, live_server, world.street_supervisor)
+    bulletins = page.get_by_label("通报与排名")
+    bulletins.get_by_role("button", name="月度通报 PDF").click()
+    card = bulletins.get_by_label(re.compile(r"^任务 \d+$"))
+    expect(card.get_by_text("通报文书：排队中")).to_be_visible()
+    job = Api(live_server, world.street_supervisor).get("/api/v1/jobs")["items"][0]
+    assert job["kind"] == "document" and job["state"] == "queued"
+    running.run_job(live_server.ctx, job["id"])  # the consumer
+
+    expect(card.get_by_text("通报文书：已完成")).to_be_visible()
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    name = f"月度通报-甲街道-{last_month}.pdf"
+    with page.expect_download() as waiting:
+        card.get_by_role("button", name=f"下载 {name}").click()
+    assert waiting.value.suggested_filename == name
+    assert Path(waiting.value.path()).read_bytes()[:5] == b"%PDF-"
+    assert page_problems.all() == []

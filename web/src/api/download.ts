@@ -40,43 +40,56 @@ async function failure(response: Response): Promise<unknown> {
 
 /** Downloads `path` with `headers` and saves it under the server's name. Long work answers
  * 202 with a job instead of the file: that job is returned, nothing is saved. Throws the
- * API's error answer on failure. */
+ * API's error answer on failure. `check` sees every answer first (an app ends its login on
+ * a 401, as for its other calls). */
 export async function downloadFile(
   path: string,
   headers: Record<string, string>,
   fallback: string,
+  check?: (response: Response) => void | Promise<void>,
 ): Promise<Job | null> {
   const response = await fetch(path, { headers })
+  await check?.(response)
   if (response.status === 202) return (await response.json()) as Job
   if (!response.ok) throw await failure(response)
   saveBlob(await response.blob(), dispositionName(response.headers.get('Content-Disposition'), fallback))
   return null
 }
 
-/** Whether a job result's link is on our own origin (local storage's signed links), where
- * the page may fetch it; object storage's presigned links are elsewhere. */
+/** Whether a signed link is on our own origin (local storage's links), where the page may
+ * fetch it; object storage's presigned links are elsewhere. */
 function ownOrigin(url: string): boolean {
   return new URL(url, window.location.href).origin === window.location.origin
 }
 
-/** Fetches a finished job's result by its signed link (the link is the credential: no
- * Authorization header goes with it, to us or to object storage). */
-export async function fetchResult(result: JobResult): Promise<Blob> {
-  const response = await fetch(result.url, { credentials: 'omit', referrerPolicy: 'no-referrer' })
+/** Fetches a file by its signed link (a job's result, a filed document). The link is the
+ * credential: no Authorization header goes with it, to us or to object storage. */
+export async function fetchLink(url: string): Promise<Blob> {
+  const response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer' })
   if (!response.ok) throw await failure(response)
   return response.blob()
 }
 
-/** Saves a finished job's file under its name. A link on another origin (object storage)
+/** Fetches a finished job's result by its signed link. */
+export function fetchResult(result: JobResult): Promise<Blob> {
+  return fetchLink(result.url)
+}
+
+/** Saves the file of a signed link under `name`. A link on another origin (object storage)
  * cannot be fetched under our CSP: the browser opens it, without our page as referrer. */
-export async function saveResult(result: JobResult): Promise<void> {
-  if (ownOrigin(result.url)) return saveBlob(await fetchResult(result), result.name)
+export async function saveLink(url: string, name: string): Promise<void> {
+  if (ownOrigin(url)) return saveBlob(await fetchLink(url), name)
   const link = document.createElement('a')
-  link.href = result.url
-  link.download = result.name
+  link.href = url
+  link.download = name
   link.target = '_blank'
   link.rel = 'noopener noreferrer'
   document.body.appendChild(link)
   link.click()
   link.remove()
+}
+
+/** Saves a finished job's file under its name. */
+export function saveResult(result: JobResult): Promise<void> {
+  return saveLink(result.url, result.name)
 }

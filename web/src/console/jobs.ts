@@ -3,7 +3,7 @@
 import { getCurrentScope, onScopeDispose, ref } from 'vue'
 import { api, type ApiError, type Schemas } from '../api/client'
 import { downloadFile, saveResult } from '../api/download'
-import { authHeaders } from './session'
+import { authHeaders, checkAnswer } from './session'
 
 export type Job = Schemas['Job']
 export type JobResult = Schemas['JobResult']
@@ -35,7 +35,7 @@ export function percentDone(job: Job): number | null {
 
 /** Downloads a file the API serves to logged-in callers; a job when the API answers 202. */
 export function download(path: string, fallback: string): Promise<Job | null> {
-  return downloadFile(path, authHeaders(), fallback)
+  return downloadFile(path, authHeaders(), fallback, checkAnswer)
 }
 
 // Said by the page, not the API: the job succeeded but its file is no longer kept.

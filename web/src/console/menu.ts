@@ -24,6 +24,7 @@ export const MENU: MenuItem[] = [
   { path: '/console/points', label: PREVENTION.points, roles: PREVENTION_STAFF },
   { path: '/console/checklists', label: PREVENTION.checklists, roles: PREVENTION_STAFF },
   { path: '/console/prevention', label: PREVENTION.tasks, roles: PREVENTION_STAFF },
+  { path: '/console/documents', label: TEXT.documents, roles: ['supervisor', 'admin'] },
   { path: '/console/jobs', label: TEXT.jobs, roles: ['supervisor', 'admin'] },
 ]
 

@@ -88,7 +88,9 @@ export const TEXT = {
   ledger: '重大隐患台账',
   enterprises: '企业与二维码',
   users: '用户',
-  jobs: '任务',
+  // Not 排查任务 (the 双重预防 tasks): the long work the API ran for the caller.
+  jobs: '后台任务',
+  documents: '文书',
   notFound: '未找到',
   notFoundHint: '该页面不存在，或不在您的管辖范围内。',
   backHome: '返回驾驶舱',
@@ -171,4 +173,10 @@ export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
   succeeded: '已完成',
   failed: '失败',
   cancelled: '已取消',
+}
+
+export const DOCUMENT_KIND: Record<'monthly' | 'weekly' | 'quarterly', string> = {
+  monthly: '月度通报',
+  weekly: '周统计',
+  quarterly: '季度排名',
 }

@@ -35,6 +35,7 @@ export const router = createRouter({
     },
     { path: '/console/checklists', name: 'checklists', component: () => import('./pages/ChecklistsPage.vue') },
     { path: '/console/prevention', name: 'prevention', component: () => import('./pages/PreventionPage.vue') },
+    { path: '/console/documents', name: 'documents', component: () => import('./pages/DocumentsPage.vue') },
     { path: '/console/jobs', name: 'jobs', component: () => import('./pages/JobsPage.vue') },
     { path: '/console/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],

@@ -45,6 +45,15 @@ export function whenExpired(handler: () => void): void {
   onExpired = handler
 }
 
+/** An answer that says the token is no longer good ends the session (for calls made
+ * without the typed client too: downloads). */
+export function checkAnswer(response: Response): void {
+  if (response.status === 401 && session.token) {
+    forget()
+    onExpired()
+  }
+}
+
 // Every call carries the token; a 401 ends the session.
 api.use({
   onRequest({ request }) {
@@ -52,10 +61,7 @@ api.use({
     return request
   },
   onResponse({ response }) {
-    if (response.status === 401 && session.token) {
-      forget()
-      onExpired()
-    }
+    checkAnswer(response)
     return response
   },
 })
