@@ -17,6 +17,7 @@ Revises: 0014
 Create Date: 2026-12-04
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -39,6 +40,10 @@ DROPPED = (
     ("fk_inspection_tasks_assignee_user_id_users", "assignee_user_id", "users"),
 )
 COMPOSITE = "fk_inspection_tasks_attachment"
+COMPOSITE_SQL = (
+    f"CONSTRAINT {COMPOSITE} FOREIGN KEY(attachment_id, point_id, checklist_id)"
+    " REFERENCES point_checklists (id, point_id, checklist_id)"
+)
 ATTACHMENT_KEY = "ix_point_checklists_id_point_checklist"
 
 
@@ -80,7 +85,9 @@ def upgrade() -> None:
     op.create_index(
         ATTACHMENT_KEY, "point_checklists", ["id", "point_id", "checklist_id"], unique=True
     )
-    _defer_foreign_keys()
+    if bind.dialect.name == "sqlite":
+        _sqlite_keys([name for name, _, _ in DROPPED], [COMPOSITE_SQL])
+        return
     with op.batch_alter_table("inspection_tasks") as batch:
         for name, _, _ in DROPPED:
             batch.drop_constraint(name, type_="foreignkey")
@@ -92,19 +99,51 @@ def upgrade() -> None:
         )
 
 
-def _defer_foreign_keys() -> None:
-    # SQLite changes a table's keys by copying it and dropping the old one, which task_results
-    # rows refer to: their check waits for the commit, when the copy has the old one's name.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
+def _sqlite_keys(drop: list[str], add: list[str]) -> None:
+    """Change inspection_tasks' foreign keys on SQLite in its stored CREATE TABLE.
+
+    A batch copy would drop the table task_results rows refer to, which fails with keys
+    enforced (and they cannot be switched off inside the migration's transaction). Keys do
+    not change how rows are stored, so SQLite allows editing the schema text instead
+    (sqlite.org/lang_altertable.html, "other kinds of table schema changes"); the rows are
+    checked against the new keys afterwards."""
+    bind = op.get_bind()
+    table = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inspection_tasks'"
+    sql = bind.exec_driver_sql(table).scalar_one()
+    for name in drop:
+        clause = rf",\s*CONSTRAINT {name} FOREIGN KEY\s*\([^)]*\)\s*REFERENCES \w+\s*\([^)]*\)"
+        sql, found = re.subn(clause, "", sql)
+        if found != 1:
+            raise RuntimeError(f"inspection_tasks has no foreign key {name}")
+    end = sql.rindex(")")
+    sql = sql[:end].rstrip() + "".join(f", \n\t{key}" for key in add) + "\n)"
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'inspection_tasks'",
+        (sql,),
+    )
+    bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    wrong = bind.exec_driver_sql("PRAGMA foreign_key_check(inspection_tasks)").all()
+    if wrong:
+        raise RuntimeError(f"inspection tasks that break the new keys: {wrong[:5]}")
 
 
 def downgrade() -> None:
-    _defer_foreign_keys()
-    with op.batch_alter_table("inspection_tasks") as batch:
-        batch.drop_constraint(COMPOSITE, type_="foreignkey")
-        for name, column, target in DROPPED:
-            batch.create_foreign_key(name, target, [column], ["id"])
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_keys(
+            [COMPOSITE],
+            [
+                f"CONSTRAINT {name} FOREIGN KEY({column}) REFERENCES {target} (id)"
+                for name, column, target in DROPPED
+            ],
+        )
+    else:
+        with op.batch_alter_table("inspection_tasks") as batch:
+            batch.drop_constraint(COMPOSITE, type_="foreignkey")
+            for name, column, target in DROPPED:
+                batch.create_foreign_key(name, target, [column], ["id"])
     op.drop_index(ATTACHMENT_KEY, table_name="point_checklists")
     op.drop_index("ix_task_daily_unit_path_day", table_name="task_daily")
     op.drop_table("task_daily")
