@@ -230,6 +230,10 @@ def main() -> None:
             # The kept load: generation is timed again into the full table.
             tree, n_points = build_tree(random.Random(19)), args.points
             with psycopg.connect(libpq(url), autocommit=True) as conn:
+                supervisors = conn.execute(
+                    "SELECT region_id, id FROM users WHERE role = 'supervisor'"
+                ).fetchall()
+                tree.supervisor_of_region.update(dict(supervisors))
                 conn.execute("DELETE FROM inspection_tasks WHERE window_start >= %s", (monday,))
                 conn.execute("VACUUM ANALYZE inspection_tasks")
             rebuild_rollup(ctx)

@@ -10,7 +10,12 @@ attachment's: one composite key to point_checklists (id, point_id, checklist_id)
 unique index there, now checks
 all three and that they agree; the enterprise, grid and assignee are copied from rows that
 are never deleted (the attachment keeps its own keys to them), so they lose theirs.
-Downgrade restores the seven keys and drops the rollup.
+The unique key of a task now starts with its window (on PostgreSQL), and a point's tasks are
+indexed in two partial indexes, pending by window end and done by when, instead of one over
+its whole history: a week's generation then adds keys at the end of the unique index and
+among the pending tasks only, instead of reading a page per point of both indexes.
+Downgrade restores the seven keys, the unique key's order and the one index, and drops the
+rollup.
 
 Revision ID: 0015
 Revises: 0014
@@ -40,6 +45,14 @@ DROPPED = (
     ("fk_inspection_tasks_assignee_user_id_users", "assignee_user_id", "users"),
 )
 COMPOSITE = "fk_inspection_tasks_attachment"
+UNIQUE = "uq_inspection_tasks_window"
+POINT_FIRST = ["point_id", "checklist_id", "window_start", "assignee_key"]
+WINDOW_FIRST = ["window_start", "point_id", "checklist_id", "assignee_key"]
+# A point's pending tasks by window end, its done ones by when: (name, column, status).
+POINT_INDEXES = (
+    ("ix_inspection_tasks_point_pending", "window_end", "pending"),
+    ("ix_inspection_tasks_point_done", "done_at", "done"),
+)
 COMPOSITE_SQL = (
     f"CONSTRAINT {COMPOSITE} FOREIGN KEY(attachment_id, point_id, checklist_id)"
     " REFERENCES point_checklists (id, point_id, checklist_id)"
@@ -85,9 +98,14 @@ def upgrade() -> None:
     op.create_index(
         ATTACHMENT_KEY, "point_checklists", ["id", "point_id", "checklist_id"], unique=True
     )
+    _point_indexes()
     if bind.dialect.name == "sqlite":
         _sqlite_keys([name for name, _, _ in DROPPED], [COMPOSITE_SQL])
         return
+    # Window first (SQLite keeps the order it was built with: its unique constraint is part
+    # of the table's storage, and its generation is small).
+    op.drop_constraint(UNIQUE, "inspection_tasks", type_="unique")
+    op.create_unique_constraint(UNIQUE, "inspection_tasks", WINDOW_FIRST)
     with op.batch_alter_table("inspection_tasks") as batch:
         for name, _, _ in DROPPED:
             batch.drop_constraint(name, type_="foreignkey")
@@ -130,7 +148,32 @@ def _sqlite_keys(drop: list[str], add: list[str]) -> None:
         raise RuntimeError(f"inspection tasks that break the new keys: {wrong[:5]}")
 
 
+def _point_indexes() -> None:
+    op.drop_index("ix_inspection_tasks_point_window", table_name="inspection_tasks")
+    for name, column, status in POINT_INDEXES:
+        where = sa.text(f"status = '{status}'")
+        op.create_index(
+            name,
+            "inspection_tasks",
+            ["point_id", column],
+            postgresql_where=where,
+            sqlite_where=where,
+        )
+
+
 def downgrade() -> None:
+    # Tolerant: this revision gained the point indexes after it was first merged.
+    for name, _, _ in POINT_INDEXES:
+        op.drop_index(name, table_name="inspection_tasks", if_exists=True)
+    op.create_index(
+        "ix_inspection_tasks_point_window",
+        "inspection_tasks",
+        ["point_id", "window_end"],
+        if_not_exists=True,
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(UNIQUE, "inspection_tasks", type_="unique")
+        op.create_unique_constraint(UNIQUE, "inspection_tasks", POINT_FIRST)
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_keys(
             [COMPOSITE],
