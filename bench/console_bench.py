@@ -22,12 +22,16 @@ import statistics
 import sys
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
+from api_bench import ROOT, start_gunicorn, stop
 from benchdb import libpq
 from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import make_url
@@ -46,10 +50,85 @@ BUDGET_FIRST_CHART_MS = 1500.0  # issue 18
 BUDGET_ASSETS_GZ_KB = 500.0  # this branch's own: Element Plus and ECharts on demand
 DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
 CHROMIUM = "/usr/bin/chromium"
+SECRET = "console-bench-secret-key-long-enough-0042"
+PUBLIC_BASE_URL = "https://mashangcha.example.gov.cn"
+
+
+def production_env(url: str) -> dict[str, str]:
+    """The app's environment under gunicorn: production settings over the bench database."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in ("GUNICORN_CMD_ARGS", "REDIS_URL")},
+        "APP_ENV": "production",
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "WEB_DIST": str(DIST),
+        "STORAGE_BACKEND": "local",
+        "MEDIA_ROOT": str(ROOT / "var" / "console_bench_media"),
+        "WECHAT_APPID": "wx-bench",
+        "WECHAT_SECRET": "bench-secret",
+        "LOG_FORMAT": "json",
+        "RATELIMIT_LOGIN": "1000/minute",
+    }
 
 
 def gz_kb(path: Path) -> float:
     return len(gzip.compress(path.read_bytes(), compresslevel=9)) / 1024
+
+
+# The calls the dashboard's charts wait for (its default period: the current month).
+CHART_CALLS = ["summary", "ranking?sort=reported", "trend?bucket=week"]
+
+
+def api_latency(base: str, token: str, runs: int) -> None:
+    """The charts' API calls over HTTP on the same server, warm: each alone, then the three
+    at once as the page sends them, so the page's own time can be told from the API's."""
+
+    def call(path: str) -> float:
+        request = urllib.request.Request(
+            f"{base}/api/v1/stats/{path}", headers={"Authorization": f"Bearer {token}"}
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request) as response:
+            response.read()
+        return (time.perf_counter() - started) * 1000
+
+    for path in CHART_CALLS:
+        call(path)  # warm-up: pooled connection, PostgreSQL's cache
+    alone = {path: statistics.median(call(path) for _ in range(runs)) for path in CHART_CALLS}
+    together: list[float] = []
+    with ThreadPoolExecutor(len(CHART_CALLS)) as pool:
+        for _ in range(runs):
+            started = time.perf_counter()
+            list(pool.map(call, CHART_CALLS))
+            together.append((time.perf_counter() - started) * 1000)
+    each = ", ".join(f"{path.split('?')[0]} {ms:.0f} ms" for path, ms in alone.items())
+    print(
+        f"API over HTTP, warm, median of {runs}: {each} one at a time;"
+        f" the three at once {statistics.median(together):.0f} ms"
+    )
+
+
+WATERFALL = """() => performance.getEntriesByType('navigation')
+  .concat(performance.getEntriesByType('resource'))
+  .map((e) => ({name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.transferSize}))"""
+
+
+def print_waterfall(  # type: ignore[no-untyped-def]
+    page, first_chart_ms: float, served: dict[str, float]
+) -> None:
+    """Every request the page made, from navigation: when it started and ended, its size and
+    how long the app took over it."""
+    print(f"first chart at {first_chart_ms:.0f} ms")
+    for entry in sorted(page.evaluate(WATERFALL), key=lambda e: e["start"]):
+        parsed = urlparse(entry["name"])
+        name = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        late = " (after the chart)" if entry["start"] > first_chart_ms else ""
+        app_ms = f"app {served[name]:5.0f} ms" if name in served else " " * 12
+        print(
+            f"  {entry['start']:6.0f} → {entry['end']:6.0f} ms {entry['bytes'] / 1024:7.1f} KB"
+            f" {app_ms}  {name[:100]}{late}"
+        )
 
 
 def main() -> None:
@@ -57,6 +136,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "werkzeug"],
+        default="gunicorn",
+        help="gunicorn as deployed (gunicorn.conf.py), or werkzeug's threaded server in this"
+        " process (the browser tests'; the waterfall then shows the app's own time per request)",
+    )
+    parser.add_argument(
+        "--waterfall", action="store_true", help="print each run's requests up to the first chart"
+    )
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith("postgresql"):
@@ -76,13 +165,11 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     install_listeners()
     engine = make_engine(url)
-    server = make_server("127.0.0.1", 0, lambda e, s: [], threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
     settings = Settings(
         app_env="test",
         database_url=url,
-        secret_key="console-bench-secret-key-long-enough-0042",
-        public_base_url=base,
+        secret_key=SECRET,
+        public_base_url=PUBLIC_BASE_URL,
         web_dist=str(DIST),
         ratelimit_login="1000/minute",
     )
@@ -103,15 +190,41 @@ def main() -> None:
                 "phone": "",
             },
         }
-    server.app = create_app(context=ctx)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    print(f"{hazards:,} hazards in {args.database}; dashboard of {district.name} as its supervisor")
+    served: dict[str, float] = {}  # path?query → ms the app took (werkzeug only)
+    if args.server == "gunicorn":
+        log = ROOT / "var" / "console_bench_gunicorn.log"
+        log.parent.mkdir(exist_ok=True)
+        gunicorn = start_gunicorn("app", "wsgi:app", production_env(url), log, "/api/v1/healthz")
+        base = gunicorn.base_url
+        stop_server = partial(stop, gunicorn)
+    else:
+        app = create_app(context=ctx)
+
+        def timed_app(environ, start_response):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            try:
+                return app(environ, start_response)
+            finally:
+                query = environ.get("QUERY_STRING")
+                served[environ["PATH_INFO"] + (f"?{query}" if query else "")] = (
+                    time.perf_counter() - started
+                ) * 1000
+
+        server = make_server("127.0.0.1", 0, timed_app, threaded=True)
+        base = f"http://127.0.0.1:{server.server_port}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        stop_server = server.shutdown
+    print(
+        f"{hazards:,} hazards in {args.database}; dashboard of {district.name} as its supervisor;"
+        f" served by {args.server}"
+    )
+    print(f"load average (1 min) before: {os.getloadavg()[0]:.1f}")  # other work skews it all
 
     script = f"sessionStorage.setItem('mashangcha.console', {json.dumps(json.dumps(stored))})"
     timings: list[float] = []
     loaded: dict[str, Path] = {}
     try:
+        api_latency(base, token, runs=10)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
@@ -134,10 +247,12 @@ def main() -> None:
                     "performance.getEntriesByName('first-chart-drawn')[0]?.startTime ?? null"
                 )
                 timings.append(mark if mark is not None else (time.perf_counter() - started) * 1000)
+                if args.waterfall:
+                    print_waterfall(page, timings[-1], served)
                 context.close()
             browser.close()
     finally:
-        server.shutdown()
+        stop_server()
         engine.dispose()
 
     js = sum(gz_kb(p) for p in loaded.values() if p.suffix == ".js")

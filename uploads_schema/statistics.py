@@ -45,6 +45,7 @@ class BulletinArgsSchema(ma.Schema):
         validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM"),
         metadata={"description": "YYYY-MM, China time; default: last month", "example": "2026-11"},
     )
+    run_async = async_field()
 
 
 class WeeklyBulletinArgsSchema(ma.Schema):
@@ -58,6 +59,7 @@ class WeeklyBulletinArgsSchema(ma.Schema):
         metadata={"description": "ISO week; default: last week", "example": "2026-W44"},
     )
     date = Day(metadata={"description": "Any day of the week (China time), instead of `week`"})
+    run_async = async_field()
 
 
 class QuarterlyBulletinArgsSchema(ma.Schema):
@@ -68,6 +70,7 @@ class QuarterlyBulletinArgsSchema(ma.Schema):
         validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="季度格式为 YYYY-Qn"),
         metadata={"description": "Default: last quarter, China time", "example": "2026-Q3"},
     )
+    run_async = async_field()
 
 
 PREVENTION = "prevention"
@@ -311,3 +314,19 @@ class PreventionEnterpriseSchema(ma.Schema):
 
 class PreventionEnterprisesSchema(ma.Schema):
     items = fields.List(fields.Nested(PreventionEnterpriseSchema), required=True)
+
+
+class PreventionUnitSchema(ma.Schema):
+    unit_id = fields.Integer(required=True)
+    unit_code = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    unit_kind = fields.String(required=True, metadata={"description": "region or grid"})
+    figures = fields.Nested(PreventionFiguresSchema, required=True)
+
+
+class PreventionRegionsSchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    unit_kind = fields.String(
+        allow_none=True, metadata={"description": "region or grid; null without units"}
+    )
+    rows = fields.List(fields.Nested(PreventionUnitSchema), required=True)

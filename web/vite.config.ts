@@ -36,6 +36,8 @@ function elementOnDemand(): Plugin[] {
 export default defineConfig({
   plugins: [ownFontsOnly(), vue(), ...elementOnDemand()],
   base: '/',
+  // Leaflet's package names its UMD build as "main"; its ES module build sits beside it.
+  resolve: { alias: [{ find: /^leaflet$/, replacement: 'leaflet/dist/leaflet-src.esm.js' }] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -68,7 +68,7 @@ MAJOR_HEADER = [
     Column("序号", 6), Column("隐患编号", 22), Column("企业名称", 24),
     Column("统一社会信用代码", 21), Column("类别", 10), Column("隐患描述", 36),
     Column("上报时间", 17), Column("责任人", 11), Column("整改措施", 30), Column("整改资金", 12),
-    Column("整改时限", 14), Column("应急预案", 24), Column("整改期限", 17), Column("原定期限", 17),
+    Column("整改时限", 17), Column("应急预案", 24), Column("整改期限", 17), Column("原定期限", 17),
     Column("状态", 8), Column("是否逾期", 9), Column("挂牌督办", 9), Column("销号时间", 17),
     Column("控制台链接", 40),
 ]  # fmt: skip

@@ -308,7 +308,8 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
         raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
     now = ctx.now()
     period = period_of(query, now)
-    with ctx.read() as uow:
+    # Statistics may lag the primary by the replica's delay: they never read their own write.
+    with ctx.read(replica=True) as uow:
         s = uow.session
         if _dialect(s) == "postgresql":
             # These statements take milliseconds: starting parallel workers for them costs

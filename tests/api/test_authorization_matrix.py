@@ -463,8 +463,9 @@ STATS = (
     "bulletins/quarterly.docx",
     "prevention",
     "prevention/enterprises",
+    "prevention/regions",
 )
-RANKED = {"ranking": ranks_units_in_scope}
+RANKED = {"ranking": ranks_units_in_scope, "prevention/regions": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
     "major-hazards.xlsx": reports_hazards(MAJOR),
@@ -650,6 +651,12 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "one inspector": Row("401 403 403 403 403 403 200", body=staff_file, multipart=True),
     },
     ("POST", f"{V1}/users/<int:user_id>/reset-password"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
+    },
+    ("POST", f"{V1}/users/<int:user_id>/unlock"): {
         f"officer of {x.upper()}": Row(
             "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
         )
@@ -1068,6 +1075,7 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
     },
     # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/basemap"): {"settings": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/geo/hazards.geojson"): {
         "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
         "in community A": Row("401 404 404 200 200 200 200", query=community("a")),

@@ -1,7 +1,7 @@
 // The dashboard's scope and period live in the URL (?region=…&from=…), so a drill-down is
 // a link that can be shared, reloaded and gone back from.
 import { computed } from 'vue'
-import { useRoute, useRouter } from 'vue-router'
+import { useRoute, useRouter, type LocationQuery } from 'vue-router'
 
 export interface StatsScope {
   region_id?: number
@@ -19,22 +19,24 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value ? value : undefined
 }
 
+/** The scope a dashboard URL's query names (unknown or empty values left out). */
+export function scopeOf(q: LocationQuery): StatsScope {
+  const out: StatsScope = {}
+  for (const [param, key] of Object.entries(KEYS)) {
+    const id = Number(text(q[param]))
+    if (Number.isInteger(id) && id > 0) out[key] = id
+  }
+  out.industry = text(q.industry) as StatsScope['industry']
+  out.level = text(q.level) as StatsScope['level']
+  out.from = text(q.from)
+  out.to = text(q.to)
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as StatsScope
+}
+
 export function useScope() {
   const route = useRoute()
   const router = useRouter()
-  const scope = computed<StatsScope>(() => {
-    const q = route.query
-    const out: StatsScope = {}
-    for (const [param, key] of Object.entries(KEYS)) {
-      const id = Number(text(q[param]))
-      if (Number.isInteger(id) && id > 0) out[key] = id
-    }
-    out.industry = text(q.industry) as StatsScope['industry']
-    out.level = text(q.level) as StatsScope['level']
-    out.from = text(q.from)
-    out.to = text(q.to)
-    return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as StatsScope
-  })
+  const scope = computed<StatsScope>(() => scopeOf(route.query))
 
   /** Changes part of the scope (undefined removes it) and keeps the rest. */
   function change(patch: Record<string, string | number | undefined>): void {
