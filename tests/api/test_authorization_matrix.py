@@ -36,11 +36,13 @@ from service.bootstrap import storage_for
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory import credit_code
+from service.documents.models import FiledDocument
 from service.jobs.models import Job, JobState
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
+from uploads_schema.vocabulary import DocumentKind
 
 # Routes outside the matrix: Flask's `static`, and the OpenAPI document, the docs UI, its
 # start-up script and assets — public, static, holding no data
@@ -124,6 +126,25 @@ def district_job(m: Matrix) -> int:
         uow.session.add(job)
         uow.commit()
     return job.id
+
+
+def filed_document(x: str) -> Arg:
+    """A 月度通报 filed for community X (made in the cell's savepoint)."""
+
+    def make(m: Matrix) -> int:
+        region = m.region(x)
+        document = FiledDocument(
+            region_id=region.id, kind=DocumentKind.MONTHLY, period=f"2026-{next(_n)}",
+            region_path=region.path, title="月度通报", name="月度通报",
+            pdf_key="documents/matrix.pdf", pdf_size=1,
+            docx_key="documents/matrix.docx", docx_size=1,
+        )  # fmt: skip
+        with m.ctx.uow() as uow:
+            uow.session.add(document)
+            uow.commit()
+        return document.id
+
+    return make
 
 
 # --- the table -------------------------------------------------------------------------
@@ -725,6 +746,16 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     },
     ("POST", f"{V1}/jobs/<int:job_id>/cancel"): {
         "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
+    },
+    # --- filed documents (文书): supervisors' subtree, admins all; others 403 -----------
+    ("GET", f"{V1}/documents"): {"filed documents": Row("401 403 403 403 200 200 200")},
+    **{
+        ("GET", f"{V1}/documents/<int:document_id>/file.{ext}"): {
+            "document of community A": Row("401 403 403 403 302 302 302", arg=filed_document("a")),
+            "document of community B": Row("401 403 403 403 404 302 302", arg=filed_document("b")),
+            "document of community C": Row("401 403 403 403 404 404 302", arg=filed_document("c")),
+        }
+        for ext in ("pdf", "docx")
     },
     # --- scanning: public context; check-ins for the grid's inspector and above --------
     ("GET", f"{V1}/scan/<token>"): {

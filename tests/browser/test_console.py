@@ -2,7 +2,8 @@
 supervisor sees equals the API's figures, a drill-down shows the street's, a hazard shows its
 photos and timeline, an admin imports enterprises and issues a code with its poster, unlocks
 a locked account and imports staff keeping their one-time passwords, a street supervisor meets
-"not found" outside their street, and with a tile service set the map draws on its tiles.
+"not found" outside their street, a list shows its newest request's answer, and with a tile
+service set the map draws on its tiles.
 Every page is watched for console errors and CSP violations."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 import io
 import itertools
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,12 +24,13 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Route, expect
 from werkzeug.serving import make_server
 
 from miniprogram_api import create_app
 from service.access import lockout
 from service.directory.models import User
+from service.jobs import running
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
@@ -395,6 +398,7 @@ def test_admin_imports_staff_and_keeps_the_one_time_passwords_shown_once(
     expect(report.get_by_role("row", name=f"{name}-bad").get_by_text("role：")).to_be_visible()
     expect(report.get_by_text("一次性密码只显示这一次")).to_be_visible()
     good = report.get_by_role("row", name=f"{name} 导入网格员")
+    screenshot(page, "console-staff-import.png")
     one_time = good.locator("td").nth(4).inner_text().strip()
     assert len(one_time) >= 10
     with page.expect_download() as waiting:
@@ -415,6 +419,76 @@ def test_admin_imports_staff_and_keeps_the_one_time_passwords_shown_once(
     report.get_by_role("button", name="已保存密码，关闭").click()
     expect(page.get_by_text(one_time)).to_have_count(0)
     expect(page.get_by_role("row", name=name).first).to_be_visible()  # the list shows it
+    assert page_problems.all() == []
+
+
+def test_a_big_staff_import_runs_as_a_job_and_its_report_shows_the_one_time_passwords(
+    page: Page,
+    live_server: LiveServer,
+    page_problems: PageProblems,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    world = live_server.world
+    settings = dataclasses.replace(live_server.ctx.settings, import_sync_max_bytes=10)
+    monkeypatch.setattr(live_server.ctx, "settings", settings)
+    name = f"job-import-{next(_shade)}"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},后台导入,,职工,,,",
+    ]
+    csv = tmp_path / "用户.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_label("导入用户文件").set_input_files(csv)
+
+    card = page.get_by_label(re.compile(r"^任务 \d+$"))
+    expect(card.get_by_text("账号导入：排队中")).to_be_visible()
+    job = Api(live_server, world.admin).get("/api/v1/jobs")["items"][0]
+    assert job["kind"] == "staff_import" and job["state"] == "queued"
+    running.run_job(live_server.ctx, job["id"])  # the consumer
+
+    expect(card.get_by_text("账号导入：已完成")).to_be_visible()
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，失败 0（已写入）")).to_be_visible()
+    one_time = report.get_by_role("row", name=name).locator("td").nth(4).inner_text().strip()
+    answer = requests.post(
+        f"{live_server.url}/api/v1/auth/login",
+        json={"username": name, "password": one_time},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert page_problems.all() == []
+
+
+def test_a_late_answer_of_an_older_hazard_list_request_does_not_replace_a_newer_one(
+    page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    admin, reporter = Api(live_server, world.admin), Api(live_server, world.reporter)
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_the_first_list(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:  # answered now, handed to the page only after the next list's answer
+            held.append((route, route.fetch()))
+
+    page.route("**/api/v1/hazards?*", hold_the_first_list)
+    with page.expect_request("**/api/v1/hazards?*"):
+        log_in(page, live_server, world.district_supervisor, then="/console/hazards")
+    code = admin.post(f"/api/v1/enterprises/{world.enterprise_a2.id}/qrcodes", {}, status=201)
+    body = {"qr_token": code["token"], "category": "fire", "description": "灭火器过期未更换"}
+    newer = reporter.post("/api/v1/hazards", body | {"media_ids": [reporter.photo()]}, status=201)
+    page.get_by_role("button", name="查询").click()  # the same filters: the same page asks again
+    expect(page.get_by_role("link", name=newer["hazard"]["number"])).to_be_visible()
+
+    route, answer = held[0]
+    with page.expect_response(route.request.url):
+        route.fulfill(response=answer)
+    page.wait_for_timeout(300)  # time for the page to take the late answer, were it to
+
+    expect(page.get_by_role("link", name=newer["hazard"]["number"])).to_be_visible()
     assert page_problems.all() == []
 
 

@@ -221,7 +221,7 @@ def test_an_admin_follows_a_region_poster_job_to_its_pdf_and_finds_it_among_thei
         consumer.finish()
 
     page.get_by_role("link", name="在「任务」页查看我的全部任务").click()
-    expect(page.get_by_role("heading", name="任务")).to_be_visible()
+    expect(page.get_by_role("heading", name="任务", exact=True)).to_be_visible()
     row = page.get_by_label("我的任务").get_by_role("row").filter(has_text=f"下载 {name}")
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell", name="已完成", exact=True)).to_be_visible()
@@ -304,7 +304,7 @@ def test_the_jobs_page_polls_only_while_a_job_is_unfinished_and_cancels_one(
     page.wait_for_timeout(3000)
     assert len(polls) == left
 
-    page.get_by_role("menuitem", name="任务").click()
+    page.get_by_role("menuitem", name="任务", exact=True).click()
     row.get_by_role("button", name="取消").click()
     expect(page.get_by_text(f"已取消任务 {job['id']}")).to_be_visible()
     expect(row.get_by_role("cell", name="已取消", exact=True)).to_be_visible()

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from service.core.clock import CHINA, china_date
 from service.inspections import tasks
 from tests.browser.conftest import LiveServer, PageProblems
-from tests.browser.test_console import Api, browser_context, log_in, percent
+from tests.browser.test_console import Api, browser_context, log_in, percent, screenshot
 
 __all__ = ["browser_context"]  # the desktop-sized profile of the console's tests
 
@@ -71,6 +71,14 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
         form.get_by_text("直接判定须说明依据 / a direct determination needs its reason")
     ).to_be_visible()
 
+    # LS: R = L × S on 1–5, 15–16 橙.
+    form.get_by_text("LS 风险矩阵").click()
+    choose(page, "可能性 L", "4 — 很可能")
+    choose(page, "严重性 S", "4 — 严重")
+    live = form.get_by_label("实时计算")
+    expect(live).to_contain_text("R = L × S = 4 × 4 = 16")
+    expect(live.get_by_text("橙 · 较大风险")).to_be_visible()
+
     form.get_by_text("LEC 作业条件危险性分析").click()
     choose(page, "可能性 L", "6 — 相当可能")
     choose(page, "暴露频率 E", "3 — 每周一次或偶然暴露")
@@ -88,6 +96,16 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
     expect(page.get_by_text("已保存：D = 126，黄 · 一般风险")).to_be_visible()
     history = page.get_by_label("评价记录", exact=True)
     expect(history.get_by_role("row").filter(has_text="L=6 E=3 C=7")).to_contain_text("126")
+    screenshot(page, "console-assessment.png")
+
+    # Its officer completes the point's description: a control measure.
+    page.get_by_role("button", name="编辑风险点").click()
+    dialog = page.get_by_role("dialog", name="编辑风险点")
+    dialog.get_by_role("button", name="添加措施").click()
+    dialog.get_by_label("措施内容 1").fill("设置氯气泄漏报警仪")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.get_by_text(f"已保存风险点 {name}")).to_be_visible()
+    expect(page.get_by_text("【工程技术】设置氯气泄漏报警仪")).to_be_visible()
 
     point = next(
         p
@@ -97,6 +115,7 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
         if p["name"] == name
     )
     assert point["risk_level"] == "yellow" and point["control_level"] == "workshop"
+    assert point["measures"] == [{"type": "engineering", "content": "设置氯气泄漏报警仪"}]
     [assessment] = api.get(f"/api/v1/points/{point['id']}/assessments")
     assert assessment["score"] == 126 and assessment["inputs"] == {"l": 6, "e": 3, "c": 7}
 
@@ -104,6 +123,7 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
     row = page.get_by_role("row", name=name)
     expect(row.get_by_text("黄 · 一般风险")).to_be_visible()
     expect(row.get_by_text("LEC D=126")).to_be_visible()
+    screenshot(page, "console-points.png")
     figures = api.get("/api/v1/stats/prevention", enterprise_id=world.enterprise_a.id)["figures"]
     expect(page.locator('[data-figure="yellow"] .card-figure')).to_have_text(
         str(figures["points_by_level"]["yellow"])
@@ -261,6 +281,7 @@ def test_the_completion_view_shows_the_api_figures_by_street_and_an_enterprises_
     first = datetime.fromisoformat(overdue[-1]["window_start"]).astimezone(CHINA)
     day = page.get_by_role("region", name=f"{first.year}年{first.month}月{first.day}日")
     expect(day.get_by_role("row").filter(has_text=point["name"]).first).to_contain_text("逾期")
+    screenshot(page, "console-prevention.png")
     assert page_problems.all() == []
 
 
