@@ -389,7 +389,10 @@ def list_tasks(
     if enterprise_id is not None:
         query = query.where(T.enterprise_id == enterprise_id)
     if point_id is not None:
-        query = query.where(T.point_id == point_id)
+        # Every status, as an OR: the point's two partial indexes (pending, done) then serve
+        # together (an IN list would not match their predicates).
+        statuses = or_(T.status == TaskStatus.PENDING, T.status == TaskStatus.DONE)
+        query = query.where(T.point_id == point_id, statuses)
     if mine:
         query = query.where(_mine(actor))
     if date_from is not None:

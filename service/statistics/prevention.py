@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, func, literal, select
 from service.access.scoping import Actor, charge_condition, subtree
 from service.core.clock import china_date, china_midnight
 from service.core.context import Context
-from service.directory.models import Enterprise, Point
+from service.directory.models import Enterprise, Point, Region
 from service.hazards.models import Hazard
 from service.inspections.models import InspectionTask, TaskResult, task_daily
 from service.inspections.tasks import (
@@ -93,7 +93,11 @@ def _task_filter(r: _Request) -> list[ColumnElement[bool]]:
     if not _scope_implied(r.actor, region):
         conditions.append(charge_condition(r.actor, TASK_PLACE))
     if region is not None:
-        conditions.append(subtree(T.region_path, region.path))
+        # One index probe per region path of the subtree, each bounded by the window ends
+        # (as the hazards' filter does): a LIKE prefix cannot bound them, so it would read
+        # the subtree's whole history.
+        paths = select(Region.path).where(subtree(Region.path, region.path))
+        conditions.append(T.region_path.in_(paths))
     if q.grid_id is not None:
         conditions.append(T.grid_id == q.grid_id)
     if q.enterprise_id is not None:

@@ -149,3 +149,73 @@ def test_migration_0011_keeps_existing_accounts_usable_and_rolls_back(empty_data
         assert "must_change_password" not in columns and "token_version" in columns
     finally:
         engine.dispose()
+
+
+def test_migration_0015_keeps_tasks_and_answers_counts_them_and_rolls_back(empty_database_url):
+    """Tasks with answers survive the change of keys both ways (on SQLite too, where the
+    table they are answers of cannot be copied), and the rollup starts from them."""
+    migrations.upgrade(empty_database_url, "0014")
+    engine = make_engine(empty_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            world = build_world(session)
+            enterprise = world.enterprise_a
+            place = {"e": enterprise.id, "g": enterprise.grid_id, "p": enterprise.region_path}
+            made = "2026-12-01 00:00:00+00:00"
+            for statement in (
+                "INSERT INTO points (id, enterprise_id, name, kind, location, department,"
+                " responsible_person, active, created_at)"
+                " VALUES (900, :e, '点', 'area', '', '', '', true, :made)",
+                "INSERT INTO checklists (id, name, region_path, active, created_at)"
+                " VALUES (900, '清单', :p, true, :made)",
+                "INSERT INTO checklist_items (id, checklist_id, position, content, basis, method,"
+                " active) VALUES (900, 900, 0, '项', '', '', true)",
+                "INSERT INTO point_checklists (id, point_id, checklist_id, frequency,"
+                " assignee_role, active, created_at)"
+                " VALUES (900, 900, 900, 'day', 'enterprise_officer', true, :made)",
+                # done in its window (China 3 December), and one not done the day after
+                "INSERT INTO inspection_tasks (id, attachment_id, point_id, checklist_id,"
+                " enterprise_id, grid_id, region_path, frequency, window_start, window_end,"
+                " assignee_key, assignee_role, status, done_at, flagged, created_at) VALUES"
+                " (900, 900, 900, 900, :e, :g, :p, 'day', '2026-12-01 16:00:00+00:00',"
+                " '2026-12-02 16:00:00+00:00', 'role:enterprise_officer', 'enterprise_officer',"
+                " 'done', '2026-12-02 01:00:00+00:00', false, :made),"
+                " (901, 900, 900, 900, :e, :g, :p, 'day', '2026-12-02 16:00:00+00:00',"
+                " '2026-12-03 16:00:00+00:00', 'role:enterprise_officer', 'enterprise_officer',"
+                " 'pending', NULL, false, :made)",
+                "INSERT INTO task_results (id, task_id, item_id, outcome, note, media_ids)"
+                " VALUES (900, 900, 900, 'pass', '', '[]')",
+            ):
+                session.execute(text(statement), {**place, "made": made})
+            session.commit()
+        engine.dispose()
+
+        migrations.upgrade(empty_database_url, "0015")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT day, tasks, done_in_window, done FROM task_daily ORDER BY day")
+            ).all()
+            assert [(str(r[0]), *r[1:]) for r in rows] == [
+                ("2026-12-03", 1, 1, 1),
+                ("2026-12-04", 1, 0, 0),
+            ]
+            answers = conn.execute(text("SELECT count(*) FROM task_results")).scalar()
+            assert answers == 1
+        engine.dispose()
+        keys = {
+            tuple(k["constrained_columns"])
+            for k in inspect(engine).get_foreign_keys("inspection_tasks")
+        }
+        assert keys == {("attachment_id", "point_id", "checklist_id"), ("done_by_id",)}
+
+        migrations.downgrade(empty_database_url, "0014")
+        engine.dispose()
+        keys = {
+            tuple(k["constrained_columns"])
+            for k in inspect(engine).get_foreign_keys("inspection_tasks")
+        }
+        assert ("point_id",) in keys and ("attachment_id", "point_id", "checklist_id") not in keys
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM inspection_tasks")).scalar() == 2
+    finally:
+        engine.dispose()
