@@ -8,6 +8,7 @@ from alembic import context
 
 # Every package's tables join the one metadata when its models module is imported.
 import service.directory.models
+import service.documents.models
 import service.hazards.models
 import service.inspections.models
 import service.jobs.models

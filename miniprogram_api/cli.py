@@ -1,5 +1,5 @@
 """Command-line tools: the `flask db`, `demo`, `qr`, `hazards`, `inspections`, `media`,
-`outbox`, `stats`, `idempotency`, `users` and `jobs` groups."""
+`outbox`, `stats`, `idempotency`, `users`, `jobs` and `documents` groups."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from service.core.settings import SettingsError
 from service.core.sheets import neutralise
 from service.core.storage import StorageError, StorageUnavailable
 from service.directory import regions, staff_import, users
+from service.documents import filing
 from service.hazards import overdue, queries
 from service.inspections import tasks as inspection_tasks
 from service.jobs import periodic
@@ -36,7 +37,7 @@ from service.media import photos as media
 from service.notifications import delivery as notifications
 from service.qrcodes import codes as qrcodes
 from service.statistics import rollup
-from uploads_schema.vocabulary import ImportMode, Role
+from uploads_schema.vocabulary import DocumentKind, ImportMode, Role
 
 
 def system_actor() -> Actor:
@@ -93,6 +94,7 @@ stats_cli = Commands("stats", help="Statistics upkeep.")
 idempotency_cli = Commands("idempotency", help="Remembered Idempotency-Keys of writes.")
 users_cli = Commands("users", help="Accounts.")
 jobs_cli = Commands("jobs", help="The job queue: its consumer and periodic work.")
+documents_cli = Commands("documents", help="Filed documents (文书): 月度通报, 周统计, 季度排名.")
 
 
 @db_cli.command("upgrade")
@@ -458,6 +460,40 @@ def jobs_collect() -> None:
     click.echo(f"{jobs_running.collect(context())} objects deleted")
 
 
+@documents_cli.command("build")
+@click.option("--kind", type=click.Choice([k.value for k in DocumentKind]), required=True)
+@click.option(
+    "--period", default=None, help="2026-11, 2026-W48 or 2026-Q4 [default: the latest finished]"
+)
+@click.option(
+    "--region",
+    "region_code",
+    default=None,
+    help="Statistical area code (12 digits) [default: every region with supervisors]",
+)
+def documents_build(kind: str, period: str | None, region_code: str | None) -> None:
+    """File (or file again, replacing the files) a period's documents; supervisors are told
+    once per document."""
+    ctx = context()
+    document_kind = DocumentKind(kind)
+    period = period or filing.last_period(document_kind, ctx.now())
+    period = filing.check_period(document_kind, period)
+    if region_code is not None:
+        targets = [regions.region_id_by_code(ctx, region_code)]
+    else:
+        targets = [r.id for r in filing.supervised_regions(ctx)]
+    created = replaced = notified = 0
+    with click.progressbar(targets, label=f"filing {kind} {period}") as bar:
+        for region_id in bar:
+            filed = filing.file_document(ctx, region_id, document_kind, period)
+            created += filed.created
+            replaced += not filed.created
+            notified += filed.notified
+    click.echo(
+        f"{kind} {period}: {created} filed, {replaced} replaced, {notified} supervisors notified"
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
@@ -471,3 +507,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(idempotency_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(documents_cli)

@@ -42,6 +42,17 @@ WEB_CSP = (
 )
 
 
+
+
+def console_csp(settings: Settings) -> str:
+    """The console's CSP: the pages' own, its images also from the map's tile service when
+    one is set (MAP_TILE_URL), that origin and nothing else."""
+    origin = settings.map_tile_origin
+    if not origin:
+        return WEB_CSP
+    return WEB_CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {origin}")
+
+
 class RequestIdFilter(logging.Filter):
     """Adds the current request id to every log record."""
 

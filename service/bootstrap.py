@@ -11,7 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.core.context import Context
-from service.core.db import make_engine, make_lookup_factory, make_session_factory
+from service.core.db import (
+    SessionFactory,
+    make_engine,
+    make_lookup_factory,
+    make_session_factory,
+)
 from service.core.settings import Settings
 from service.core.storage import ObjectStorage
 from service.jobs.jobs import QUEUE
@@ -51,6 +56,13 @@ def install_queue(ctx: Context) -> JobQueue:
     return ctx.adapters[QUEUE]  # type: ignore[no-any-return]
 
 
+def replica_factory_for(settings: Settings) -> SessionFactory | None:
+    """Sessions on the read replica `DATABASE_READ_URL` names, or None without one."""
+    if not settings.database_read_url:
+        return None
+    return make_session_factory(make_engine(settings.database_read_url))
+
+
 def build_context(settings: Settings) -> Context:
     """Wire the service context from settings: engine, sessions, storage, listeners, queue."""
     install_listeners()
@@ -59,6 +71,7 @@ def build_context(settings: Settings) -> Context:
         settings=settings,
         session_factory=make_session_factory(engine),
         lookup_factory=make_lookup_factory(engine),
+        replica_factory=replica_factory_for(settings),
         storage=storage_for(settings),
     )
     install_queue(ctx)

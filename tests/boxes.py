@@ -120,13 +120,19 @@ def consumer(
         yield process
 
 
-def wait_for(check, timeout: float = 60, every: float = 0.2):  # type: ignore[no-untyped-def]
-    """Call `check` until it returns something true; that value, or fail after `timeout`."""
+def wait_for(check, timeout: float = 60, every: float = 0.2, explain=None):  # type: ignore[no-untyped-def]
+    """Call `check` until it returns something true; that value, or fail after `timeout`
+    (with what `explain()` says about the state things are in, when given)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {check}")
+            pytest.fail(f"not within {timeout} s: {check}\n{explain() if explain else ''}")
         time.sleep(every)
+
+
+def tails(processes: list[Process], chars: int = 6000) -> str:
+    """The end of each process's log, for a failure message."""
+    return "\n".join(f"--- {p.name} ---\n{p.output()[-chars:]}" for p in processes)

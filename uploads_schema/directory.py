@@ -152,6 +152,14 @@ class UserSchema(ma.Schema):
     must_change_password = fields.Boolean(
         dump_only=True, metadata={"description": "holds a one-time password not yet changed"}
     )
+    locked_until = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "password logins refused until then (too many failed); null when "
+            "not locked. POST /users/{id}/unlock lifts it"
+        },
+    )
 
     def _grid_ids(self, user: object) -> list[int]:
         return [g.id for g in user.grids]  # type: ignore[attr-defined]
@@ -181,6 +189,13 @@ class PasswordResetSchema(ma.Schema):
     one_time_password = fields.String(
         required=True,
         metadata={"description": "shown once, never stored in clear; changed at first login"},
+    )
+
+
+class UnlockSchema(ma.Schema):
+    user = fields.Nested(UserSchema, required=True)
+    failed_logins_forgotten = fields.Integer(
+        required=True, metadata={"description": "failed logins counted in the window, now gone"}
     )
 
 

@@ -148,3 +148,14 @@ class EnterpriseCollectionSchema(ma.Schema):
     type = fields.Constant("FeatureCollection", required=True)
     features = fields.List(fields.Nested(EnterpriseFeatureSchema), required=True)
     truncated = fields.Boolean(required=True)
+
+
+class BasemapSchema(ma.Schema):
+    """The tile service the console's map draws on (MAP_TILE_URL), if any."""
+
+    tile_url = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "XYZ template with {z}, {x}, {y}; null: no base map"},
+    )
+    attribution = fields.String(required=True, metadata={"description": "plain text"})

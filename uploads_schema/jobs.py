@@ -43,7 +43,8 @@ class JobResultSchema(ma.Schema):
 class JobSchema(ma.Schema):
     id = fields.Integer(required=True)
     kind = fields.String(
-        required=True, metadata={"description": "posters | export | enterprise_import"}
+        required=True,
+        metadata={"description": "posters | export | enterprise_import | staff_import | document"},
     )
     state = fields.String(required=True, metadata={"enum": list(JOB_STATES)})
     progress = fields.Nested(ProgressSchema, required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, pre_dump, validate
+from marshmallow import fields, post_dump, pre_dump, validate
 
 from uploads_schema.common import Day, Id, enum_field
 from uploads_schema.jobs import async_field
@@ -45,6 +45,7 @@ class BulletinArgsSchema(ma.Schema):
         validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM"),
         metadata={"description": "YYYY-MM, China time; default: last month", "example": "2026-11"},
     )
+    run_async = async_field()
 
 
 class WeeklyBulletinArgsSchema(ma.Schema):
@@ -58,6 +59,7 @@ class WeeklyBulletinArgsSchema(ma.Schema):
         metadata={"description": "ISO week; default: last week", "example": "2026-W44"},
     )
     date = Day(metadata={"description": "Any day of the week (China time), instead of `week`"})
+    run_async = async_field()
 
 
 class QuarterlyBulletinArgsSchema(ma.Schema):
@@ -68,14 +70,41 @@ class QuarterlyBulletinArgsSchema(ma.Schema):
         validate=validate.Regexp(r"^\d{4}-Q[1-4]$", error="季度格式为 YYYY-Qn"),
         metadata={"description": "Default: last quarter, China time", "example": "2026-Q3"},
     )
+    run_async = async_field()
 
 
-class RankingArgsSchema(StatsArgsSchema):
+PREVENTION = "prevention"
+
+
+class SummaryArgsSchema(StatsArgsSchema):
+    include = fields.String(
+        validate=validate.OneOf([PREVENTION]),
+        metadata={
+            "description": "`prevention`: also the 双重预防 figures (任务完成率, overdue tasks, "
+            "hazards by origin, 风险四色分布, 失控 points)"
+        },
+    )
+
+
+class RankingArgsSchema(SummaryArgsSchema):
     sort = enum_field(Figure, load_default=Figure.RECTIFICATION_RATE)
 
 
-class TrendArgsSchema(StatsArgsSchema):
+class TrendArgsSchema(SummaryArgsSchema):
     bucket = enum_field(Bucket, load_default=Bucket.WEEK)
+
+
+def _prevention_field(schema: str, description: str) -> fields.Nested:
+    # Named, as the 双重预防 schemas come further down; the key is left out unless asked for.
+    return fields.Nested(schema, metadata={"description": f"{description} (include=prevention)"})
+
+
+class _WithPrevention(ma.Schema):
+    @post_dump
+    def _drop_unasked(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("prevention") is None:
+            data.pop("prevention", None)
+        return data
 
 
 class FiguresSchema(ma.Schema):
@@ -130,19 +159,21 @@ class ScopeSchema(ma.Schema):
     date_to = fields.Date(data_key="to", attribute="period.last_day", required=True)
 
 
-class SummarySchema(ma.Schema):
+class SummarySchema(_WithPrevention):
     scope = fields.Nested(ScopeSchema, required=True)
     figures = fields.Nested(FiguresSchema, required=True)
     generated_at = fields.DateTime(required=True)
+    prevention = _prevention_field("PreventionFiguresSchema", "双重预防 of the scope")
 
 
-class RankingRowSchema(ma.Schema):
+class RankingRowSchema(_WithPrevention):
     rank = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
     unit_code = fields.String(required=True)
     unit_name = fields.String(required=True)
     unit_kind = fields.String(required=True, metadata={"description": "region or grid"})
     figures = fields.Nested(FiguresSchema, required=True)
+    prevention = _prevention_field("PreventionFiguresSchema", "双重预防 of the unit")
 
 
 class RankingSchema(ma.Schema):
@@ -151,9 +182,13 @@ class RankingSchema(ma.Schema):
     rows = fields.List(fields.Nested(RankingRowSchema), required=True)
 
 
-class TrendPointSchema(ma.Schema):
+class TrendPointSchema(_WithPrevention):
     bucket = fields.String(required=True, metadata={"description": "YYYY-MM, or the Monday"})
     figures = fields.Nested(FiguresSchema, required=True)
+    prevention = _prevention_field(
+        "PreventionPeriodFiguresSchema",
+        "tasks whose window ended in the bucket, hazards reported in it",
+    )
 
 
 class TrendSchema(ma.Schema):
@@ -229,7 +264,9 @@ class PointsByLevelSchema(ma.Schema):
     unassessed = fields.Integer(required=True, metadata={"description": "未评价"})
 
 
-class PreventionFiguresSchema(ma.Schema):
+class PreventionPeriodFiguresSchema(ma.Schema):
+    """The figures of a period: its tasks and its hazards by origin."""
+
     tasks_due = fields.Integer(
         required=True,
         metadata={"description": "应完成: tasks whose window ended in the period, by now"},
@@ -251,6 +288,11 @@ class PreventionFiguresSchema(ma.Schema):
         required=True, metadata={"description": "群众举报: hazards of the period from tips"}
     )
     hazards_other = fields.Integer(required=True, metadata={"description": "其他途径"})
+
+
+class PreventionFiguresSchema(PreventionPeriodFiguresSchema):
+    """… and the points now."""
+
     points = fields.Integer(required=True, metadata={"description": "风险点 (active, now)"})
     points_by_level = fields.Nested(
         PointsByLevelSchema, required=True, metadata={"description": "风险四色分布 (now)"}
@@ -272,3 +314,19 @@ class PreventionEnterpriseSchema(ma.Schema):
 
 class PreventionEnterprisesSchema(ma.Schema):
     items = fields.List(fields.Nested(PreventionEnterpriseSchema), required=True)
+
+
+class PreventionUnitSchema(ma.Schema):
+    unit_id = fields.Integer(required=True)
+    unit_code = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    unit_kind = fields.String(required=True, metadata={"description": "region or grid"})
+    figures = fields.Nested(PreventionFiguresSchema, required=True)
+
+
+class PreventionRegionsSchema(ma.Schema):
+    scope = fields.Nested(ScopeSchema, required=True)
+    unit_kind = fields.String(
+        allow_none=True, metadata={"description": "region or grid; null without units"}
+    )
+    rows = fields.List(fields.Nested(PreventionUnitSchema), required=True)

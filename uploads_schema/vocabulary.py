@@ -218,6 +218,22 @@ class NotificationKind(StrEnum):
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
     VERIFY_LATE = "verify_late"  # 验收超时: to the supervisors above the hazard
+    DOCUMENT_FILED = "document_filed"  # a region's 通报 was filed: to its supervisors
+
+
+class DocumentKind(StrEnum):
+    """The documents filed for a region each period."""
+
+    MONTHLY = "monthly"  # 月度通报
+    WEEKLY = "weekly"  # 周统计
+    QUARTERLY = "quarterly"  # 季度排名
+
+
+DOCUMENT_KIND_LABELS = {
+    DocumentKind.MONTHLY: "月度通报",
+    DocumentKind.WEEKLY: "周统计",
+    DocumentKind.QUARTERLY: "季度排名",
+}
 
 
 class NotificationStatus(StrEnum):

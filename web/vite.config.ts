@@ -80,6 +80,8 @@ function preloadDashboard(): Plugin {
 export default defineConfig({
   plugins: [ownFontsOnly(), vue(), ...elementOnDemand(), preloadDashboard()],
   base: '/',
+  // Leaflet's package names its UMD build as "main"; its ES module build sits beside it.
+  resolve: { alias: [{ find: /^leaflet$/, replacement: 'leaflet/dist/leaflet-src.esm.js' }] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -2,6 +2,7 @@
 
 from miniprogram_api.views.auth import blp as auth_blp
 from miniprogram_api.views.checklists import blp as checklists_blp
+from miniprogram_api.views.documents import blp as documents_blp
 from miniprogram_api.views.enterprises import blp as enterprises_blp
 from miniprogram_api.views.geo import blp as geo_blp
 from miniprogram_api.views.hazards import blp as hazards_blp
@@ -37,6 +38,7 @@ BLUEPRINTS = [
     checklists_blp,
     tasks_blp,
     jobs_blp,
+    documents_blp,
     geo_blp,
 ]
 # Plain Flask blueprints: pages outside the documented JSON API.

@@ -14,6 +14,7 @@ from service.hazards import locations
 from service.hazards.queries import HazardFilters
 from uploads_schema.common import ErrorSchema
 from uploads_schema.geo import (
+    BasemapSchema,
     EnterpriseCollectionSchema,
     EnterpriseGeoArgsSchema,
     HazardCollectionSchema,
@@ -59,3 +60,18 @@ class EnterprisesGeo(MethodView):
         at most 5000."""
         found, truncated = enterprises.located_enterprises(context(), current_actor(), **args)
         return _geojson(_enterprises.dump({"features": found, "truncated": truncated}))
+
+
+@blp.route("/basemap")
+class Basemap(MethodView):
+    @blp.response(200, BasemapSchema)
+    @blp.alt_response(401, schema=ErrorSchema)
+    def get(self):
+        """The tile service the console's 一张图 draws on (MAP_TILE_URL and its
+        attribution); `tile_url` is null when none is set (points without a base map)."""
+        current_actor()  # for logged-in callers: a tile URL may carry the service's key
+        settings = context().settings
+        return {
+            "tile_url": settings.map_tile_url or None,
+            "attribution": settings.map_tile_attribution,
+        }

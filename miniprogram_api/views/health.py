@@ -63,4 +63,14 @@ class Readyz(MethodView):
                     errors={"storage": ["unavailable"]},
                 ) from exc
             checks["storage"] = "ok"
+        if ctx.replica_factory is not None:
+            # Named, not fatal: without the replica only statistics and exports fail (503),
+            # while reports and fixes still work, so the box stays in the balancer.
+            try:
+                with ctx.read(replica=True) as uow:
+                    uow.session.execute(text("SELECT 1"))
+                checks["read_replica"] = "ok"
+            except Exception as exc:
+                log.warning("readiness: read replica unavailable: %s", exc)
+                checks["read_replica"] = "unavailable"
         return {"status": "ok", "checks": checks}

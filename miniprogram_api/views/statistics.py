@@ -11,28 +11,32 @@ from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.responses import download
 from miniprogram_api.views.jobs import accepted, document_accepted
-from service.documents import bulletins, periodic
+from service.documents import filing
 from service.jobs import jobs, kinds
-from service.statistics import exports, prevention
+from service.statistics import exports, prevention, prevention_regions
 from service.statistics import figures as statistics
 from service.statistics.figures import StatsQuery
 from uploads_schema.common import ErrorSchema
 from uploads_schema.statistics import (
+    PREVENTION,
     BulletinArgsSchema,
     ExportArgsSchema,
     MajorHazardListSchema,
     PreventionArgsSchema,
     PreventionEnterprisesSchema,
+    PreventionRegionsSchema,
     PreventionSummarySchema,
     QuarterlyBulletinArgsSchema,
     RankingArgsSchema,
     RankingSchema,
     StatsArgsSchema,
+    SummaryArgsSchema,
     SummarySchema,
     TrendArgsSchema,
     TrendSchema,
     WeeklyBulletinArgsSchema,
 )
+from uploads_schema.vocabulary import DocumentKind
 
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics 统计")
 
@@ -46,14 +50,19 @@ def _errors(view):  # type: ignore[no-untyped-def]
     return view
 
 
+def _with_prevention(args: dict) -> dict[str, bool]:
+    return {"with_prevention": args.pop("include", None) == PREVENTION}
+
+
 @blp.route("/summary")
 class Summary(MethodView):
-    @blp.arguments(StatsArgsSchema, location="query")
+    @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, SummarySchema)
     @_errors
     def get(self, args):
         """Reported, closed, open, overdue, 待验收, 整改率, 按期整改率, 销号时长, 检查覆盖率."""
-        return statistics.summary(context(), current_actor(), StatsQuery(**args))
+        more = _with_prevention(args)
+        return statistics.summary(context(), current_actor(), StatsQuery(**args), **more)
 
 
 @blp.route("/ranking")
@@ -62,9 +71,10 @@ class RankingView(MethodView):
     @blp.response(200, RankingSchema)
     @_errors
     def get(self, args):
-        """The same figures for each child region (or grid of a community), ranked."""
-        sort = args.pop("sort")
-        return statistics.ranking(context(), current_actor(), StatsQuery(**args), sort)
+        """The same figures for each child region (or grid of a community), ranked; with
+        `include=prevention` each unit's 双重预防 figures too."""
+        sort, more = args.pop("sort"), _with_prevention(args)
+        return statistics.ranking(context(), current_actor(), StatsQuery(**args), sort, **more)
 
 
 @blp.route("/trend")
@@ -73,9 +83,10 @@ class TrendView(MethodView):
     @blp.response(200, TrendSchema)
     @_errors
     def get(self, args):
-        """Figures per week (from Monday) or per month, in China time."""
-        bucket = args.pop("bucket")
-        return statistics.trend(context(), current_actor(), StatsQuery(**args), bucket)
+        """Figures per week (from Monday) or per month, in China time; with
+        `include=prevention` each bucket's tasks and hazards by origin too."""
+        bucket, more = args.pop("bucket"), _with_prevention(args)
+        return statistics.trend(context(), current_actor(), StatsQuery(**args), bucket, **more)
 
 
 @blp.route("/major-hazards")
@@ -107,6 +118,16 @@ class PreventionByEnterprise(MethodView):
         """Per enterprise of the scope: its 四色 point counts, 失控 points, task completion."""
         items = prevention.by_enterprise(context(), current_actor(), StatsQuery(**args))
         return {"items": items}
+
+
+@blp.route("/prevention/regions")
+class PreventionByRegion(MethodView):
+    @blp.arguments(PreventionArgsSchema, location="query")
+    @blp.response(200, PreventionRegionsSchema)
+    @_errors
+    def get(self, args):
+        """Per child region (or grid) of the scope: 任务完成率, overdue tasks, 失控 points, 四色."""
+        return prevention_regions.by_region(context(), current_actor(), StatsQuery(**args))
 
 
 @blp.route("/major-hazards.xlsx")
@@ -178,19 +199,30 @@ class ExportCsv(MethodView):
         return _attachment("".join(parts).encode("utf-8"), "text/csv", named, "csv")
 
 
-def _bulletin(args: dict, ext: str) -> Response:
-    ctx = context()
-    month = args.get("month")
-    first = bulletins.parse_month(month) if month else bulletins.last_month(ctx.now())
-    bulletin = bulletins.monthly_bulletin(ctx, current_actor(), args.get("region_id"), first)
-    if ext == "pdf":
-        data, mimetype = bulletins.bulletin_pdf(ctx, bulletin), "application/pdf"
-    else:
-        data, mimetype = bulletins.bulletin_docx(ctx, bulletin), DOCX
-    name, ascii_name = bulletins.bulletin_name(bulletin, bulletin.this.scope.region_code, ext)
+def _document(kind: DocumentKind, args: dict, period: str, ext: str) -> Response:
+    """The file, or a job (202) when asked with `async=1` or when the region covers more
+    than BULLETIN_SYNC_MAX_ENTERPRISES active enterprises; both render it alike."""
+    ctx, actor = context(), current_actor()
+    region_id = args.get("region_id")
+    period = filing.check_period(kind, period)
+    size = filing.enterprises_in_scope(ctx, actor, region_id)  # 403 / 404 now, not in the job
+    if args.get("run_async") or size > ctx.settings.bulletin_sync_max_enterprises:
+        params = kinds.document_params(kind, ext, region_id, period)
+        return accepted(jobs.view(ctx, jobs.submit(ctx, actor, kinds.DOCUMENT, params)))
+    rendered = filing.render(ctx, actor, kind, region_id, period, formats=[ext])
     return download(
-        data, mimetype, name, ascii_name, headers={"Cache-Control": "private, no-store"}
+        rendered.files[ext],
+        filing.CONTENT_TYPES[ext],
+        f"{rendered.name}.{ext}",
+        f"{rendered.ascii_name}.{ext}",
+        headers={"Cache-Control": "private, no-store"},
     )
+
+
+def _bulletin(args: dict, ext: str) -> Response:
+    kind = DocumentKind.MONTHLY
+    period = args.get("month") or filing.last_period(kind, context().now())
+    return _document(kind, args, period, ext)
 
 
 @blp.route("/bulletins/monthly.pdf")
@@ -198,6 +230,7 @@ class MonthlyBulletinPdf(MethodView):
     @blp.arguments(BulletinArgsSchema, location="query")
     @blp.response(200, content_type="application/pdf", description="月度通报, A4")
     @_errors
+    @document_accepted
     def get(self, args):
         """月度通报 of a region and month: figures against last month and a year ago, the
         ranking of child regions, charts, overdue 重大隐患, a short text."""
@@ -209,42 +242,27 @@ class MonthlyBulletinDocx(MethodView):
     @blp.arguments(BulletinArgsSchema, location="query")
     @blp.response(200, content_type=DOCX, description="月度通报, Word")
     @_errors
+    @document_accepted
     def get(self, args):
         """The same 月度通报 as a Word document, to edit before sending."""
         return _bulletin(args, "docx")
 
 
-def _periodic(doc: periodic.Document, ext: str) -> Response:
-    ctx = context()
-    if ext == "pdf":
-        data, mimetype = periodic.render_pdf(ctx, doc), "application/pdf"
-    else:
-        data, mimetype = periodic.render_docx(ctx, doc), DOCX
-    return download(
-        data,
-        mimetype,
-        f"{doc.name}.{ext}",
-        f"{doc.ascii_name}.{ext}",
-        headers={"Cache-Control": "private, no-store"},
-    )
-
-
 def _weekly(args: dict, ext: str) -> Response:
-    ctx = context()
+    kind = DocumentKind.WEEKLY
     if args.get("week"):
-        day = periodic.parse_week(args["week"])
+        period = args["week"]
+    elif args.get("date"):
+        period = filing.period_label(kind, args["date"])
     else:
-        day = args.get("date") or periodic.last_week(ctx.now())
-    summary = periodic.weekly_summary(ctx, current_actor(), args.get("region_id"), day)
-    return _periodic(periodic.weekly_document(summary), ext)
+        period = filing.last_period(kind, context().now())
+    return _document(kind, args, period, ext)
 
 
 def _quarterly(args: dict, ext: str) -> Response:
-    ctx = context()
-    quarter = args.get("quarter")
-    first = periodic.parse_quarter(quarter) if quarter else periodic.last_quarter(ctx.now())
-    ranking = periodic.quarterly_ranking(ctx, current_actor(), args.get("region_id"), first)
-    return _periodic(periodic.quarterly_document(ranking), ext)
+    kind = DocumentKind.QUARTERLY
+    period = args.get("quarter") or filing.last_period(kind, context().now())
+    return _document(kind, args, period, ext)
 
 
 @blp.route("/bulletins/weekly.pdf")
@@ -252,6 +270,7 @@ class WeeklyBulletinPdf(MethodView):
     @blp.arguments(WeeklyBulletinArgsSchema, location="query")
     @blp.response(200, content_type="application/pdf", description="周统计, A4")
     @_errors
+    @document_accepted
     def get(self, args):
         """周统计 of a region's week (Monday–Sunday, China time): headline figures against the
         week before and the child regions' ranking, on one page."""
@@ -263,6 +282,7 @@ class WeeklyBulletinDocx(MethodView):
     @blp.arguments(WeeklyBulletinArgsSchema, location="query")
     @blp.response(200, content_type=DOCX, description="周统计, Word")
     @_errors
+    @document_accepted
     def get(self, args):
         """The same 周统计 as a Word document."""
         return _weekly(args, "docx")
@@ -273,6 +293,7 @@ class QuarterlyBulletinPdf(MethodView):
     @blp.arguments(QuarterlyBulletinArgsSchema, location="query")
     @blp.response(200, content_type="application/pdf", description="季度排名, A4")
     @_errors
+    @document_accepted
     def get(self, args):
         """季度排名: the quarter's ranking of child regions (整改率, 按期整改率, overdue,
         覆盖率) with each region's change in rank against the quarter before."""
@@ -284,6 +305,7 @@ class QuarterlyBulletinDocx(MethodView):
     @blp.arguments(QuarterlyBulletinArgsSchema, location="query")
     @blp.response(200, content_type=DOCX, description="季度排名, Word")
     @_errors
+    @document_accepted
     def get(self, args):
         """The same 季度排名 as a Word document."""
         return _quarterly(args, "docx")

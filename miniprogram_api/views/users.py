@@ -7,14 +7,18 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.inputs import takes_files
+from miniprogram_api.views.jobs import accepted, document_accepted
 from service.core.errors import ValidationFailed
 from service.directory import staff_import, users
+from service.jobs import imports as import_jobs
+from service.jobs import jobs
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
     ImportArgsSchema,
     ImportFileSchema,
     PasswordResetSchema,
     StaffImportReportSchema,
+    UnlockSchema,
     UserPageSchema,
     UserPatchSchema,
     UserQuerySchema,
@@ -50,15 +54,24 @@ class StaffImport(MethodView):
     @blp.response(200, StaffImportReportSchema)
     @blp.alt_response(403, schema=ErrorSchema)
     @blp.alt_response(415, schema=ErrorSchema)
+    @document_accepted
     def post(self, args, files):
         """Create staff accounts from a CSV or XLSX file (admin); answers a report for every
-        row, with each created account's one-time password (shown only here)."""
+        row, with each created account's one-time password (shown only here). Files above
+        IMPORT_SYNC_MAX_BYTES, or `async=1`, run as a job whose result is that report, for
+        its creator only, kept STAFF_IMPORT_RESULT_TTL_MINUTES (202)."""
         upload = files["file"]
         data = upload.read()
         if not data:
             raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
+        ctx = context()
+        if args["run_async"] or len(data) > ctx.settings.import_sync_max_bytes:
+            job = import_jobs.submit_staff_import(
+                ctx, current_actor(), upload.filename or "", data, args["mode"]
+            )
+            return accepted(jobs.view(ctx, job))
         return staff_import.import_staff(
-            context(),
+            ctx,
             current_actor(),
             filename=upload.filename or "",
             data=data,
@@ -103,3 +116,14 @@ class UserPasswordReset(MethodView):
         """Give an office account a one-time password, shown only in this answer (admin);
         its owner must change it at the next login."""
         return users.reset_password(context(), current_actor(), user_id)
+
+
+@blp.route("/<int:user_id>/unlock")
+class UserUnlock(MethodView):
+    @blp.response(200, UnlockSchema)
+    @blp.alt_response(403, schema=ErrorSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def post(self, user_id):
+        """Lift an account's login lockout (admin): its failed password logins are
+        forgotten and it may log in at once; answers how many there were."""
+        return users.unlock(context(), current_actor(), user_id)

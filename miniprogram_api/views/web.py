@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from miniprogram_api.auth import context
 from miniprogram_api.limits import limiter, scan_limit
-from miniprogram_api.observability import WEB_CSP
+from miniprogram_api.observability import WEB_CSP, console_csp
 from service.core.errors import DomainError
 from service.qrcodes import codes as qrcodes
 
@@ -50,7 +50,7 @@ def _page(title: str, body: str, status: int) -> Response:
 _TITLE = re.compile(r"<title>[^<]*</title>")
 
 
-def _app_page(name: str, title: str | None = None) -> Response:
+def _app_page(name: str, title: str | None = None, csp: str = WEB_CSP) -> Response:
     """A built app's index.html: always asked again (it names the current hashed files);
     `title` names the page before its script has run (and in the phone's tab list)."""
     index = _dist() / name / "index.html"
@@ -66,7 +66,7 @@ def _app_page(name: str, title: str | None = None) -> Response:
         html = _TITLE.sub(f"<title>{escape(title)} · 码上查</title>", html, count=1)
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Content-Security-Policy"] = WEB_CSP
+    response.headers["Content-Security-Policy"] = csp
     return response
 
 
@@ -87,7 +87,7 @@ def h5_slash() -> Response:
 @web.get("/console/<path:rest>")
 def console(rest: str = "") -> Response:
     """The supervisors' console; its router shows the page for the path (SPA fallback)."""
-    return _app_page("console")
+    return _app_page("console", csp=console_csp(context().settings))
 
 
 @web.get("/console")

@@ -14,6 +14,7 @@ import hmac
 import logging
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from limits import parse
 from sqlalchemy import select
@@ -97,6 +98,16 @@ def abandon(ctx: Context, attempt: Attempt) -> None:
         log.warning("could not give back a login attempt's lockout slot", exc_info=True)
 
 
+def forget(ctx: Context, session: Session, username: str) -> int:
+    """In the caller's transaction: forget the username's failed logins; how many were
+    counted within the window."""
+    _, window = policy(ctx)
+    key = counter_key(ctx, username)
+    counted = ratelimits.window_of(session, key, window, ctx.now().timestamp()).count
+    ratelimits.clear(session, key)
+    return counted
+
+
 def unlock(ctx: Context, username: str) -> int:
     """Forget an account's failed logins (`flask users unlock`); how many were counted.
     An unknown username is a `NotFound`."""
@@ -104,10 +115,20 @@ def unlock(ctx: Context, username: str) -> int:
         name = username.strip()
         if uow.session.scalar(select(User.id).where(User.username == name)) is None:
             raise NotFound(f"用户 {name} 不存在", f"No user named {name}")
-        _, window = policy(ctx)
-        now = ctx.now().timestamp()
-        key = counter_key(ctx, name)
-        counted = ratelimits.window_of(uow.session, key, window, now).count
-        ratelimits.clear(uow.session, key)
+        counted = forget(ctx, uow.session, name)
         uow.commit()
     return counted
+
+
+def locked_until(ctx: Context, session: Session, usernames: list[str]) -> dict[str, datetime]:
+    """Which of these usernames are locked now, and until when (the others are left out):
+    the moment their oldest counted failure leaves the window, as `begin` answers."""
+    attempts, window = policy(ctx)
+    now = ctx.now().timestamp()
+    keys = {counter_key(ctx, name): name for name in usernames}
+    found = ratelimits.windows_of(session, list(keys), window, now)
+    return {
+        keys[key]: datetime.fromtimestamp(seen.reset_at(window, now), UTC)
+        for key, seen in found.items()
+        if seen.count >= attempts
+    }

@@ -97,6 +97,22 @@ def window_of(db: Session | Connection, key: str, window: float, now: float) -> 
     return Window(count=int(row[1]), oldest=row[2] if row[0] else None)
 
 
+def windows_of(
+    db: Session | Connection, keys: list[str], window: float, now: float
+) -> dict[str, Window]:
+    """The hits within the window ending now of several keys at once (one query); keys
+    without any are left out. Keys come back as given."""
+    stored = {stored_key(key): key for key in keys}
+    if not stored:
+        return {}
+    rows = db.execute(
+        select(RateLimitSlot.key, func.sum(RateLimitSlot.hits), func.min(RateLimitSlot.taken_at))
+        .where(RateLimitSlot.key.in_(list(stored)), RateLimitSlot.taken_at > now - window)
+        .group_by(RateLimitSlot.key)
+    )
+    return {stored[key]: Window(count=int(hits), oldest=oldest) for key, hits, oldest in rows}
+
+
 def release(session: Session, row_id: int) -> None:
     """Give back one hit taken by `take` (the attempt it counted did not happen)."""
     session.execute(delete(RateLimitSlot).where(RateLimitSlot.id == row_id))

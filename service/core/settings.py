@@ -13,8 +13,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_SECRET_LENGTH = 32
@@ -33,6 +36,7 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
 _HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?")
 # MINIO_PUBLIC_ENDPOINT: a scheme and a host, an optional port, no path ("/" at most).
 _PUBLIC_URL = re.compile(r"https?://" + _HOST_PORT.pattern + r"/?")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")  # of MAP_TILE_URL: {z}, {x}, {y}
 
 
 def _random_secret() -> str:
@@ -82,6 +86,9 @@ class Settings:
 
     app_env: str = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mashangcha.db'}"
+    # A read replica of DATABASE_URL for statistics and exports (empty: they read the
+    # primary). Only reads that never need the caller's own latest write go there.
+    database_read_url: str = ""
     # Signs tokens and local photo links. Unset: a random key per installation, kept in
     # secret_key_file (development and test only; production requires SECRET_KEY).
     secret_key: str = field(default_factory=_random_secret, repr=False)
@@ -163,6 +170,8 @@ class Settings:
     # Run jobs inside the request that asks for them (tests; never in production).
     jobs_immediate: bool = False
     job_result_ttl_hours: int = 24  # a finished job's download, then collected
+    # A staff import's report holds one-time passwords: kept this long (if shorter), not a day.
+    staff_import_result_ttl_minutes: int = 60
     job_heartbeat_seconds: int = 10  # a running job says it is alive this often …
     job_stale_after_seconds: int = 120  # … and is retried (or failed) when silent this long
     job_max_attempts: int = 2
@@ -171,6 +180,12 @@ class Settings:
     poster_part_pages: int = 250  # a big poster job is split in parts of this many pages
     export_sync_max_days: int = 92  # days of an export's period (a quarter answers directly)
     import_sync_max_bytes: int = 512 * 1024  # size of an import file
+    # The console's 一张图 on a tile service (e.g. the province's own): an XYZ URL template
+    # with {z}, {x} and {y}, and the attribution its terms ask for. Empty: points on plain
+    # longitude/latitude axes, no base map. The console's CSP allows this origin's images.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+    bulletin_sync_max_enterprises: int = 1000  # active enterprises a 通报 covers
 
     @property
     def is_production(self) -> bool:
@@ -245,6 +260,9 @@ class Settings:
         if self.minio_public_endpoint:
             problems.extend(self._public_endpoint_problems())
         problems.extend(self._rate_problems())
+        if self.map_tile_url:
+            problems.extend(self._tile_problems())
+        problems.extend(self._read_url_problems())
         if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
             problems.append(
                 "JOB_STALE_AFTER_SECONDS must be at least 3 × JOB_HEARTBEAT_SECONDS "
@@ -255,6 +273,7 @@ class Settings:
             "idempotency_ttl_hours",
             "verify_within_hours",
             "job_result_ttl_hours",
+            "staff_import_result_ttl_minutes",
             "job_heartbeat_seconds",
             "job_max_attempts",
             "poster_part_pages",
@@ -273,6 +292,23 @@ class Settings:
             if not (self.wechat_appid and self.wechat_secret):
                 problems.append("WECHAT_APPID and WECHAT_SECRET are required in production")
         return problems
+
+    def _read_url_problems(self) -> list[str]:
+        value = self.database_read_url
+        if not value:
+            return []
+        if not value.startswith("postgresql"):
+            return [
+                "DATABASE_READ_URL must name a PostgreSQL read replica "
+                "(postgresql+psycopg://user:password@host/db)"
+            ]
+        if not self.database_url.startswith("postgresql"):
+            return ["DATABASE_READ_URL needs DATABASE_URL on PostgreSQL (a replica of it)"]
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            return ["DATABASE_READ_URL is not a database URL (postgresql+psycopg://…)"]
+        return []
 
     def _rate_problems(self) -> list[str]:
         problems = []
@@ -316,6 +352,39 @@ class Settings:
                 "MINIO_REGION is required with MINIO_PUBLIC_ENDPOINT (MinIO: us-east-1)"
             )
         return problems
+
+    @property
+    def map_tile_origin(self) -> str:
+        """The tile service's scheme://host[:port] (what the console's CSP names); empty
+        when no tile service is set."""
+        if not self.map_tile_url:
+            return ""
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    def _tile_problems(self) -> list[str]:
+        value = self.map_tile_url
+        parts = urlsplit(value)
+        placeholders = set(_PLACEHOLDER.findall(value))
+        good = (
+            parts.scheme in {"http", "https"}
+            and _HOST_PORT.fullmatch(parts.netloc) is not None  # no user:password@, no {s}
+            and placeholders == {"{z}", "{x}", "{y}"}
+            and not parts.fragment
+            and not re.search(r"[\s\"'<>\\]", value)
+        )
+        if not good:
+            return [
+                "MAP_TILE_URL must be an http(s) URL template on one host with {z}, {x} and "
+                "{y} (no other placeholders), e.g. https://tiles.example.cn/{z}/{x}/{y}.png, "
+                f"not {value!r}"
+            ]
+        if self.is_production and parts.scheme != "https":
+            return [
+                "MAP_TILE_URL must be https:// in production (an https console loads no "
+                "http images)"
+            ]
+        return []
 
     def warnings(self) -> list[str]:
         """What works but should not in production: one line each (empty elsewhere)."""

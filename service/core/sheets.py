@@ -113,10 +113,16 @@ class Column:
 
 
 # Cell styles of styles.xml, by index: the default, the bold header, the title, then the
-# number formats of times, dates and percentages.
-_PLAIN, _BOLD, _TITLE, _DATETIME, _DATE, _PERCENT = range(6)
+# number formats of times, dates and percentages, and the table's text, wrapped within its
+# column (a long enterprise name or description grows its row, never hides under the next).
+_PLAIN, _BOLD, _TITLE, _DATETIME, _DATE, _PERCENT, _WRAP = range(7)
 _FONT = '<sz val="{}"/><name val="Calibri"/><family val="2"/>'
 _XF = '<xf numFmtId="{}" fontId="{}" fillId="0" borderId="0" xfId="0"{}/>'
+# Times, dates and percentages sit at the top of a row grown by wrapped text, as the text does.
+_TOP = (
+    '<xf numFmtId="{}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"'
+    ' applyAlignment="1"><alignment vertical="top"/></xf>'
+)
 _STYLES = (
     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN}">'
     f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{DATETIME_FORMAT}"/>'
@@ -127,13 +133,15 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="6">'
+    '<cellXfs count="7">'
     + _XF.format(0, 0, "")
     + _XF.format(0, 1, ' applyFont="1"')
     + _XF.format(0, 2, ' applyFont="1"')
-    + _XF.format(164, 0, ' applyNumberFormat="1"')
-    + _XF.format(165, 0, ' applyNumberFormat="1"')
-    + _XF.format(10, 0, ' applyNumberFormat="1"')  # built-in 10 is 0.00%
+    + _TOP.format(164)
+    + _TOP.format(165)
+    + _TOP.format(10)  # built-in 10 is 0.00%
+    + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
     + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
     "</cellStyles></styleSheet>"
 )
@@ -152,6 +160,24 @@ def _text_xml(value: str) -> str:
     """A text cell's content: XML 1.0 cannot carry control codes (they show as U+FFFD),
     formula triggers get their `'`; cached, as names and labels repeat down a sheet."""
     return _xml(neutralise(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)))
+
+
+ROW_HEIGHT = 15  # points, one line of the 11-point font
+_MAX_LINES = 6  # a very long text shows its start; the cell keeps all of it
+
+
+@lru_cache(maxsize=65536)
+def _lines(text: str, width: float) -> int:
+    """How many lines `text` takes wrapped in a column `width` characters wide (a Chinese
+    character is about two), at most _MAX_LINES."""
+    room = max(width - 1, 1)
+    lines = 0
+    for part in text.split("\n"):
+        span = sum(2 if ord(c) >= 0x2E80 else 1 for c in part)
+        lines += max(1, -(-span // room))
+        if lines >= _MAX_LINES:
+            return _MAX_LINES
+    return int(lines)
 
 
 def _serial(value: datetime | date) -> float:
@@ -207,7 +233,17 @@ class XlsxSheet:
             self._cell(f"{letter}{n}", value, style)
             for letter, value in zip(self._letters, values, strict=False)
         )
-        self._rows.write(f'<row r="{n}">{cells}</row>'.encode())
+        height = ""
+        if style == _WRAP:
+            lines = max(
+                (_lines(v, w) for v, w in zip(values, self._widths, strict=False)
+                 if isinstance(v, str)),
+                default=1,
+            )  # fmt: skip
+            if lines > 1:
+                # Spreadsheet programs do not all grow a wrapped row when they open the file.
+                height = f' ht="{ROW_HEIGHT * lines}" customHeight="1"'
+        self._rows.write(f'<row r="{n}"{height}>{cells}</row>'.encode())
 
     def header(self, titles: Sequence[str]) -> None:
         """Append a bold line."""
@@ -215,12 +251,12 @@ class XlsxSheet:
 
     def row(self, values: Sequence[Any]) -> None:
         """Append one line."""
-        self._write(values)
+        self._write(values, _WRAP)
 
     def rows(self, lines: Iterable[Sequence[Any]]) -> None:
         """Append several lines."""
         for values in lines:
-            self._write(values)
+            self._write(values, _WRAP)
 
     def copy_to(self, out: BinaryIO) -> None:
         """The whole worksheet XML: frozen below the header, widths, the rows, the filter

@@ -158,6 +158,10 @@ class User(Base):
     # also on schemas from before it); it loads on first access like any expired attribute.
     __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": False}
 
+    # Not a column: until when failed password logins lock the account (None: not locked),
+    # set by the use cases that answer an admin with accounts (service.directory.users).
+    locked_until = None
+
 
 class Point(Base):
     """A named place inside an enterprise (车间, 仓库 …) that can carry its own QR code; also

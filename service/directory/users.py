@@ -37,6 +37,13 @@ def _visible(session: Session, actor: Actor, user_id: int) -> User:
     return user
 
 
+def _with_lock_state(ctx: Context, session: Session, users: list[User]) -> None:
+    """Mark which accounts are locked by failed password logins, for the admin to see."""
+    until = lockout.locked_until(ctx, session, [u.username for u in users if u.username])
+    for user in users:
+        user.locked_until = until.get(user.username) if user.username else None
+
+
 def list_users(
     ctx: Context,
     actor: Actor,
@@ -58,13 +65,17 @@ def list_users(
             )
         )
     with ctx.read() as uow:
-        return paginate(uow.session, query, page, page_size)
+        found = paginate(uow.session, query, page, page_size)
+        _with_lock_state(ctx, uow.session, found.items)
+        return found
 
 
 def get_user(ctx: Context, actor: Actor, user_id: int) -> User:
     """One user, if in scope (everyone may see themselves)."""
     with ctx.read() as uow:
-        return _visible(uow.session, actor, user_id)
+        user = _visible(uow.session, actor, user_id)
+        _with_lock_state(ctx, uow.session, [user])
+        return user
 
 
 def _bind(session: Session, user: User, values: dict[str, Any]) -> None:
@@ -131,6 +142,8 @@ def create_user(ctx: Context, actor: Actor, **values: Any) -> User:
             uow.flush()
         except IntegrityError as exc:
             raise Conflict("用户名或微信账号已存在", "Username or openid already taken") from exc
+        # Failures under a username count before it exists (unknown names are locked alike).
+        _with_lock_state(ctx, uow.session, [user])
         uow.commit()
         return user
 
@@ -156,6 +169,7 @@ def update_user(ctx: Context, actor: Actor, user_id: int, **values: Any) -> User
             uow.flush()
         except IntegrityError as exc:
             raise Conflict("用户名已存在", "Username already taken") from exc
+        _with_lock_state(ctx, uow.session, [user])
         uow.commit()
         return user
 
@@ -186,3 +200,21 @@ def reset_password(ctx: Context, actor: Actor, user_id: int) -> PasswordReset:
         ratelimits.clear(uow.session, lockout.counter_key(ctx, user.username))
         uow.commit()
         return PasswordReset(user, one_time)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    user: User
+    failed_logins_forgotten: int
+
+
+def unlock(ctx: Context, actor: Actor, user_id: int) -> Unlocked:
+    """Lift an account's login lockout (admin): its failed password logins are forgotten,
+    so it may log in again at once. An account without a username has none to forget."""
+    require_admin(actor)
+    with ctx.uow() as uow:
+        user = _visible(uow.session, actor, user_id)
+        forgotten = lockout.forget(ctx, uow.session, user.username) if user.username else 0
+        user.locked_until = None
+        uow.commit()
+        return Unlocked(user, forgotten)

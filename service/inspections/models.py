@@ -9,11 +9,15 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
+    Date,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -128,7 +132,13 @@ class PointChecklist(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (UniqueConstraint("point_id", "checklist_id"),)
+    __table_args__ = (
+        UniqueConstraint("point_id", "checklist_id"),
+        # What a task's one composite key refers to.
+        Index(
+            "ix_point_checklists_id_point_checklist", "id", "point_id", "checklist_id", unique=True
+        ),
+    )
 
 
 class InspectionTask(Base):
@@ -141,11 +151,14 @@ class InspectionTask(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
     )
-    attachment_id: Mapped[int] = mapped_column(ForeignKey("point_checklists.id"))
-    point_id: Mapped[int] = mapped_column(ForeignKey("points.id"))
-    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklists.id"))
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
-    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    # One key checks the attachment, and that the point and checklist are its own (one
+    # check a row when a week's tasks are generated, instead of one per column). The
+    # enterprise, grid and assignee are copied from rows never deleted.
+    attachment_id: Mapped[int] = mapped_column(Integer)
+    point_id: Mapped[int] = mapped_column(Integer)
+    checklist_id: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[int] = mapped_column(Integer)
+    grid_id: Mapped[int] = mapped_column(Integer)
     region_path: Mapped[str] = mapped_column(String(255))  # the enterprise's, for scoping
     frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency, "task_frequency"))
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -153,7 +166,7 @@ class InspectionTask(Base):
     # "role:enterprise_officer" or "user:12": part of the uniqueness of a task.
     assignee_key: Mapped[str] = mapped_column(String(40))
     assignee_role: Mapped[Role | None] = mapped_column(enum_column(Role, "task_assignee_role"))
-    assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_user_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[TaskStatus] = mapped_column(
         enum_column(TaskStatus, "task_status"), default=TaskStatus.PENDING
     )
@@ -168,6 +181,11 @@ class InspectionTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
+        ForeignKeyConstraint(
+            ["attachment_id", "point_id", "checklist_id"],
+            ["point_checklists.id", "point_checklists.point_id", "point_checklists.checklist_id"],
+            name="fk_inspection_tasks_attachment",
+        ),
         UniqueConstraint(
             "point_id",
             "checklist_id",
@@ -206,3 +224,25 @@ class TaskResult(Base):
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazards.id"), unique=True)
 
     __table_args__ = (UniqueConstraint("task_id", "item_id"),)
+
+
+# 排查任务日汇总: per unit (the task's region path cut to street level) and China day its
+# window ends, the tasks and how many were done within the window and at all. Kept by
+# service.inspections.rollup in the same transaction as every task write.
+task_daily = Table(
+    "task_daily",
+    Base.metadata,
+    Column("unit_path", String(255), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("tasks", Integer, nullable=False),
+    Column("done_in_window", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    # A region's units by path prefix and a period (the primary key's collation cannot
+    # serve LIKE).
+    Index(
+        "ix_task_daily_unit_path_day",
+        "unit_path",
+        "day",
+        postgresql_ops={"unit_path": "text_pattern_ops"},
+    ),
+)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -46,6 +47,7 @@ from service.directory.geo import haversine_m
 from service.directory.models import Enterprise, Point
 from service.hazards.models import Hazard
 from service.hazards.reporting import HazardReport, report_within
+from service.inspections import rollup
 from service.inspections.models import (
     Checklist,
     ChecklistItem,
@@ -165,7 +167,8 @@ def _insert_window(
     enterprises: ColumnElement[bool],
 ) -> int:
     """One window's tasks for every active attachment of `frequency` at `enterprises`, in one
-    INSERT … SELECT that skips existing tasks; returns how many were new."""
+    INSERT … SELECT that skips existing tasks, counted into the daily rollup; returns how
+    many were new."""
     pc = PointChecklist
     key = case(
         (pc.assignee_user_id.is_not(None), literal("user:") + cast(pc.assignee_user_id, String)),
@@ -209,10 +212,12 @@ def _insert_window(
         insert(T.__table__)
         .from_select(_INSERTED, rows)
         .on_conflict_do_nothing(index_elements=_UNIQUE)
-        .returning(T.__table__.c.id)
+        .returning(T.__table__.c.region_path)
     )
-    # The ids of the new rows: rowcount is not reported for this statement on every driver.
-    return len(s.execute(statement).all())
+    # The new rows' places: rowcount is not reported for this statement on every driver.
+    paths = s.execute(statement).scalars().all()
+    rollup.created(s, end, paths)
+    return len(paths)
 
 
 def generate(ctx: Context, *, days: int = 7, now: datetime | None = None) -> int:
@@ -226,6 +231,14 @@ def generate(ctx: Context, *, days: int = 7, now: datetime | None = None) -> int
     created = 0
     with ctx.uow() as uow:
         s = uow.session
+        if s.get_bind().dialect.name == "postgresql":
+            # The statement's one ORDER BY (a window's tasks, 200,000 for a district's week)
+            # then sorts in memory instead of spilling to disk.
+            s.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Each statement reads every attachment of its frequency: none for unused ones.
+        used = set(
+            s.scalars(select(PointChecklist.frequency).where(PointChecklist.active).distinct())
+        )
         by_shifts: dict[tuple[time, ...], list[int]] = {}
         for enterprise_id, starts in s.execute(
             select(ShiftSchedule.enterprise_id, ShiftSchedule.starts)
@@ -233,6 +246,8 @@ def generate(ctx: Context, *, days: int = 7, now: datetime | None = None) -> int
             by_shifts.setdefault(tuple(shift_times(starts)), []).append(enterprise_id)
         everyone = true()
         for frequency in Frequency:
+            if frequency not in used:
+                continue
             if frequency is not Frequency.SHIFT:
                 for start, end in windows(frequency, now, until):
                     created += _insert_window(s, frequency, start, end, now, everyone)
@@ -564,6 +579,7 @@ def _submit(
     if claimed != 1:
         raise TaskAlreadyDone()
     s.refresh(task)
+    rollup.done(s, task)
     checklist = s.get(Checklist, task.checklist_id)
     assert checklist is not None
     _check_answers(list(checklist.items), answers)

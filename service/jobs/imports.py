@@ -18,6 +18,20 @@ def submit_import(
     ctx: Context, actor: Actor, filename: str, data: bytes, mode: ImportMode
 ) -> Job:
     """Keep the file and queue its import (admin); the row report is the job's result."""
+    return _submit(ctx, actor, kinds.ENTERPRISE_IMPORT, filename, data, mode)
+
+
+def submit_staff_import(
+    ctx: Context, actor: Actor, filename: str, data: bytes, mode: ImportMode
+) -> Job:
+    """Keep the file and queue the staff import (admin); the row report with the one-time
+    passwords is the job's result, for its creator only and for a short time."""
+    return _submit(ctx, actor, kinds.STAFF_IMPORT, filename, data, mode)
+
+
+def _submit(
+    ctx: Context, actor: Actor, kind: str, filename: str, data: bytes, mode: ImportMode
+) -> Job:
     require_admin(actor)  # refused now, not as a failed job
     assert ctx.storage is not None
     key = f"jobs/inputs/{secrets.token_hex(16)}"
@@ -27,7 +41,7 @@ def submit_import(
         "mode": mode.value,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    job = jobs.submit(ctx, actor, kinds.ENTERPRISE_IMPORT, params, input_key=key)
+    job = jobs.submit(ctx, actor, kind, params, input_key=key)
     if job.input_key != key:  # the same file is already being imported: that job answers
         ctx.storage.delete(key)
     return job

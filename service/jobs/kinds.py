@@ -2,7 +2,9 @@
 job's creator, and returns the file to keep as the job's result.
 
 Kinds: `posters` (a region's poster PDF, split in parts across consumers when big),
-`export` (a statistics export, XLSX or CSV), `enterprise_import` (the row report).
+`export` (a statistics export, XLSX or CSV), `enterprise_import` and `staff_import` (the
+row report; the staff one with the one-time passwords, so it is kept for less time),
+`document` (a 月度通报 / 周统计 / 季度排名, PDF or DOCX).
 """
 
 from __future__ import annotations
@@ -11,22 +13,25 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import qr
 from service.access.scoping import Actor
 from service.core.context import Context
-from service.directory import enterprise_import
+from service.directory import enterprise_import, staff_import
+from service.documents import filing
 from service.qrcodes import codes as qrcodes
 from service.statistics import exports
 from service.statistics.figures import StatsQuery
-from uploads_schema.directory import ImportReportSchema
-from uploads_schema.vocabulary import HazardLevel, ImportMode, Industry
+from uploads_schema.directory import ImportReportSchema, StaffImportReportSchema
+from uploads_schema.vocabulary import DocumentKind, HazardLevel, ImportMode, Industry
 
 POSTERS = "posters"
 EXPORT = "export"
 ENTERPRISE_IMPORT = "enterprise_import"
+STAFF_IMPORT = "staff_import"
+DOCUMENT = "document"
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -44,6 +49,8 @@ class Output:
     name: str  # what the file is saved as (may be Chinese)
     ascii_name: str  # the storage key's last part and the ASCII fallback
     summary: dict[str, Any] | None = None
+    # How long the file is kept when shorter than JOB_RESULT_TTL_HOURS (secrets inside).
+    keep: timedelta | None = None
 
 
 @dataclass
@@ -200,10 +207,63 @@ def run_enterprise_import(ctx: Context, actor: Actor, job: Inputs, progress: Pro
     )
 
 
+def run_staff_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
+    """The staff import of the uploaded file; its per-row report, one-time passwords
+    included, is the result (JSON), kept STAFF_IMPORT_RESULT_TTL_MINUTES."""
+    assert job.data is not None
+    report = staff_import.import_staff(
+        ctx,
+        actor,
+        filename=job.params["filename"],
+        data=job.data,
+        mode=ImportMode(job.params["mode"]),
+    )
+    job.set_total(report.total)
+    progress(report.total)
+    body = StaffImportReportSchema().dump(report)
+    # The counts only: the poll answer never carries a password.
+    summary = {k: body[k] for k in ("mode", "committed", "total", "created", "failed")}
+    return Output(
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+        name="账号导入报告.json",
+        ascii_name="staff-import-report.json",
+        summary=summary,
+        keep=timedelta(minutes=ctx.settings.staff_import_result_ttl_minutes),
+    )
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+def document_params(kind: DocumentKind, fmt: str, region_id: int | None, period: str) -> dict:
+    """A 通报 request as JSON the job keeps (the period resolved, never "last month")."""
+    return {"document": kind.value, "format": fmt, "region_id": region_id, "period": period}
+
+
+def run_document(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
+    """The same file the direct download answers."""
+    p = job.params
+    fmt = p["format"]
+    job.set_total(1)
+    rendered = filing.render(
+        ctx, actor, DocumentKind(p["document"]), p["region_id"], p["period"], formats=[fmt]
+    )
+    progress(1)
+    return Output(
+        rendered.files[fmt],
+        filing.CONTENT_TYPES[fmt],
+        f"{rendered.name}.{fmt}",
+        f"{rendered.ascii_name}.{fmt}",
+    )
+
+
 Runner = Callable[[Context, Actor, Inputs, Progress], "Output | Split"]
 
 RUNNERS: dict[str, Runner] = {
     POSTERS: run_posters,
     EXPORT: run_export,
     ENTERPRISE_IMPORT: run_enterprise_import,
+    STAFF_IMPORT: run_staff_import,
+    DOCUMENT: run_document,
 }

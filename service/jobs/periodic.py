@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from service.core import idempotency
 from service.core.context import Context
 from service.core.db import snapshot_session
+from service.documents import filing
 from service.hazards import overdue
 from service.inspections import tasks as inspection_tasks
 from service.jobs import running
@@ -88,27 +89,33 @@ def _forget_claims(ctx: Context) -> str:
     return f"{gone} claims forgotten"
 
 
+def _documents(ctx: Context) -> str:
+    return str(filing.build_due(ctx))
+
+
 CLAIMS_KEPT_DAYS = 30
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """A periodic task: its name, how often (minutes, a divisor of a day), what it does."""
+    """A periodic task: its name, how often (minutes, a divisor of a day), what it does;
+    `offset_minutes` moves its periods' start off midnight UTC (a daily task at 20:00 UTC)."""
 
     name: str
     every_minutes: int
     work: Callable[[Context], str]
+    offset_minutes: int = 0
 
     def due(self, moment: datetime) -> bool:
         """Is a period starting at this minute (UTC)?"""
-        return (moment.hour * 60 + moment.minute) % self.every_minutes == 0
+        return (moment.hour * 60 + moment.minute - self.offset_minutes) % self.every_minutes == 0
 
     def period(self, moment: datetime) -> str:
         """The period `moment` falls in, as the claim names it."""
-        moment = moment.astimezone(UTC)
-        minutes = (moment.hour * 60 + moment.minute) // self.every_minutes * self.every_minutes
-        start = moment.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
-        return start.strftime("%Y-%m-%dT%H:%MZ")
+        shifted = moment.astimezone(UTC) - timedelta(minutes=self.offset_minutes)
+        minutes = (shifted.hour * 60 + shifted.minute) // self.every_minutes * self.every_minutes
+        start = shifted.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+        return (start + timedelta(minutes=self.offset_minutes)).strftime("%Y-%m-%dT%H:%MZ")
 
 
 # The cron lines of the README, as the queue's scheduler runs them (UTC; 20:00 UTC is 04:00
@@ -123,6 +130,9 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("idempotency_purge", 1440, _idempotency_purge),
     Periodic("rollup_check", 1440, _rollup_check),
     Periodic("claims_forget", 1440, _forget_claims),
+    # 04:00 China time: last month's, week's and quarter's documents are filed on the 1st,
+    # each Monday and a quarter's first day (and caught up the next day if that run failed).
+    Periodic("documents_build", 1440, _documents, offset_minutes=20 * 60),
 )
 BY_NAME = {p.name: p for p in SCHEDULE}
 

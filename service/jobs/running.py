@@ -273,6 +273,9 @@ def _succeed(ctx: Context, job_id: int, attempt: int, output: kinds.Output) -> N
     # The object first, then the row pointing at it (storage is not transactional).
     ctx.storage.put(key, output.data, output.content_type)
     now = ctx.now()
+    keep = timedelta(hours=ctx.settings.job_result_ttl_hours)
+    if output.keep is not None:
+        keep = min(keep, output.keep)
     with ctx.uow() as uow:
         done = uow.session.execute(
             update(Job)
@@ -288,7 +291,7 @@ def _succeed(ctx: Context, job_id: int, attempt: int, output: kinds.Output) -> N
                 result_type=output.content_type,
                 result_size=len(output.data),
                 result_summary=output.summary,
-                result_expires_at=now + timedelta(hours=ctx.settings.job_result_ttl_hours),
+                result_expires_at=now + keep,
             )
         ).rowcount
         uow.commit()

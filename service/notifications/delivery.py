@@ -24,7 +24,9 @@ from service.core.settings import Settings, SettingsError
 from service.directory.models import User
 from service.notifications.models import Notification
 from uploads_schema.vocabulary import (
+    DOCUMENT_KIND_LABELS,
     STATUS_LABELS,
+    DocumentKind,
     HazardStatus,
     NotificationKind,
     NotificationStatus,
@@ -74,10 +76,11 @@ class LogSender:
 
     def send(self, notification: Notification, recipient: User) -> None:
         """Write the message to the log."""
+        payload = notification.payload or {}
         log.info(
-            "notification %s for hazard %s to user %s",
+            "notification %s for %s to user %s",
             notification.kind.value,
-            notification.payload.get("number", "?"),
+            payload.get("number") or payload.get("title") or "?",
             recipient.id,
         )
 
@@ -115,6 +118,8 @@ def message_data(notification: Notification) -> dict[str, dict[str, str]]:
     """The template `data` in Chinese: number, enterprise, status, deadline, note."""
     payload: Mapping[str, Any] = notification.payload or {}
     kind = notification.kind
+    if kind is NotificationKind.DOCUMENT_FILED:
+        return _document_data(payload)
     status = payload.get("status")
     try:
         status_label = STATUS_LABELS[HazardStatus(status)]
@@ -137,6 +142,18 @@ def message_data(notification: Notification) -> dict[str, dict[str, str]]:
         deadline = to_china(datetime.fromisoformat(str(payload["deadline"])))
         values["deadline"] = deadline.strftime("%Y-%m-%d %H:%M")
     # No deadline in the payload: leave `time4` out rather than send a made-up time.
+    return {TEMPLATE_FIELDS[k]: {"value": _fit(TEMPLATE_FIELDS[k], v)} for k, v in values.items()}
+
+
+def _document_data(payload: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    # The same template keys as a hazard's message: 编号 is the period, 企业 the region.
+    label = DOCUMENT_KIND_LABELS.get(DocumentKind(payload["document_kind"]), "文书")
+    values = {
+        "number": str(payload.get("period", "")),
+        "enterprise": str(payload.get("region", "")) or "—",
+        "status": "已生成",
+        "note": f"{label}已生成，请到控制台文书中查看",
+    }
     return {TEMPLATE_FIELDS[k]: {"value": _fit(TEMPLATE_FIELDS[k], v)} for k, v in values.items()}
 
 
@@ -191,17 +208,18 @@ class WeChatSubscribeSender:
         template_id = self.templates.get(notification.kind)
         if not template_id:
             raise NoConsent(f"no template configured for {notification.kind.value}")
-        page = self.page
-        if notification.hazard_id is not None:
-            page = f"{page}?id={notification.hazard_id}"
         body = {
             "touser": recipient.openid,
             "template_id": template_id,
-            "page": page,
             "miniprogram_state": self.miniprogram_state,
             "lang": "zh_CN",
             "data": message_data(notification),
         }
+        if notification.hazard_id is not None:
+            body["page"] = f"{self.page}?id={notification.hazard_id}"
+        elif notification.kind is not NotificationKind.DOCUMENT_FILED:
+            body["page"] = self.page
+        # A filed document opens no page: the mini-program has none for it (the console has).
         answer = self._post_send(self._access_token(), body)
         errcode = _errcode(answer)
         if errcode in _TOKEN_INVALID:

@@ -23,7 +23,57 @@ def enqueue(
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> bool:
-    """Queue one message unless one with this dedup key exists; True if queued."""
+    """Queue one message about a hazard unless one with this dedup key exists; True if
+    queued."""
+    return _add(
+        session,
+        kind=kind,
+        hazard_id=hazard.id,
+        recipient_id=recipient_id,
+        dedup_key=dedup_key,
+        payload={
+            "number": hazard.number,
+            "status": hazard.status.value,
+            "enterprise": hazard.enterprise.name if hazard.enterprise else "",
+            "deadline": hazard.deadline.isoformat() if hazard.deadline else None,
+            **(payload or {}),
+        },
+        at=at,
+    )
+
+
+def enqueue_about(
+    session: Session,
+    *,
+    kind: NotificationKind,
+    recipient_id: int,
+    dedup_key: str,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> bool:
+    """Queue one message about something other than a hazard (a filed document); True if
+    queued."""
+    return _add(
+        session,
+        kind=kind,
+        hazard_id=None,
+        recipient_id=recipient_id,
+        dedup_key=dedup_key,
+        payload=payload,
+        at=at,
+    )
+
+
+def _add(
+    session: Session,
+    *,
+    kind: NotificationKind,
+    hazard_id: int | None,
+    recipient_id: int | None,
+    dedup_key: str,
+    payload: dict[str, Any],
+    at: datetime | None,
+) -> bool:
     if recipient_id is None:
         return False
     exists = session.scalar(select(Notification.id).where(Notification.dedup_key == dedup_key))
@@ -32,16 +82,10 @@ def enqueue(
     session.add(
         Notification(
             kind=kind,
-            hazard_id=hazard.id,
+            hazard_id=hazard_id,
             recipient_id=recipient_id,
             dedup_key=dedup_key,
-            payload={
-                "number": hazard.number,
-                "status": hazard.status.value,
-                "enterprise": hazard.enterprise.name if hazard.enterprise else "",
-                "deadline": hazard.deadline.isoformat() if hazard.deadline else None,
-                **(payload or {}),
-            },
+            payload=payload,
             # the caller's clock, so tests with a fixed time see the message as due
             **({"created_at": at, "next_attempt_at": at} if at is not None else {}),
         )

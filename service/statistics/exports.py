@@ -27,6 +27,7 @@ from service.statistics.figures import (
     StatsQuery,
     Summary,
 )
+from service.statistics.prevention import PreventionFigures
 from uploads_schema.vocabulary import (
     CATEGORY_LABELS,
     LEVEL_LABELS,
@@ -36,6 +37,7 @@ from uploads_schema.vocabulary import (
 )
 
 Progress = Callable[[int, int], None]  # (done, total), for a job's progress
+PREVENTION_SHEET = "双重预防"
 
 SUMMARY_HEADER = [Column("指标", 26), Column("数值", 22)]
 RANKING_HEADER = [
@@ -44,6 +46,14 @@ RANKING_HEADER = [
     Column("逾期", 7), Column("待验收", 8), Column("验收超时", 9), Column("按期销号", 9),
     Column("整改率", 9), Column("按期整改率", 11), Column("平均销号时长（小时）", 12),
     Column("90%销号时长上限（小时）", 14), Column("重新整改次数", 10), Column("检查覆盖率", 11),
+]  # fmt: skip
+PREVENTION_HEADER = [
+    Column("区域/网格代码", 16), Column("名称", 18), Column("应完成任务", 10),
+    Column("按时完成", 9), Column("逾期后完成", 10), Column("逾期未完成", 10),
+    Column("任务完成率", 10), Column("排查发现隐患", 11), Column("群众举报隐患", 11),
+    Column("其他途径隐患", 11), Column("风险点", 8), Column("红（重大）", 9),
+    Column("橙（较大）", 9), Column("黄（一般）", 9), Column("蓝（低）", 8), Column("未评价", 8),
+    Column("失控风险点", 10),
 ]  # fmt: skip
 HAZARD_HEADER = [
     Column("隐患编号", 22), Column("企业名称", 24), Column("统一社会信用代码", 21),
@@ -58,7 +68,7 @@ MAJOR_HEADER = [
     Column("序号", 6), Column("隐患编号", 22), Column("企业名称", 24),
     Column("统一社会信用代码", 21), Column("类别", 10), Column("隐患描述", 36),
     Column("上报时间", 17), Column("责任人", 11), Column("整改措施", 30), Column("整改资金", 12),
-    Column("整改时限", 14), Column("应急预案", 24), Column("整改期限", 17), Column("原定期限", 17),
+    Column("整改时限", 17), Column("应急预案", 24), Column("整改期限", 17), Column("原定期限", 17),
     Column("状态", 8), Column("是否逾期", 9), Column("挂牌督办", 9), Column("销号时间", 17),
     Column("控制台链接", 40),
 ]  # fmt: skip
@@ -185,6 +195,29 @@ def ranking_rows(ranking: Ranking) -> list[list[Any]]:
     ]
 
 
+def _prevention_cells(f: PreventionFigures) -> list[Any]:
+    levels = f.points_by_level
+    return [
+        f.tasks_due, f.tasks_done_in_window, f.tasks_done_late, f.tasks_overdue,
+        _percent(f.completion_rate), f.hazards_by_checklist, f.hazards_by_tips,
+        f.hazards_other, f.points, levels.get("red", 0), levels.get("orange", 0),
+        levels.get("yellow", 0), levels.get("blue", 0), levels.get("unassessed", 0),
+        f.points_out_of_control,
+    ]  # fmt: skip
+
+
+def prevention_rows(summary: Summary, ranking: Ranking) -> list[list[Any]]:
+    """双重预防: the scope's total (合计), then each ranked unit in the ranking's order."""
+    rows = []
+    if summary.prevention is not None:
+        total = [summary.scope.region_code or "", "合计", *_prevention_cells(summary.prevention)]
+        rows.append(total)
+    for row in ranking.rows:
+        if row.prevention is not None:
+            rows.append([row.unit_code, row.unit_name, *_prevention_cells(row.prevention)])
+    return rows
+
+
 def hazard_row(ctx: Context, row: LedgerRow) -> list[Any]:
     """One hazard of the 台账, as filed (no reporter)."""
     return [
@@ -222,16 +255,20 @@ def write_xlsx(
     out: BinaryIO,
     progress: Progress | None = None,
 ) -> ExportName:
-    """汇总, 排名 and 隐患清单 (the 台账) sheets, streamed with constant memory; returns the
-    file's name. `progress(done, total)` is told every 1,000 hazards."""
-    summary = statistics.summary(ctx, actor, query)
-    ranking = statistics.ranking(ctx, actor, query)
+    """汇总, 排名, 双重预防 (task completion, hazards by origin, 四色 and 失控 points) and
+    隐患清单 (the 台账) sheets, streamed with constant memory; returns the file's name.
+    `progress(done, total)` is told every 1,000 hazards."""
+    summary = statistics.summary(ctx, actor, query, with_prevention=True)
+    ranking = statistics.ranking(ctx, actor, query, with_prevention=True)
     top = partial(heading, scope=summary.scope, generated_at=summary.generated_at)
     book = XlsxBook()
     book.sheet("汇总", SUMMARY_HEADER, heading=top("隐患排查治理统计汇总")).rows(
         summary_rows(summary)
     )
     book.sheet("排名", RANKING_HEADER, heading=top("隐患排查治理排名")).rows(ranking_rows(ranking))
+    book.sheet(PREVENTION_SHEET, PREVENTION_HEADER, heading=top("双重预防排查任务完成情况")).rows(
+        prevention_rows(summary, ranking)
+    )
     sheet = book.sheet("隐患清单", HAZARD_HEADER, heading=top("隐患排查治理台账"))
     total = summary.figures.reported
     for done, row in enumerate(statistics.hazard_rows(ctx, actor, query), start=1):
@@ -295,10 +332,10 @@ def write_major_xlsx(
 
 
 def csv_export(ctx: Context, actor: Actor, query: StatsQuery) -> tuple[ExportName, Iterator[str]]:
-    """The same three parts as one CSV, a titled section each, separated by a blank line:
+    """The same four parts as one CSV, a titled section each, separated by a blank line:
     the file's name, and its text in parts."""
-    summary = statistics.summary(ctx, actor, query)
-    ranking = statistics.ranking(ctx, actor, query)
+    summary = statistics.summary(ctx, actor, query, with_prevention=True)
+    ranking = statistics.ranking(ctx, actor, query, with_prevention=True)
     return export_name(summary.scope), _csv_parts(ctx, actor, query, summary, ranking)
 
 
@@ -313,6 +350,10 @@ def _csv_parts(
     sheet.row(["【排名】"])
     sheet.row([c.title for c in RANKING_HEADER])
     sheet.rows(ranking_rows(ranking))
+    sheet.row([])
+    sheet.row([f"【{PREVENTION_SHEET}】"])
+    sheet.row([c.title for c in PREVENTION_HEADER])
+    sheet.rows(prevention_rows(summary, ranking))
     sheet.row([])
     sheet.row(["【隐患清单】"])
     sheet.row([c.title for c in HAZARD_HEADER])

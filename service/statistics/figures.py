@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -69,6 +69,9 @@ from uploads_schema.vocabulary import (
     RegionLevel,
     Role,
 )
+
+if TYPE_CHECKING:
+    from service.statistics.prevention import PreventionFigures
 
 CODE_SEGMENT = 13  # 12-digit area code + "/"
 
@@ -133,6 +136,7 @@ class Summary:
     figures: Figures
     generated_at: datetime
     source: str = "live"  # which path answered: "rollup" or "live"
+    prevention: PreventionFigures | None = None  # 双重预防, when asked for
 
 
 @dataclass
@@ -143,6 +147,7 @@ class RankingRow:
     unit_name: str
     unit_kind: str  # "region" or "grid"
     figures: Figures
+    prevention: PreventionFigures | None = None
 
 
 @dataclass
@@ -157,6 +162,7 @@ class Ranking:
 class TrendPoint:
     bucket: str  # "2026-11" or the Monday "2026-11-16"
     figures: Figures
+    prevention: PreventionFigures | None = None
 
 
 @dataclass
@@ -302,7 +308,8 @@ def _request(ctx: Context, actor: Actor, query: StatsQuery) -> Iterator[_Request
         raise PermissionDenied("统计数据仅对工作人员开放", "Statistics are for staff")
     now = ctx.now()
     period = period_of(query, now)
-    with ctx.read() as uow:
+    # Statistics may lag the primary by the replica's delay: they never read their own write.
+    with ctx.read(replica=True) as uow:
         s = uow.session
         if _dialect(s) == "postgresql":
             # These statements take milliseconds: starting parallel workers for them costs
@@ -583,14 +590,26 @@ def _source(use_rollup: bool) -> str:
     return "rollup" if use_rollup else "live"
 
 
-def summary(ctx: Context, actor: Actor, query: StatsQuery) -> Summary:
-    """The figures for a scope and period."""
+def _prevention() -> Any:
+    # Imported when asked for: the 双重预防 figures build on this module.
+    from service.statistics import prevention
+
+    return prevention
+
+
+def summary(
+    ctx: Context, actor: Actor, query: StatsQuery, *, with_prevention: bool = False
+) -> Summary:
+    """The figures for a scope and period (and the 双重预防 ones, when asked for)."""
     with _request(ctx, actor, query) as r:
         use_rollup = r.rollup_serves()
         counts = _counts(r, use_rollup, None).get("all", _Counts())
         checked, active = _coverage(r)
         figures = _figures(counts, checked.get("all", 0), active.get("all", 0))
-        return Summary(_scope_info(r.region, r.period), figures, r.now, _source(use_rollup))
+        result = Summary(_scope_info(r.region, r.period), figures, r.now, _source(use_rollup))
+        if with_prevention:
+            result.prevention = _prevention().figures_within(r)
+        return result
 
 
 def _children(s: Session, actor: Actor, region: Region | None) -> tuple[str, list[Any]]:
@@ -613,9 +632,16 @@ def _unit_prefix(columns: Any, depth: int) -> Any:
 
 
 def ranking(
-    ctx: Context, actor: Actor, query: StatsQuery, sort: Figure = Figure.RECTIFICATION_RATE
+    ctx: Context,
+    actor: Actor,
+    query: StatsQuery,
+    sort: Figure = Figure.RECTIFICATION_RATE,
+    *,
+    with_prevention: bool = False,
 ) -> Ranking:
-    """The figures of every child region (or grid) of the scope, ranked by one figure."""
+    """The figures of every child region (or grid) of the scope, ranked by one figure (and
+    each unit's 双重预防 figures, when asked for)."""
+    depth: int | None = None
     with _request(ctx, actor, query) as r:
         region = r.region
         kind, units = _children(r.s, actor, region)
@@ -636,11 +662,15 @@ def ranking(
         counts = _counts(r, use_rollup, hazard_key, rollup_key)
         checked, active = _coverage(r, enterprise_key)
         result = []
+        prevention = _prevention().by_unit_within(r, kind, depth) if with_prevention else {}
         for unit in units:
             k = unit_key[unit.id]
             figures = _figures(counts.get(k, _Counts()), checked.get(k, 0), active.get(k, 0))
-            result.append((unit, figures))
-    result.sort(key=lambda pair: _sort_key(pair[1], sort, pair[0].code))
+            more = (
+                prevention.get(k) or _prevention().PreventionFigures() if with_prevention else None
+            )
+            result.append((unit, figures, more))
+    result.sort(key=lambda row: _sort_key(row[1], sort, row[0].code))
     ranked = [
         RankingRow(
             rank=i,
@@ -649,8 +679,9 @@ def ranking(
             unit_name=unit.name,
             unit_kind=kind,
             figures=figures,
+            prevention=more,
         )
-        for i, (unit, figures) in enumerate(result, start=1)
+        for i, (unit, figures, more) in enumerate(result, start=1)
     ]
     return Ranking(_scope_info(region, r.period), sort, ranked, _source(use_rollup))
 
@@ -672,8 +703,9 @@ def _sort_key(figures: Figures, sort: Figure, code: str) -> tuple[int, float, st
     return (0, value if sort in _ASCENDING else -value, code)
 
 
-def _bucket_expr(s: Session, bucket: Bucket) -> ColumnElement[str]:
-    local = china_time_sql(Hazard.created_at, _dialect(s))
+def _bucket_expr(s: Session, bucket: Bucket, moment: Any = None) -> ColumnElement[str]:
+    """The bucket name of a stored time (by default the hazard's report), in China time."""
+    local = china_time_sql(Hazard.created_at if moment is None else moment, _dialect(s))
     if _dialect(s) == "postgresql":
         if bucket is Bucket.MONTH:
             return func.to_char(local, "YYYY-MM")
@@ -695,8 +727,16 @@ def _day_bucket_expr(s: Session, bucket: Bucket, day: Any) -> ColumnElement[str]
     return func.date(day, "weekday 0", "-6 days")
 
 
-def trend(ctx: Context, actor: Actor, query: StatsQuery, bucket: Bucket = Bucket.WEEK) -> Trend:
-    """Reported / closed / rates per week or per month of the period."""
+def trend(
+    ctx: Context,
+    actor: Actor,
+    query: StatsQuery,
+    bucket: Bucket = Bucket.WEEK,
+    *,
+    with_prevention: bool = False,
+) -> Trend:
+    """Reported / closed / rates per week or per month of the period (and the 双重预防
+    task and hazard-origin figures, when asked for)."""
     with _request(ctx, actor, query) as r:
         use_rollup = r.rollup_serves()
         counts = _counts(
@@ -706,8 +746,17 @@ def trend(ctx: Context, actor: Actor, query: StatsQuery, bucket: Bucket = Bucket
             lambda c: _day_bucket_expr(r.s, bucket, c.day),
             by_day=bucket is Bucket.WEEK,
         )
+        prevention = _prevention().by_bucket_within(r, bucket) if with_prevention else {}
     # coverage is a per-period figure, not per bucket
-    points = [TrendPoint(str(k), _figures(counts[k], 0, 0)) for k in sorted(counts)]
+    buckets = {str(k): counts[k] for k in counts}
+    points = [
+        TrendPoint(k, _figures(buckets.get(k, _Counts()), 0, 0), prevention.get(k))
+        for k in sorted(buckets.keys() | prevention.keys())
+    ]
+    if with_prevention:
+        empty = _prevention().PreventionFigures
+        for point in points:
+            point.prevention = point.prevention or empty()
     return Trend(_scope_info(r.region, r.period), bucket, points, _source(use_rollup))
 
 

@@ -36,11 +36,13 @@ from service.bootstrap import storage_for
 from service.core.context import Context
 from service.core.settings import Settings
 from service.directory import credit_code
+from service.documents.models import FiledDocument
 from service.jobs.models import Job, JobState
 from tests.api.hazard_helpers import PLAN, in_days
 from tests.api.matrix_world import ROLES, Matrix, build_matrix
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
+from uploads_schema.vocabulary import DocumentKind
 
 # Routes outside the matrix: Flask's `static`, and the OpenAPI document, the docs UI, its
 # start-up script and assets — public, static, holding no data
@@ -124,6 +126,25 @@ def district_job(m: Matrix) -> int:
         uow.session.add(job)
         uow.commit()
     return job.id
+
+
+def filed_document(x: str) -> Arg:
+    """A 月度通报 filed for community X (made in the cell's savepoint)."""
+
+    def make(m: Matrix) -> int:
+        region = m.region(x)
+        document = FiledDocument(
+            region_id=region.id, kind=DocumentKind.MONTHLY, period=f"2026-{next(_n)}",
+            region_path=region.path, title="月度通报", name="月度通报",
+            pdf_key="documents/matrix.pdf", pdf_size=1,
+            docx_key="documents/matrix.docx", docx_size=1,
+        )  # fmt: skip
+        with m.ctx.uow() as uow:
+            uow.session.add(document)
+            uow.commit()
+        return document.id
+
+    return make
 
 
 # --- the table -------------------------------------------------------------------------
@@ -463,8 +484,9 @@ STATS = (
     "bulletins/quarterly.docx",
     "prevention",
     "prevention/enterprises",
+    "prevention/regions",
 )
-RANKED = {"ranking": ranks_units_in_scope}
+RANKED = {"ranking": ranks_units_in_scope, "prevention/regions": ranks_units_in_scope}
 STATS_CHECKS: dict[str, Check] = RANKED | {
     "major-hazards": reports_hazards(MAJOR),
     "major-hazards.xlsx": reports_hazards(MAJOR),
@@ -655,6 +677,12 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         )
         for x in "ac"
     },
+    ("POST", f"{V1}/users/<int:user_id>/unlock"): {
+        f"officer of {x.upper()}": Row(
+            "401 403 403 403 403 403 200", arg=lambda m, x=x: m.officer_of(x).id
+        )
+        for x in "ac"
+    },
     ("GET", f"{V1}/users/me"): {"self": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/users/<int:user_id>"): {
         "officer of A": Row("401 404 200 404 200 200 200", arg=lambda m: m.world.officer.id),
@@ -718,6 +746,16 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
     },
     ("POST", f"{V1}/jobs/<int:job_id>/cancel"): {
         "district supervisor's job": Row("401 404 404 404 404 200 404", arg=district_job),
+    },
+    # --- filed documents (文书): supervisors' subtree, admins all; others 403 -----------
+    ("GET", f"{V1}/documents"): {"filed documents": Row("401 403 403 403 200 200 200")},
+    **{
+        ("GET", f"{V1}/documents/<int:document_id>/file.{ext}"): {
+            "document of community A": Row("401 403 403 403 302 302 302", arg=filed_document("a")),
+            "document of community B": Row("401 403 403 403 404 302 302", arg=filed_document("b")),
+            "document of community C": Row("401 403 403 403 404 404 302", arg=filed_document("c")),
+        }
+        for ext in ("pdf", "docx")
     },
     # --- scanning: public context; check-ins for the grid's inspector and above --------
     ("GET", f"{V1}/scan/<token>"): {
@@ -1068,6 +1106,7 @@ MATRIX: dict[tuple[str, str], dict[str, Row]] = {
         "revoked code": Row("401 410 410 410 410 410 410", arg=token("revoked")),
     },
     # --- 一张图: the lists' scopes as GeoJSON -------------------------------------------
+    ("GET", f"{V1}/geo/basemap"): {"settings": Row("401 200 200 200 200 200 200")},
     ("GET", f"{V1}/geo/hazards.geojson"): {
         "scope": Row("401 200 200 200 200 200 200", check=maps_hazards),
         "in community A": Row("401 404 404 200 200 200 200", query=community("a")),

@@ -156,7 +156,7 @@ def test_an_export_of_a_long_period_is_a_job_and_a_month_answers_directly(
     assert job["kind"] == "export" and job["state"] == "succeeded", job
     assert job["result"]["name"] == "隐患统计-测试区-2026-01-01至2026-10-31.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(download(client, job)), read_only=True)
-    assert book.sheetnames == ["汇总", "排名", "隐患清单"]
+    assert book.sheetnames == ["汇总", "排名", "双重预防", "隐患清单"]
 
     url = "/api/v1/stats/export.csv?from=2026-10-01&to=2026-10-31"
     job = poll(client, client.get(url + "&async=1", headers=sup), sup)

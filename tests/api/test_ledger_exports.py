@@ -203,7 +203,7 @@ def test_the_csv_keeps_bom_sections_and_writes_times_and_rates_as_text(
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     sections = [r[0] for r in rows if r and r[0].startswith("【")]
-    assert sections == ["【汇总】", "【排名】", "【隐患清单】"]
+    assert sections == ["【汇总】", "【排名】", "【双重预防】", "【隐患清单】"]
     start = rows.index(["【隐患清单】"])
     assert rows[start + 1] == [c.title for c in HAZARD_HEADER]
     listed = {r[0]: r for r in rows[start + 2 :]}

@@ -1,11 +1,12 @@
 """The login lockout through HTTP: `LOGIN_LOCKOUT` (the README's 5 per 15 minutes) failed
 password logins lock a username, the answer says how long to wait, a success clears the
-count, unknown usernames are locked alike, and `flask users unlock` lifts it. (Across
+count, unknown usernames are locked alike, an admin sees the lock on the account and lifts it
+over HTTP, and `flask users unlock` lifts it. (Across
 gunicorn's workers: tests/integration/test_shared_limits.py.)"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from service.core.clock import utcnow
@@ -122,3 +123,56 @@ def test_flask_users_unlock_of_an_unknown_user_fails_in_one_line(app):
 
     line = assert_one_line_failure(result)
     assert line == "Error: No user named no-such-user (用户 no-such-user 不存在)"
+
+
+def test_an_admin_sees_the_lock_and_lifts_it_over_http(client, world, auth_header):
+    user = world.district_supervisor
+    admin = auth_header(world.admin)
+    before = utcnow()
+    fail(client, user.username, 5)
+
+    shown = client.get(f"/api/v1/users/{user.id}", headers=admin).get_json()
+    listed = client.get("/api/v1/users", query_string={"q": user.username}, headers=admin)
+    unlocked = client.post(f"/api/v1/users/{user.id}/unlock", headers=admin)
+
+    until = datetime.fromisoformat(shown["locked_until"])
+    assert timedelta(minutes=14) < until - before <= timedelta(minutes=15, seconds=5)
+    row = next(u for u in listed.get_json()["items"] if u["id"] == user.id)
+    assert row["locked_until"] == shown["locked_until"]
+    assert unlocked.status_code == 200, unlocked.get_json()
+    body = unlocked.get_json()
+    assert body["failed_logins_forgotten"] == 5
+    assert body["user"]["id"] == user.id and body["user"]["locked_until"] is None
+    assert login(client, user.username, PASSWORD).status_code == 200
+    again = client.get(f"/api/v1/users/{user.id}", headers=admin).get_json()
+    assert again["locked_until"] is None
+
+
+def test_failures_below_the_limit_do_not_show_as_locked_and_unlock_forgets_them(
+    client, world, auth_header
+):
+    user = world.inspector
+    admin = auth_header(world.admin)
+    fail(client, user.username, 4)
+
+    shown = client.get(f"/api/v1/users/{user.id}", headers=admin).get_json()
+    unlocked = client.post(f"/api/v1/users/{user.id}/unlock", headers=admin).get_json()
+
+    assert shown["locked_until"] is None
+    assert unlocked["failed_logins_forgotten"] == 4
+    fail(client, user.username, 4)  # the four before are gone: four more do not lock
+    assert login(client, user.username, PASSWORD).status_code == 200
+
+
+def test_only_an_admin_unlocks_and_an_unknown_account_is_not_found(client, world, auth_header):
+    name = world.officer.username
+    fail(client, name, 5)
+
+    by_supervisor = client.post(
+        f"/api/v1/users/{world.officer.id}/unlock", headers=auth_header(world.district_supervisor)
+    )
+    unknown = client.post("/api/v1/users/987654/unlock", headers=auth_header(world.admin))
+
+    assert_error(by_supervisor, 403, "forbidden")
+    assert_error(unknown, 404, "not_found")
+    assert_error(login(client, name, PASSWORD), 429, "login_locked")  # still locked

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service.directory.models import Enterprise, Point
 from service.hazards.models import Hazard
+from service.inspections import rollup
 from service.inspections.models import (
     Checklist,
     ChecklistItem,
@@ -18,6 +19,7 @@ from service.inspections.models import (
     PointChecklist,
     TaskResult,
 )
+from service.statistics import figures as statistics
 from tests.api.helpers import assert_error
 from tests.factories import make_hazard
 from uploads_schema.vocabulary import (
@@ -128,8 +130,17 @@ def arranged(ctx, db, world):
         level=HazardLevel.MAJOR,
         point_id=db.scalar(select(Point.id).where(Point.enterprise_id == world.enterprise_b.id)),
     )
+    # The tasks were written here, not by generation and submission: count them up.
+    rollup.rebuild(db)
     db.commit()
     return world
+
+
+@pytest.fixture(params=[True, False], ids=["rollup", "live"])
+def both_paths(request, monkeypatch):
+    """The same figures whether the daily rollup or the tasks answer."""
+    monkeypatch.setattr(statistics, "USE_ROLLUP", request.param)
+    return request.param
 
 
 def expected(db, enterprise_ids: set[int]) -> dict:
@@ -188,7 +199,7 @@ def _summary(client, headers, **query):
     return response.get_json()["figures"]
 
 
-def test_the_district_figures_are_plain_counts(client, db, arranged, auth_header):
+def test_the_district_figures_are_plain_counts(client, db, arranged, auth_header, both_paths):
     world = arranged
     ids = {world.enterprise_a.id, world.enterprise_a2.id, world.enterprise_b.id}
     got = _summary(client, auth_header(world.district_supervisor))
@@ -233,3 +244,82 @@ def test_reporters_get_no_figures(client, arranged, auth_header):
     assert_error(
         client.get("/api/v1/stats/prevention", headers=auth_header(arranged.reporter)), 403
     )
+
+
+def _stats(client, headers, what, **query):
+    response = client.get(
+        f"/api/v1/stats/{what}",
+        query_string={"from": FROM, "to": TO, "include": "prevention", **query},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_summary_carries_the_prevention_figures_only_when_asked(
+    client, db, arranged, auth_header, both_paths
+):
+    world = arranged
+    headers = auth_header(world.district_supervisor)
+    ids = {world.enterprise_a.id, world.enterprise_a2.id, world.enterprise_b.id}
+    assert _stats(client, headers, "summary")["prevention"] == expected(db, ids)
+    plain = client.get(
+        "/api/v1/stats/summary", query_string={"from": FROM, "to": TO}, headers=headers
+    )
+    assert "prevention" not in plain.get_json()
+    assert_error(
+        client.get("/api/v1/stats/summary", query_string={"include": "x"}, headers=headers), 422
+    )
+
+
+def test_the_ranking_gives_each_child_region_its_prevention_figures(
+    client, db, arranged, auth_header, both_paths
+):
+    world = arranged
+    # The district's streets: A and A2 in one, B in the other.
+    rows = _stats(client, auth_header(world.district_supervisor), "ranking")["rows"]
+    by_street = {row["unit_id"]: row["prevention"] for row in rows}
+    for enterprise_ids, street in (
+        ({world.enterprise_a.id, world.enterprise_a2.id}, world.street_a.id),
+        ({world.enterprise_b.id}, world.street_b.id),
+    ):
+        assert by_street[street] == expected(db, enterprise_ids)
+    # Below the rollup's units (a street's communities), the tasks are counted live.
+    rows = _stats(client, auth_header(world.street_supervisor), "ranking")["rows"]
+    total = {k: sum(row["prevention"][k] for row in rows) for k in ("tasks_due", "points")}
+    want = expected(db, {world.enterprise_a.id, world.enterprise_a2.id})
+    assert total == {"tasks_due": want["tasks_due"], "points": want["points"]}
+
+
+@pytest.mark.parametrize("bucket", ["week", "month"])
+def test_the_trend_splits_tasks_by_the_week_or_month_their_window_ended(
+    client, db, arranged, auth_header, both_paths, bucket
+):
+    world = arranged
+    ids = {world.enterprise_a.id, world.enterprise_a2.id, world.enterprise_b.id}
+    points = _stats(client, auth_header(world.district_supervisor), "trend", bucket=bucket)[
+        "points"
+    ]
+    now = NOW.astimezone(UTC)
+    want: dict[str, list[int]] = {}
+    for t in db.scalars(select(InspectionTask)):
+        if t.enterprise_id in ids and START <= t.window_end < END and t.window_end <= now:
+            day = t.window_end.astimezone(CN).date()
+            key = (day - timedelta(days=day.weekday())).isoformat()
+            key = f"{day:%Y-%m}" if bucket == "month" else key
+            counts = want.setdefault(key, [0, 0, 0])
+            counts[0] += 1
+            counts[1] += t.status == "done" and t.done_at < t.window_end
+            counts[2] += t.status == "pending"
+    got = {
+        p["bucket"]: [
+            p["prevention"][k] for k in ("tasks_due", "tasks_done_in_window", "tasks_overdue")
+        ]
+        for p in points
+        if p["prevention"]["tasks_due"]
+    }
+    assert got == want and len(want) == (1 if bucket == "month" else 4)
+    found = sum(p["prevention"]["hazards_by_checklist"] for p in points)
+    tips = sum(p["prevention"]["hazards_by_tips"] for p in points)
+    assert (found, tips) == (1, 2)
+    assert "points" not in points[0]["prevention"]

@@ -349,7 +349,7 @@ def test_xlsx_export_has_the_three_sheets_in_chinese(client, data, auth_header, 
     )
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.data), read_only=True)
-    assert workbook.sheetnames == ["汇总", "排名", "隐患清单"]
+    assert workbook.sheetnames == ["汇总", "排名", "双重预防", "隐患清单"]
     first = 5  # below the title, the scope and period line, a blank line and the header
     summary = {r[0]: r[1] for r in workbook["汇总"].iter_rows(min_row=first, values_only=True)}
     want = expected(SPECS, active=3, checked=1)
@@ -379,7 +379,7 @@ def test_csv_export_is_utf8_with_bom_and_three_sections(client, data, auth_heade
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     titles = [r[0] for r in rows if r and r[0].startswith("【")]
-    assert titles == ["【汇总】", "【排名】", "【隐患清单】"]
+    assert titles == ["【汇总】", "【排名】", "【双重预防】", "【隐患清单】"]
     start = rows.index(["【隐患清单】"])
     listed = rows[start + 2 :]
     assert rows[start + 1][0] == "隐患编号"

@@ -88,6 +88,34 @@ def test_every_console_path_answers_the_console_app_with_the_same_headers(client
     assert bare.status_code == 308 and bare.headers["Location"] == "/console/"
 
 
+def test_a_tile_service_adds_its_one_origin_to_the_consoles_images_and_nothing_else(
+    ctx, world, auth_header
+):
+    tiles = "https://tiles.example.cn/{z}/{x}/{y}.png?key=abc"
+    ctx.settings = ctx.settings.with_overrides(
+        map_tile_url=tiles, map_tile_attribution="© 示例地图"
+    )
+    client = create_app(context=ctx).test_client()
+
+    console = client.get("/console/map").headers["Content-Security-Policy"]
+    h5 = client.get("/h5/").headers["Content-Security-Policy"]
+    basemap = client.get("/api/v1/geo/basemap", headers=auth_header(world.district_supervisor))
+
+    assert console == WEB_CSP.replace(
+        "img-src 'self' data: blob:", "img-src 'self' data: blob: https://tiles.example.cn"
+    )
+    assert h5 == WEB_CSP  # the phones' pages draw no map
+    assert basemap.status_code == 200
+    assert basemap.get_json() == {"tile_url": tiles, "attribution": "© 示例地图"}
+    assert client.get("/api/v1/geo/basemap").status_code == 401
+
+
+def test_without_a_tile_service_the_console_learns_there_is_no_base_map(client, world, auth_header):
+    basemap = client.get("/api/v1/geo/basemap", headers=auth_header(world.admin))
+    assert basemap.get_json() == {"tile_url": None, "attribution": ""}
+    assert client.get("/console/map").headers["Content-Security-Policy"] == WEB_CSP
+
+
 def test_hashed_files_are_cached_for_a_year_and_missing_ones_are_404(client):
     script = client.get("/assets/h5-Tst0Hash.js")
     assert script.status_code == 200

@@ -83,13 +83,15 @@ class LiveServer:
         return issue_token(self.ctx, user)
 
 
-def _settings(database_url: str, base_url: str, media_root: Path) -> Settings:
+def _settings(database_url: str, base_url: str, media_root: Path, queue: Path) -> Settings:
     return Settings(
         app_env="test",
         database_url=database_url,
         secret_key=LIVE_SECRET,
         public_base_url=base_url,  # local photo links point at the live server itself
         media_root=str(media_root),
+        # A job asked of the live server is queued in a file of the run, not the project's.
+        jobs_queue_file=str(queue),
     )
 
 
@@ -102,7 +104,12 @@ def live_server(
     # between choosing and binding. The app, which needs the URL, is set in afterwards.
     server: BaseWSGIServer = make_server("127.0.0.1", 0, _not_ready, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    settings = _settings(live_database_url, url, tmp_path_factory.mktemp("live-media"))
+    settings = _settings(
+        live_database_url,
+        url,
+        tmp_path_factory.mktemp("live-media"),
+        tmp_path_factory.mktemp("live-jobs") / "queue.db",
+    )
     engine: Engine = make_engine(live_database_url)
     lookups = make_lookup_factory(engine)  # PostgreSQL: a pool of its own, as in production
     try:

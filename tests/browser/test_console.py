@@ -1,24 +1,36 @@
 """The supervisors' console in headless Chromium on a desktop-sized window: what a district
 supervisor sees equals the API's figures, a drill-down shows the street's, a hazard shows its
-photos and timeline, an admin imports enterprises and issues a code with its poster, and a
-street supervisor meets "not found" outside their street. Every page is watched for console
-errors and CSP violations."""
+photos and timeline, an admin imports enterprises and issues a code with its poster, unlocks
+a locked account and imports staff keeping their one-time passwords, a street supervisor meets
+"not found" outside their street, a list shows its newest request's answer, and with a tile
+service set the map draws on its tiles.
+Every page is watched for console errors and CSP violations."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import itertools
 import os
+import re
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from PIL import Image
+from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Route, expect
+from werkzeug.serving import make_server
 
+from miniprogram_api import create_app
+from service.access import lockout
 from service.directory.models import User
+from service.jobs import running
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.factories import PASSWORD
 from tests.hostile import plain_jpeg
@@ -31,6 +43,7 @@ def screenshot(page: Page, name: str) -> None:
     does not rewrite files of the project otherwise)."""
     if os.environ.get("CONSOLE_SCREENSHOTS") == "1":
         page.screenshot(path=str(DOCS / name), full_page=True)
+
 
 _shade = itertools.count(1)
 
@@ -335,4 +348,238 @@ def test_the_ledger_exports_the_statistics_of_the_chosen_period(
     assert export.suggested_filename.startswith("隐患统计-测试区-")
     assert export.suggested_filename.endswith(".xlsx")
     assert Path(export.path()).read_bytes()[:2] == b"PK"  # an XLSX is a zip
+    assert page_problems.all() == []
+
+
+def test_an_admin_sees_a_locked_account_and_unlocks_it(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    admin = Api(live_server, world.admin)
+    name = f"locked-{next(_shade)}"
+    body = {"username": name, "password": PASSWORD, "display_name": "锁定测试", "role": "inspector"}
+    user = admin.post("/api/v1/users", body, status=201)
+    for _ in range(5):  # five failed logins, as the login endpoint counts them
+        lockout.begin(live_server.ctx, name)
+    assert admin.get(f"/api/v1/users/{user['id']}")["locked_until"]
+
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_label("搜索用户").fill(name)
+    page.get_by_role("button", name="查询").click()
+    row = page.get_by_role("row", name=name)
+    expect(row.get_by_text("登录已锁定至")).to_be_visible()
+    row.get_by_role("button", name="解锁").click()
+
+    expect(page.get_by_text(f"已解锁 {name}，清除了 5 次失败登录")).to_be_visible()
+    expect(row.get_by_text("登录已锁定至")).to_have_count(0)
+    expect(row.get_by_role("button", name="解锁")).to_have_count(0)
+    assert admin.get(f"/api/v1/users/{user['id']}")["locked_until"] is None
+    assert page_problems.all() == []
+
+
+def test_admin_imports_staff_and_keeps_the_one_time_passwords_shown_once(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, tmp_path: Path
+) -> None:
+    world = live_server.world
+    name = f"import-{next(_shade)}"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},导入网格员,13800000009,网格员,,{world.grid_a.code},",
+        f"{name}-bad,角色错,,站长,,,",
+    ]
+    csv = tmp_path / "用户.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_text("只导入正确的行").click()
+    page.get_by_label("导入用户文件").set_input_files(csv)
+
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 2 行，新增 1，失败 1（已写入）")).to_be_visible()
+    expect(report.get_by_role("row", name=f"{name}-bad").get_by_text("role：")).to_be_visible()
+    expect(report.get_by_text("一次性密码只显示这一次")).to_be_visible()
+    good = report.get_by_role("row", name=f"{name} 导入网格员")
+    screenshot(page, "console-staff-import.png")
+    one_time = good.locator("td").nth(4).inner_text().strip()
+    assert len(one_time) >= 10
+    with page.expect_download() as waiting:
+        report.get_by_role("button", name="下载一次性密码（CSV）").click()
+    saved = waiting.value
+    assert saved.suggested_filename == "导入账号一次性密码.csv"
+    lines = Path(saved.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines == ['"用户名","姓名","一次性密码"', f'"{name}","导入网格员","{one_time}"']
+    # The password works (its owner must change it at first login) …
+    answer = requests.post(
+        f"{live_server.url}/api/v1/auth/login",
+        json={"username": name, "password": one_time},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["user"]["must_change_password"] is True
+    # … and is gone from the page once the report is closed.
+    report.get_by_role("button", name="已保存密码，关闭").click()
+    expect(page.get_by_text(one_time)).to_have_count(0)
+    expect(page.get_by_role("row", name=name).first).to_be_visible()  # the list shows it
+    assert page_problems.all() == []
+
+
+def test_a_big_staff_import_runs_as_a_job_and_its_report_shows_the_one_time_passwords(
+    page: Page,
+    live_server: LiveServer,
+    page_problems: PageProblems,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    world = live_server.world
+    settings = dataclasses.replace(live_server.ctx.settings, import_sync_max_bytes=10)
+    monkeypatch.setattr(live_server.ctx, "settings", settings)
+    name = f"job-import-{next(_shade)}"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},后台导入,,职工,,,",
+    ]
+    csv = tmp_path / "用户.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_label("导入用户文件").set_input_files(csv)
+
+    card = page.get_by_label(re.compile(r"^任务 \d+$"))
+    expect(card.get_by_text("账号导入：排队中")).to_be_visible()
+    job = Api(live_server, world.admin).get("/api/v1/jobs")["items"][0]
+    assert job["kind"] == "staff_import" and job["state"] == "queued"
+    running.run_job(live_server.ctx, job["id"])  # the consumer
+
+    expect(card.get_by_text("账号导入：已完成")).to_be_visible()
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，失败 0（已写入）")).to_be_visible()
+    one_time = report.get_by_role("row", name=name).locator("td").nth(4).inner_text().strip()
+    answer = requests.post(
+        f"{live_server.url}/api/v1/auth/login",
+        json={"username": name, "password": one_time},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert page_problems.all() == []
+
+
+def test_a_late_answer_of_an_older_hazard_list_request_does_not_replace_a_newer_one(
+    page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
+) -> None:
+    world = live_server.world
+    admin, reporter = Api(live_server, world.admin), Api(live_server, world.reporter)
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_the_first_list(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:  # answered now, handed to the page only after the next list's answer
+            held.append((route, route.fetch()))
+
+    page.route("**/api/v1/hazards?*", hold_the_first_list)
+    with page.expect_request("**/api/v1/hazards?*"):
+        log_in(page, live_server, world.district_supervisor, then="/console/hazards")
+    code = admin.post(f"/api/v1/enterprises/{world.enterprise_a2.id}/qrcodes", {}, status=201)
+    body = {"qr_token": code["token"], "category": "fire", "description": "灭火器过期未更换"}
+    newer = reporter.post("/api/v1/hazards", body | {"media_ids": [reporter.photo()]}, status=201)
+    page.get_by_role("button", name="查询").click()  # the same filters: the same page asks again
+    expect(page.get_by_role("link", name=newer["hazard"]["number"])).to_be_visible()
+
+    route, answer = held[0]
+    with page.expect_response(route.request.url):
+        route.fulfill(response=answer)
+    page.wait_for_timeout(300)  # time for the page to take the late answer, were it to
+
+    expect(page.get_by_role("link", name=newer["hazard"]["number"])).to_be_visible()
+    assert page_problems.all() == []
+
+
+@dataclass
+class TileServer:
+    """A tile service on loopback: one grey PNG for every tile, and the paths asked for."""
+
+    url: str
+    requested: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def tile_server() -> Iterator[TileServer]:
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (228, 233, 238)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    requested: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: the test reads `requested`
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, name="tile-server", daemon=True)
+    thread.start()
+    try:
+        yield TileServer(f"http://127.0.0.1:{server.server_port}", requested)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture
+def tiled_server(live_server: LiveServer, tile_server: TileServer) -> Iterator[LiveServer]:
+    """The same app and data with MAP_TILE_URL set to the tile server, on a port of its own
+    (so the tiles come from another origin, as a real tile service's do)."""
+    settings = live_server.ctx.settings.with_overrides(
+        map_tile_url=f"{tile_server.url}/tiles/{{z}}/{{x}}/{{y}}.png",
+        map_tile_attribution="© 测试底图 <b>",
+    )
+    ctx = dataclasses.replace(live_server.ctx, settings=settings, adapters={})
+    server = make_server("127.0.0.1", 0, create_app(context=ctx), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="tiled-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", ctx, live_server.world)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_with_a_tile_service_the_map_draws_the_points_on_its_tiles(
+    page: Page,
+    tiled_server: LiveServer,
+    tile_server: TileServer,
+    story: Story,
+    page_problems: PageProblems,
+) -> None:
+    world = tiled_server.world
+    api = Api(tiled_server, world.district_supervisor)
+    hazards = api.get("/api/v1/geo/hazards.geojson", status="reported,rectifying,verifying")
+    enterprises = api.get("/api/v1/geo/enterprises.geojson", active="true")
+    points = len(hazards["features"]) + len(enterprises["features"])
+    assert hazards["features"] and enterprises["features"]
+
+    log_in(page, tiled_server, world.district_supervisor)
+    page.get_by_role("menuitem", name="一张图").click()
+    area = page.get_by_role("region", name="一张图")
+    expect(area).to_have_attribute("data-drawn", "yes")
+
+    expect(area.locator("path.leaflet-interactive")).to_have_count(points)  # one per point
+    tile = area.locator("img").first  # Leaflet's tiles (role presentation)
+    expect(tile).to_be_visible()
+    assert tile.evaluate("img => img.complete && img.naturalWidth === 256")
+    assert tile_server.requested
+    assert all(
+        path.startswith("/tiles/") and path.endswith(".png") for path in tile_server.requested
+    )
+    expect(area.get_by_text("© 测试底图 <b>")).to_be_visible()  # the setting as text
+    for feature in hazards["features"]:
+        expect(page.get_by_role("link", name=feature["properties"]["number"])).to_be_visible()
+    policy = requests.get(f"{tiled_server.url}/console/map", timeout=10).headers
+    assert f"img-src 'self' data: blob: {tile_server.url};" in policy["Content-Security-Policy"]
     assert page_problems.all() == []

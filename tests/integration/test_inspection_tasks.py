@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from service.access.scoping import Actor
 from service.core.context import Context
 from service.directory.models import Point
-from service.inspections import checklists, tasks
+from service.inspections import checklists, rollup, tasks
 from service.inspections.checklists import ItemInput
-from service.inspections.models import InspectionTask, ShiftSchedule
+from service.inspections.models import ChecklistItem, InspectionTask, ShiftSchedule, task_daily
 from service.risks import points
 from tests.factories import World, build_world, make_hazard
 from tests.livedb import live_context
@@ -23,6 +23,7 @@ from uploads_schema.vocabulary import (
     Frequency,
     HazardLevel,
     HazardStatus,
+    ItemOutcome,
     Role,
     TaskStatus,
 )
@@ -163,6 +164,37 @@ def test_two_generations_at_once_create_each_task_once(database_url, settings):
         assert points_count == 20
         assert total == 20 * 8  # today's window and seven more days
         assert sorted(created)[1] + sorted(created)[0] == total
+        with live.read() as uow:
+            # Each new task counted once in the daily rollup, whichever run made it.
+            assert rollup.differences(uow.session) == []
+            counted = uow.session.scalar(select(func.sum(task_daily.c.tasks)))
+        assert counted == total
+
+
+def test_the_daily_rollup_counts_generated_tasks_and_each_one_done(ctx, world, db):
+    attach(ctx, world, Frequency.DAY)
+    now = datetime(2026, 12, 4, 9, tzinfo=CN)
+    tasks.generate(ctx, days=2, now=now)
+    tasks.generate(ctx, days=2, now=now)  # nothing new, nothing counted twice
+    today, tomorrow, _ = db.scalars(select(InspectionTask).order_by(InspectionTask.window_start))
+    item = db.scalar(
+        select(ChecklistItem.id).where(ChecklistItem.checklist_id == today.checklist_id)
+    )
+    answers = [tasks.Answer(item, ItemOutcome.PASS)]
+    ctx.clock = lambda: now.astimezone(UTC)
+    tasks.submit_task(ctx, officer_of(world), today.id, answers=answers, lat=31.0, lng=121.0)
+    # tomorrow's task done the day after its window: late
+    ctx.clock = lambda: tomorrow.window_end + timedelta(hours=2)
+    tasks.submit_task(ctx, officer_of(world), tomorrow.id, answers=answers, lat=31.0, lng=121.0)
+    rows = db.execute(
+        select(
+            task_daily.c.day, task_daily.c.tasks, task_daily.c.done_in_window, task_daily.c.done
+        ).order_by(task_daily.c.day)
+    ).all()
+    days = [now.date() + timedelta(days=n) for n in (1, 2, 3)]  # the China days windows end
+    assert [tuple(r) for r in rows] == [(days[0], 1, 1, 1), (days[1], 1, 0, 1), (days[2], 1, 0, 0)]
+    assert rollup.differences(db) == []
+    assert rollup.rebuild(db) == 3 and rollup.differences(db) == []
 
 
 def test_the_queues_scheduler_generates_the_tasks_once_per_hour(ctx, world, db):

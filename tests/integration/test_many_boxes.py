@@ -29,7 +29,7 @@ from service.core.db import make_engine
 from service.jobs.models import PeriodicClaim
 from service.notifications.models import Notification
 from service.qrcodes.models import QrCode
-from tests.boxes import box_environment, consumer, gunicorn, wait_for
+from tests.boxes import box_environment, consumer, gunicorn, tails, wait_for
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, build_world
 from tests.fixtures_seaweed import Seaweed
@@ -234,11 +234,17 @@ def test_a_job_asked_of_one_box_is_polled_on_the_other_and_run_by_both_consumers
     assert asked.status_code == 202, asked.text
     location = asked.headers["Location"]
 
+    seen: list[dict] = []
+
     def finished() -> dict | None:
         job = call(b, "GET", location, headers=admin_b).json()
+        seen.append(job)
         return job if job["state"] in ("succeeded", "failed") else None
 
-    job = wait_for(finished, timeout=120, every=0.3)
+    def explain() -> str:
+        return f"the job as last seen: {seen[-1:]}\n{tails(province.consumers)}"
+
+    job = wait_for(finished, timeout=120, every=0.3, explain=explain)
     assert job["state"] == "succeeded", job
     assert job["progress"]["done"] == CODES
     assert job["result"]["url"].startswith(f"http://{province.seaweed}/province/jobs/")

@@ -236,3 +236,82 @@ def test_production_never_makes_its_own_key(tmp_path):
 def test_settings_built_in_code_never_share_a_key():
     assert Settings().secret_key != Settings().secret_key
     assert OLD_PUBLIC_SECRET not in repr(Settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://tiles.example.cn/{z}/{x}/{y}.png", "https://tiles.example.cn"),
+        ("http://127.0.0.1:8081/t/{z}/{x}/{y}.png", "http://127.0.0.1:8081"),
+        (
+            "https://T0.Tianditu.gov.cn/img_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k",
+            "https://t0.tianditu.gov.cn",
+        ),
+    ],
+)
+def test_a_map_tile_url_names_the_one_origin_the_console_loads_tiles_from(url, origin):
+    settings = Settings.from_env({"MAP_TILE_URL": url, "MAP_TILE_ATTRIBUTION": "© 天地图"})
+    assert settings.map_tile_url == url and settings.map_tile_attribution == "© 天地图"
+    assert settings.map_tile_origin == origin
+    assert Settings.from_env({}).map_tile_origin == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tiles.example.cn/{z}/{x}/{y}.png",
+        "ftp://tiles.example.cn/{z}/{x}/{y}.png",
+        "https://{s}.tiles.example.cn/{z}/{x}/{y}.png",
+        "https://user:pass@tiles.example.cn/{z}/{x}/{y}.png",
+        "https://tiles.example.cn/{z}/{x}.png",
+        "https://tiles.example.cn/{z}/{x}/{y}/{r}.png",
+        "https://tiles.example.cn/{z}/{x}/{y}.png; img-src *",
+        "https://tiles.example.cn/{z}/{x}/{y}.png#top",
+    ],
+)
+def test_a_malformed_map_tile_url_is_refused_in_one_line(url):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"MAP_TILE_URL": url})
+    message = str(info.value)
+    assert "MAP_TILE_URL must be an http(s) URL template on one host" in message
+    assert repr(url) in message and "\n" not in message
+
+
+def test_production_takes_only_an_https_tile_service():
+    url = "http://tiles.example.cn/{z}/{x}/{y}.png"
+    problems = Settings(app_env="production", map_tile_url=url).problems()
+    assert "MAP_TILE_URL must be https:// in production" in "; ".join(problems)
+
+
+def test_a_read_replica_is_optional_and_kept_as_given():
+    assert Settings.from_env({}).database_read_url == ""
+    replica = "postgresql+psycopg://reader@10.0.0.6/mashangcha"
+    primary = "postgresql+psycopg://app@10.0.0.5/mashangcha"
+    settings = Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
+    assert settings.database_read_url == replica
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "expected"),
+    [
+        (
+            "postgresql+psycopg://app@db/m",
+            "sqlite:////srv/replica.db",
+            "DATABASE_READ_URL must name a PostgreSQL read replica",
+        ),
+        (
+            "sqlite:////srv/m.db",
+            "postgresql+psycopg://reader@db/m",
+            "DATABASE_READ_URL needs DATABASE_URL on PostgreSQL",
+        ),
+        (
+            "postgresql+psycopg://app@db/m",
+            "postgresql+psycopg://reader@db:port/m",
+            "DATABASE_READ_URL is not a database URL",
+        ),
+    ],
+)
+def test_a_read_replica_that_cannot_be_one_is_refused_at_start(primary, replica, expected):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"DATABASE_URL": primary, "DATABASE_READ_URL": replica})
+    assert expected in str(info.value) and "\n" not in str(info.value)

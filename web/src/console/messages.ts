@@ -88,8 +88,87 @@ export const TEXT = {
   ledger: '重大隐患台账',
   enterprises: '企业与二维码',
   users: '用户',
+  jobs: '任务',
   notFound: '未找到',
   notFoundHint: '该页面不存在，或不在您的管辖范围内。',
   backHome: '返回驾驶舱',
   loading: '加载中…',
+}
+
+// --- 双重预防 ---------------------------------------------------------------------------
+
+type RiskPoint = Schemas['RiskPoint']
+type RiskLevel = NonNullable<RiskPoint['risk_level']>
+
+export const PREVENTION = {
+  points: '风险四色',
+  checklists: '排查清单',
+  tasks: '排查任务',
+}
+
+/** A point's level (风险等级) by its colour, and the tag type that shows the colour. */
+export const RISK_LEVEL: Record<RiskLevel, string> = {
+  red: '红 · 重大风险',
+  orange: '橙 · 较大风险',
+  yellow: '黄 · 一般风险',
+  blue: '蓝 · 低风险',
+}
+
+export const POINT_KIND: Record<RiskPoint['kind'], string> = {
+  equipment: '设备设施',
+  activity: '作业活动',
+  area: '场所区域',
+}
+
+export const CONTROL_LEVEL: Record<NonNullable<RiskPoint['control_level']>, string> = {
+  company: '公司级',
+  workshop: '车间级',
+  team: '班组级',
+  post: '岗位级',
+}
+
+export const MEASURE_TYPE: Record<Schemas['ControlMeasure']['type'], string> = {
+  engineering: '工程技术',
+  management: '管理',
+  training: '培训教育',
+  ppe: '个体防护',
+  emergency: '应急处置',
+}
+
+export const METHOD: Record<Schemas['AssessmentInput']['method'], string> = {
+  lec: 'LEC 作业条件危险性分析',
+  ls: 'LS 风险矩阵',
+  direct: '直接判定',
+}
+
+export const FREQUENCY: Record<Schemas['AttachmentInput']['frequency'], string> = {
+  shift: '每班',
+  day: '每天',
+  week: '每周',
+  month: '每月',
+  quarter: '每季',
+  year: '每年',
+}
+
+export const TASK_STATE: Record<NonNullable<Schemas['Task']['state']>, string> = {
+  upcoming: '未开始',
+  due: '待完成',
+  overdue: '逾期',
+  done: '已完成',
+}
+
+export const JOB_KIND: Record<string, string> = {
+  posters: '二维码海报 PDF',
+  export: '统计导出',
+  enterprise_import: '企业导入',
+  staff_import: '账号导入',
+  document: '通报文书',
+}
+
+export const JOB_STATE: Record<Schemas['Job']['state'], string> = {
+  queued: '排队中',
+  running: '进行中',
+  succeeded: '已完成',
+  failed: '失败',
+  cancelled: '已取消',
 }

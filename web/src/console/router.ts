@@ -26,6 +26,16 @@ export const router = createRouter({
     { path: '/console/map', name: 'map', component: () => import('./pages/MapPage.vue') },
     { path: '/console/enterprises', name: 'enterprises', component: () => import('./pages/EnterprisesPage.vue') },
     { path: '/console/users', name: 'users', component: () => import('./pages/UsersPage.vue') },
+    { path: '/console/points', name: 'points', component: () => import('./pages/PointsPage.vue') },
+    {
+      path: '/console/points/:id(\\d+)',
+      name: 'point',
+      component: () => import('./pages/PointPage.vue'),
+      props: (route) => ({ id: Number(route.params.id) }),
+    },
+    { path: '/console/checklists', name: 'checklists', component: () => import('./pages/ChecklistsPage.vue') },
+    { path: '/console/prevention', name: 'prevention', component: () => import('./pages/PreventionPage.vue') },
+    { path: '/console/jobs', name: 'jobs', component: () => import('./pages/JobsPage.vue') },
     { path: '/console/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],
 })

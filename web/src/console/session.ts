@@ -64,27 +64,3 @@ api.use({
 export function authHeaders(): Record<string, string> {
   return session.token ? { Authorization: `Bearer ${session.token}` } : {}
 }
-
-function filename(disposition: string | null, fallback: string): string {
-  const utf8 = disposition?.match(/filename\*=UTF-8''([^;]+)/i)
-  if (utf8) return decodeURIComponent(utf8[1])
-  const plain = disposition?.match(/filename="?([^";]+)"?/i)
-  return plain ? plain[1] : fallback
-}
-
-/** Downloads a file the API serves to logged-in callers only, under the API's own name. */
-export async function download(path: string, fallback: string): Promise<void> {
-  const response = await fetch(path, { headers: authHeaders() })
-  if (!response.ok) {
-    const body = await response.json().catch(() => null)
-    throw body ?? new Error(String(response.status))
-  }
-  const url = URL.createObjectURL(await response.blob())
-  const link = document.createElement('a')
-  link.href = url
-  link.download = filename(response.headers.get('Content-Disposition'), fallback)
-  document.body.appendChild(link)
-  link.click()
-  link.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 60_000)
-}

@@ -1,5 +1,8 @@
 // Every text the staff pages show, in one place.
 export const s = {
+  notice: '隐患整改通知书',
+  noticeDownload: '下载整改通知书（PDF）',
+  noticeFailed: '整改通知书下载失败',
   loginTitle: '工作人员登录',
   loginIntro: '企业安全员、网格员和监管人员用账号密码登录，处理待办隐患。',
   username: '账号',
