@@ -182,7 +182,7 @@ def main() -> None:
         ratelimit_login="1000/minute",
     )
     ctx = Context(settings=settings, session_factory=make_session_factory(engine))
-    district = scopes(engine)[0]
+    district = scopes(engine, "city")[0]  # the city data set: its busiest district
     with ctx.session_factory() as session:
         user = session.get(User, district.supervisor_id)
         assert user is not None
