@@ -3,12 +3,16 @@ to the first chart drawn with data, and the console's JS + CSS gzipped, beside b
 
 Needs the database `bench/stats_bench.py --keep` leaves (default `mashangcha_bench`, one
 city, 1,000,000 hazards) and a build of the pages (`make web`). The app runs on a free
-loopback port (werkzeug, threaded, like the browser tests) over that database; Debian's
-Chromium opens `/console/` as the busiest district's supervisor (the token placed in the
-tab's session as the login would), each run in a fresh profile (nothing cached).
+loopback port over that database, under gunicorn with the deployed settings
+(`gunicorn.conf.py`, APP_ENV=production) or, with `--server werkzeug`, under werkzeug's
+threaded server in this process like the browser tests. First the charts' three API calls
+are timed on their own; then Debian's Chromium opens `/console/` as the busiest district's
+supervisor (the token placed in the tab's session as the login would), each run in a fresh
+profile (nothing cached). `--waterfall` prints every request of each run up to the chart.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python bench/console_bench.py [--runs 5]
+        .venv/bin/python bench/console_bench.py [--database D] [--runs 5] [--waterfall]
+            [--server gunicorn|werkzeug] [--dist web/dist]
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ SECRET = "console-bench-secret-key-long-enough-0042"
 PUBLIC_BASE_URL = "https://mashangcha.example.gov.cn"
 
 
-def production_env(url: str) -> dict[str, str]:
+def production_env(url: str, dist: Path) -> dict[str, str]:
     """The app's environment under gunicorn: production settings over the bench database."""
     return {
         **{k: v for k, v in os.environ.items() if k not in ("GUNICORN_CMD_ARGS", "REDIS_URL")},
@@ -62,7 +66,7 @@ def production_env(url: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "WEB_DIST": str(DIST),
+        "WEB_DIST": str(dist),
         "STORAGE_BACKEND": "local",
         "MEDIA_ROOT": str(ROOT / "var" / "console_bench_media"),
         "WECHAT_APPID": "wx-bench",
@@ -144,13 +148,17 @@ def main() -> None:
         " process (the browser tests'; the waterfall then shows the app's own time per request)",
     )
     parser.add_argument(
+        "--dist", default=str(DIST), help="a build of the pages (to compare two builds)"
+    )
+    parser.add_argument(
         "--waterfall", action="store_true", help="print each run's requests up to the first chart"
     )
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith("postgresql"):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server (postgresql+psycopg://…)")
-    if not (DIST / "console" / "index.html").is_file():
+    dist = Path(args.dist).resolve()
+    if not (dist / "console" / "index.html").is_file():
         raise SystemExit("no build of the pages: run `make web` first")
     url = make_url(server_url).set(database=args.database).render_as_string(hide_password=False)
     try:
@@ -170,11 +178,11 @@ def main() -> None:
         database_url=url,
         secret_key=SECRET,
         public_base_url=PUBLIC_BASE_URL,
-        web_dist=str(DIST),
+        web_dist=str(dist),
         ratelimit_login="1000/minute",
     )
     ctx = Context(settings=settings, session_factory=make_session_factory(engine))
-    district = scopes(engine)[0]
+    district = scopes(engine, "city")[0]  # the city data set: its busiest district
     with ctx.session_factory() as session:
         user = session.get(User, district.supervisor_id)
         assert user is not None
@@ -194,7 +202,8 @@ def main() -> None:
     if args.server == "gunicorn":
         log = ROOT / "var" / "console_bench_gunicorn.log"
         log.parent.mkdir(exist_ok=True)
-        gunicorn = start_gunicorn("app", "wsgi:app", production_env(url), log, "/api/v1/healthz")
+        env = production_env(url, dist)
+        gunicorn = start_gunicorn("app", "wsgi:app", env, log, "/api/v1/healthz")
         base = gunicorn.base_url
         stop_server = partial(stop, gunicorn)
     else:
@@ -237,7 +246,7 @@ def main() -> None:
                 def seen(response, page=page) -> None:  # type: ignore[no-untyped-def]
                     path = urlparse(response.url).path
                     if path.startswith("/assets/"):
-                        loaded[path] = DIST / path.lstrip("/")
+                        loaded[path] = dist / path.lstrip("/")
 
                 page.on("response", seen)
                 started = time.perf_counter()

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { defineConfig, type Plugin } from 'vite'
+import { defineConfig, type HtmlTagDescriptor, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import AutoImport from 'unplugin-auto-import/vite'
 import Components from 'unplugin-vue-components/vite'
@@ -30,11 +30,55 @@ function elementOnDemand(): Plugin[] {
   ]
 }
 
+// The dashboard is the page a supervisor's visit opens on: the console's HTML names its
+// scripts (ECharts among them) and styles, so the browser fetches them beside the entry
+// rather than after the entry has run and the router has asked for the page.
+function preloadDashboard(): Plugin {
+  return {
+    name: 'preload-dashboard',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, { filename, bundle }) {
+        if (!bundle || !filename.endsWith('console/index.html')) return
+        const page = Object.values(bundle).find(
+          (c) => c.type === 'chunk' && c.facadeModuleId?.endsWith('/console/pages/DashboardPage.vue'),
+        )
+        if (!page) return
+        const scripts = new Set<string>()
+        const styles = new Set<string>()
+        const visit = (file: string): void => {
+          const chunk = bundle[file]
+          if (scripts.has(file) || chunk?.type !== 'chunk') return
+          scripts.add(file)
+          chunk.viteMetadata?.importedCss.forEach((css) => styles.add(css))
+          chunk.imports.forEach(visit)
+        }
+        visit(page.fileName)
+        const named = (file: string) => !html.includes(`/${file}"`) // already in the HTML
+        const tags: HtmlTagDescriptor[] = [
+          ...[...scripts].filter(named).map((file) => ({
+            tag: 'link',
+            attrs: { rel: 'modulepreload', crossorigin: true, href: `/${file}` },
+            injectTo: 'head' as const, // after the entry's own, which go first
+          })),
+          ...[...styles].filter(named).map((file) => ({
+            tag: 'link',
+            attrs: { rel: 'preload', as: 'style', crossorigin: true, href: `/${file}` },
+            injectTo: 'head' as const,
+          })),
+        ]
+        return tags
+      },
+    },
+  }
+}
+
 // One project, one page per app: h5/index.html and console/index.html.
 // Hashed files go to dist/assets/, which Flask serves with a year-long cache; the pages'
 // index.html files are served without one (miniprogram_api/views/web.py).
 export default defineConfig({
-  plugins: [ownFontsOnly(), vue(), ...elementOnDemand()],
+  plugins: [ownFontsOnly(), vue(), ...elementOnDemand(), preloadDashboard()],
   base: '/',
   // Leaflet's package names its UMD build as "main"; its ES module build sits beside it.
   resolve: { alias: [{ find: /^leaflet$/, replacement: 'leaflet/dist/leaflet-src.esm.js' }] },
