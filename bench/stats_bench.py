@@ -729,7 +729,9 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 " avg((level = 'major')::int), max(t.now) FROM hazards, t"
             )
         ).one()
+        size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
     total, closed, rejected, open_, overdue, major, data_end = row
+    print(f"database size {size / 2**30:.1f} GiB (tables and indexes, rollup included)")
     print(
         f"PostgreSQL {version}, {os.cpu_count()} cpus; {total:,} hazards: closed {closed:.1%},"
         f" rejected {rejected:.1%}, open {open_:.1%} (overdue {overdue:.1%}), major {major:.1%}"
