@@ -645,6 +645,9 @@ class StatementLog:
         try:
             cursor = raw.cursor()
             for statement, parameters in self.statements:
+                if statement.lstrip().upper().startswith("SET"):
+                    cursor.execute(statement, parameters)  # the service's own settings, as run
+                    continue
                 print("\n" + statement.strip())
                 print(f"-- parameters: {parameters}")
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
