@@ -645,6 +645,9 @@ class StatementLog:
         try:
             cursor = raw.cursor()
             for statement, parameters in self.statements:
+                if statement.lstrip().upper().startswith("SET"):
+                    cursor.execute(statement, parameters)  # the service's own settings, as run
+                    continue
                 print("\n" + statement.strip())
                 print(f"-- parameters: {parameters}")
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
@@ -729,7 +732,9 @@ def run(engine: Engine, url: str, args: argparse.Namespace) -> None:
                 " avg((level = 'major')::int), max(t.now) FROM hazards, t"
             )
         ).one()
+        size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
     total, closed, rejected, open_, overdue, major, data_end = row
+    print(f"database size {size / 2**30:.1f} GiB (tables and indexes, rollup included)")
     print(
         f"PostgreSQL {version}, {os.cpu_count()} cpus; {total:,} hazards: closed {closed:.1%},"
         f" rejected {rejected:.1%}, open {open_:.1%} (overdue {overdue:.1%}), major {major:.1%}"
