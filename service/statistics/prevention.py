@@ -52,6 +52,10 @@ T = InspectionTask
 ALL = "all"  # the group key when nothing is grouped
 
 
+def _no_points() -> dict[str, int]:
+    return {c.value: 0 for c in RiskColor} | {"unassessed": 0}
+
+
 @dataclass
 class PreventionFigures:
     tasks_due: int = 0
@@ -63,7 +67,8 @@ class PreventionFigures:
     hazards_by_tips: int = 0
     hazards_other: int = 0
     points: int = 0
-    points_by_level: dict[str, int] = field(default_factory=dict)  # red … blue, unassessed
+    # red … blue, unassessed: every level, 0 for a unit without points (the schema's keys)
+    points_by_level: dict[str, int] = field(default_factory=_no_points)
     points_out_of_control: int = 0
 
 
@@ -223,8 +228,7 @@ def _hazard_origins(r: _Request, group: Any | None = None) -> Counts:
 def _figures(
     tasks: dict[str, int], points: dict[str, int], origins: dict[str, int] | None = None
 ) -> PreventionFigures:
-    levels = [c.value for c in RiskColor] + ["unassessed"]
-    by_level = {name: points.get(name, 0) for name in levels}
+    by_level = {name: points.get(name, 0) for name in _no_points()}
     due, in_window, done = tasks.get("due", 0), tasks.get("in_window", 0), tasks.get("done", 0)
     origins = origins or {}
     by_checklist, tips = origins.get("checklist", 0), origins.get("tips", 0)

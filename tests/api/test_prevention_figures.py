@@ -291,6 +291,19 @@ def test_the_ranking_gives_each_child_region_its_prevention_figures(
     assert total == {"tasks_due": want["tasks_due"], "points": want["points"]}
 
 
+def test_a_unit_without_points_still_names_every_level(client, arranged, auth_header):
+    # No enterprise of the world is in construction: each street's unit counts nothing, and
+    # its 四色 distribution still has every level (the schema requires them), at 0.
+    headers = auth_header(arranged.district_supervisor)
+    rows = _stats(client, headers, "ranking", industry="construction")["rows"]
+    assert rows
+    for row in rows:
+        assert row["prevention"]["points_by_level"] == {
+            "red": 0, "orange": 0, "yellow": 0, "blue": 0, "unassessed": 0
+        }  # fmt: skip
+        assert row["prevention"]["points"] == 0
+
+
 @pytest.mark.parametrize("bucket", ["week", "month"])
 def test_the_trend_splits_tasks_by_the_week_or_month_their_window_ended(
     client, db, arranged, auth_header, both_paths, bucket
