@@ -4,6 +4,7 @@ each with the environment a box would have (no developer settings leak in)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,14 @@ class Process:
         return self.log.read_text(errors="replace")
 
 
+def dying_with_us(command: list[str]) -> list[str]:
+    """`command`, sent SIGTERM when the test process dies (util-linux's setpriv, where there
+    is one): a suite killed midway would otherwise leave consumers running that take the
+    next run's queued jobs."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else command
+
+
 @contextmanager
 def started(name: str, command: list[str], env: dict[str, str], folder: Path) -> Iterator[Process]:
     """A process whose output goes to `folder/name.log`; stopped (then killed) afterwards,
@@ -52,8 +61,9 @@ def started(name: str, command: list[str], env: dict[str, str], folder: Path) ->
     log = folder / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+            dying_with_us(command), cwd=PROJECT_ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     running = Process(name, process, log)
     try:
         yield running

@@ -21,6 +21,7 @@ import pytest
 
 from service.core.storage import StorageError
 from service.media.storage import MinioStorage
+from tests.boxes import dying_with_us
 
 WEED_ACCESS_KEY = "seaweed-test"
 WEED_SECRET_KEY = "seaweed-test-secret"
@@ -92,8 +93,9 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
     log = folder / "weed.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            dying_with_us(command), cwd=folder, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     server = Seaweed(endpoint=f"127.0.0.1:{s3}")
     try:
         probe = make_seaweed_storage(server, bucket="warm-up")

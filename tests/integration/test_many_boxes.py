@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,7 +89,9 @@ def province(
                 "DATABASE_URL": url,
                 "SECRET_KEY": TEST_SECRET,
                 "REDIS_URL": REDIS_URL,
-                "JOBS_QUEUE_NAME": "boxes-test",
+                # A queue of this run's own: a consumer of another run (a suite killed
+                # midway, or one running beside this) must not take this run's jobs.
+                "JOBS_QUEUE_NAME": f"boxes-{uuid.uuid4().hex[:12]}",
                 "STORAGE_BACKEND": "minio",
                 "MINIO_ENDPOINT": seaweed.endpoint,
                 "MINIO_ACCESS_KEY": seaweed.access_key,
