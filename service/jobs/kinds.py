@@ -184,26 +184,35 @@ def run_export(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> O
 # --- imports ---------------------------------------------------------------------------
 
 
+def _import_output(
+    job: Inputs, progress: Progress, report: Any, body: dict[str, Any], counts: tuple[str, ...],
+    name: str, ascii_name: str, keep: timedelta | None = None,
+) -> Output:  # fmt: skip
+    """An import's per-row report as the job's result (JSON); only `counts` in the summary
+    the poll answers."""
+    job.set_total(report.total)
+    progress(report.total)
+    return Output(
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+        name=name,
+        ascii_name=ascii_name,
+        summary={k: body[k] for k in counts},
+        keep=keep,
+    )
+
+
 def run_enterprise_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
     """The import of the uploaded file; its per-row report is the result (JSON)."""
     assert job.data is not None
     report = enterprise_import.import_enterprises(
-        ctx,
-        actor,
-        filename=job.params["filename"],
-        data=job.data,
+        ctx, actor, filename=job.params["filename"], data=job.data,
         mode=ImportMode(job.params["mode"]),
-    )
-    job.set_total(report.total)
-    progress(report.total)
+    )  # fmt: skip
+    counts = ("mode", "committed", "total", "created", "updated", "failed")
     body = ImportReportSchema().dump(report)
-    summary = {k: body[k] for k in ("mode", "committed", "total", "created", "updated", "failed")}
-    return Output(
-        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/json",
-        name="企业导入报告.json",
-        ascii_name="enterprise-import-report.json",
-        summary=summary,
+    return _import_output(
+        job, progress, report, body, counts, "企业导入报告.json", "enterprise-import-report.json"
     )
 
 
@@ -212,24 +221,15 @@ def run_staff_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress
     included, is the result (JSON), kept STAFF_IMPORT_RESULT_TTL_MINUTES."""
     assert job.data is not None
     report = staff_import.import_staff(
-        ctx,
-        actor,
-        filename=job.params["filename"],
-        data=job.data,
+        ctx, actor, filename=job.params["filename"], data=job.data,
         mode=ImportMode(job.params["mode"]),
-    )
-    job.set_total(report.total)
-    progress(report.total)
-    body = StaffImportReportSchema().dump(report)
+    )  # fmt: skip
     # The counts only: the poll answer never carries a password.
-    summary = {k: body[k] for k in ("mode", "committed", "total", "created", "failed")}
-    return Output(
-        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/json",
-        name="账号导入报告.json",
-        ascii_name="staff-import-report.json",
-        summary=summary,
-        keep=timedelta(minutes=ctx.settings.staff_import_result_ttl_minutes),
+    counts = ("mode", "committed", "total", "created", "failed")
+    keep = timedelta(minutes=ctx.settings.staff_import_result_ttl_minutes)
+    body = StaffImportReportSchema().dump(report)
+    return _import_output(
+        job, progress, report, body, counts, "账号导入报告.json", "staff-import-report.json", keep
     )
 
 
