@@ -47,6 +47,7 @@ XDIST_GROUPS = {
     "tests/integration/test_hostile_http.py": "gunicorn",
     "tests/integration/test_jobs_consumer.py": "gunicorn",
     "tests/integration/test_many_boxes.py": "gunicorn",
+    "tests/integration/test_production_install.py": "gunicorn",
     "tests/integration/test_production_start.py": "gunicorn",
     "tests/integration/test_shared_limits.py": "gunicorn",
 }
