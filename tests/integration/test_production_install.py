@@ -11,6 +11,11 @@ commands), with nothing in their environment but PATH and HOME (and what the uni
 every setting comes from the `.env` file. The public photo host is an https proxy in front
 of SeaweedFS as the README's nginx is (`localhost:<port>`; the app reaches SeaweedFS at
 `127.0.0.1:<port>`), so a link signed for the wrong host fails there.
+
+Then the admin logs in and sets up a region, grid, enterprise and QR code; a phone opens
+the code's page (the copy carries the checkout's `make web` build), sends a photo and
+reports; every photo link opens on the public host only. Without its `.env`, each unit
+and the README's cron line refuse to run rather than work on an empty SQLite file.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ RUNTIME = "/run/mashangcha"  # the unit's RuntimeDirectory
 REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of this test's own, emptied first
 PASSWORD = "Wujin-install-2026"
 BIN = Path(sys.executable).parent
+ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 # What the test does not copy into the install: the developer's files and the tests.
 NOT_INSTALLED = (".git", ".venv", "var", ".env", "node_modules", "__pycache__", "*_cache")
 NOT_INSTALLED += (".hypothesis", "tests", "bench", "docs")
@@ -107,9 +113,20 @@ def local(command: str, folder: Path, port: int | None = None) -> list[str]:
     if port is not None:
         command = command.replace("8000", str(port))
     argv = shlex.split(command)
-    if argv[0].startswith(".venv/"):
-        argv[0] = str(folder / argv[0])
+    first = next(i for i, word in enumerate(argv) if not ASSIGNMENT.match(word))
+    if argv[first].startswith(".venv/"):
+        argv[first] = str(folder / argv[first])
     return argv
+
+
+def assignments(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """A command's leading `NAME=value` words (the shell's environment for it), and the rest."""
+    env = {}
+    while argv and ASSIGNMENT.match(argv[0]):
+        name, _, value = argv[0].partition("=")
+        env[name] = value
+        argv = argv[1:]
+    return env, argv
 
 
 # --- the install -------------------------------------------------------------------------------
@@ -122,6 +139,7 @@ class Install:
     base: str  # gunicorn's URL (nginx's upstream)
     port: int
     admin: str  # the first admin's username, from the README
+    root: Path  # the test's folder around the install (its HOME is in it)
     media_port: int  # the public photo host: https://localhost:<media_port>
     cert: Path  # its certificate, which the "phone" trusts
     seaweed: Seaweed
@@ -172,15 +190,12 @@ def run(install_folder: Path, env: dict[str, str], argv: list[str], stdin: str =
     )
 
 
-def unit_environment(section: str, folder: Path) -> dict[str, str]:
-    """The `Environment=` lines of the README's gunicorn unit, in the test's folders."""
-    unit = block_after(section, "**3. The app**")
-    values = {}
-    for line in unit.splitlines():
-        if line.startswith("Environment="):
-            name, _, value = line.removeprefix("Environment=").partition("=")
-            values[name] = value.replace(RUNTIME, str(folder / "run"))
-    return values
+def unit_environment(section: str, marker: str, folder: Path) -> dict[str, str]:
+    """The `Environment=` settings of the README's unit after `marker` (the gunicorn unit,
+    the timers' generated units, the consumer's), in the test's folders."""
+    unit = block_after(section, marker)
+    found = re.findall(r"^\s*'?Environment=([A-Z_][A-Z0-9_]*)=([^'\n]*)", unit, re.M)
+    return {name: value.replace(RUNTIME, str(folder / "run")) for name, value in found}
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +245,7 @@ def install(
             port = free_port()
             server = local(readme_command(section, "ExecStart=" + INSTALL), folder, port)
             log = root / "gunicorn.log"
-            box_env = env | unit_environment(section, folder)
+            box_env = env | unit_environment(section, "**3. The app**", folder)
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     dying_with_us(server), cwd=folder, env=box_env, stdout=out,
@@ -246,6 +261,7 @@ def install(
                     base=base,
                     port=port,
                     admin=admin,
+                    root=root,
                     media_port=proxy.port,
                     cert=proxy.cert_path,
                     seaweed=seaweed,
@@ -279,11 +295,7 @@ def on_host(url: str, netloc: str) -> str:
     return urlsplit(url)._replace(netloc=netloc).geturl()
 
 
-# --- the tests -------------------------------------------------------------------------------
-
-
-def test_the_admin_logs_in_and_gets_photo_links_phones_can_open(install: Install):
-    assert "POST /api/v1/auth/login" in deploy_section()
+def admin_bearer(install: Install) -> dict[str, str]:
     login = requests.post(
         f"{install.base}/api/v1/auth/login",
         json={"username": install.admin, "password": PASSWORD},
@@ -291,16 +303,45 @@ def test_the_admin_logs_in_and_gets_photo_links_phones_can_open(install: Install
     )
     assert login.status_code == 200, login.text
     assert login.json()["user"]["role"] == "admin"
-    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
-    uploaded = requests.post(
-        f"{install.base}/api/v1/media",
-        files={"file": ("photo.jpg", plain_jpeg(), "image/jpeg")},
-        headers=bearer,
-        timeout=60,
+
+def assert_opens_on_the_public_host_only(install: Install, link: str) -> bytes:
+    """A phone opens `link` over https on the public host; the same link on the server's
+    internal name is refused, its signature being for the public host. The photo's bytes."""
+    public = f"localhost:{install.media_port}"
+    assert link.startswith(f"https://{public}/"), link
+    fetched = requests.get(link, verify=str(install.cert), timeout=30)
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.content[:3] == b"\xff\xd8\xff"  # the sanitized JPEG
+    moved = requests.get(
+        on_host(link, f"127.0.0.1:{install.media_port}"), verify=str(install.cert), timeout=30
     )
-    assert uploaded.status_code == 201, uploaded.text
-    photo = uploaded.json()
+    assert moved.status_code == 403, moved.text
+    assert "<Code>SignatureDoesNotMatch</Code>" in moved.text
+    return fetched.content
+
+
+def created(response: requests.Response) -> dict:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_the_admin_logs_in_and_gets_photo_links_phones_can_open(install: Install):
+    assert "POST /api/v1/auth/login" in deploy_section()
+    bearer = admin_bearer(install)
+
+    photo = created(
+        requests.post(
+            f"{install.base}/api/v1/media",
+            files={"file": ("photo.jpg", plain_jpeg(), "image/jpeg")},
+            headers=bearer,
+            timeout=60,
+        )
+    )
     public = f"localhost:{install.media_port}"
     assert urlsplit(photo["url"]).netloc == public
     assert urlsplit(photo["thumbnail_url"]).netloc == public
@@ -313,20 +354,95 @@ def test_the_admin_logs_in_and_gets_photo_links_phones_can_open(install: Install
             timeout=30,
         )
         assert served.status_code == 302, served.text
-        link = served.headers["Location"]
-        assert link.startswith(f"https://{public}/"), link
-        # A phone opens it over https on the public host: the photo.
-        fetched = requests.get(link, verify=str(install.cert), timeout=30)
-        assert fetched.status_code == 200, fetched.text
-        assert fetched.content[:3] == b"\xff\xd8\xff"  # the sanitized JPEG
+        content = assert_opens_on_the_public_host_only(install, served.headers["Location"])
         if not path:
-            assert hashlib.sha256(fetched.content).hexdigest() == photo["sha256"]
-        # The same server under its other name: the signature was for the public host.
-        moved = requests.get(
-            on_host(link, f"127.0.0.1:{install.media_port}"), verify=str(install.cert), timeout=30
+            assert hashlib.sha256(content).hexdigest() == photo["sha256"]
+
+
+def test_a_phone_scans_a_new_code_reports_with_a_photo_and_the_admin_opens_it(install: Install):
+    if not (install.folder / "web" / "dist" / "h5" / "index.html").is_file():
+        pytest.fail("web/dist is not built: run `make web` (step 1 of the README's deploy)")
+    api, bearer = f"{install.base}/api/v1", admin_bearer(install)
+    parent = None
+    for code, name, level in [
+        ("320400000000", "常州市", "city"),
+        ("320412000000", "武进区", "district"),
+        ("320412001000", "湖塘镇", "street"),
+        ("320412001001", "湖塘社区", "community"),
+    ]:
+        body = {"code": code, "name": name, "level": level, "parent_id": parent}
+        parent = created(requests.post(f"{api}/regions", json=body, headers=bearer, timeout=30))[
+            "id"
+        ]
+    grid = created(
+        requests.post(
+            f"{api}/grids",
+            json={"code": "HT-01", "name": "湖塘一网格", "region_id": parent},
+            headers=bearer,
+            timeout=30,
         )
-        assert moved.status_code == 403, moved.text
-        assert "<Code>SignatureDoesNotMatch</Code>" in moved.text
+    )
+    answer = created(
+        requests.post(
+            f"{api}/enterprises",
+            json={
+                "credit_code": "91350100M000100Y43",
+                "name": "常州安达机械有限公司",
+                "address": "武进区湖塘镇工业路 1 号",
+                "lat": 31.71,
+                "lng": 119.95,
+                "industry": "industry_trade",
+                "risk_color": "yellow",
+                "grid_id": grid["id"],
+            },
+            headers=bearer,
+            timeout=30,
+        )
+    )
+    assert answer["warnings"] == []
+    code = created(
+        requests.post(
+            f"{api}/enterprises/{answer['enterprise']['id']}/qrcodes",
+            json={},
+            headers=bearer,
+            timeout=30,
+        )
+    )
+    token = code["token"]
+    public_base = dict(env_file_lines(deploy_section()))["PUBLIC_BASE_URL"]
+    assert code["url"] == f"{public_base}/q/{token}"
+
+    # The phone's camera opens the printed URL (nginx passes /q/<token> to gunicorn).
+    page = requests.get(f"{install.base}/q/{token}", timeout=30)
+    assert page.status_code == 200, page.text
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert requests.get(f"{api}/scan/{token}", timeout=30).status_code == 200
+    photo = created(
+        requests.post(
+            f"{api}/scan/{token}/media",
+            files={"file": ("photo.jpg", plain_jpeg(), "image/jpeg")},
+            timeout=60,
+        )
+    )
+    assert_opens_on_the_public_host_only(install, photo["url"])
+    report = created(
+        requests.post(
+            f"{api}/scan/{token}/hazards",
+            json={
+                "category": "fire",
+                "description": "消防通道堆放杂物",
+                "media_ids": [photo["id"]],
+                "upload_token": photo["upload_token"],
+            },
+            timeout=30,
+        )
+    )
+    assert report["receipt_key"]
+
+    hazard = requests.get(f"{api}/hazards/{report['hazard']['id']}", headers=bearer, timeout=30)
+    assert hazard.status_code == 200, hazard.text
+    [link] = [p["url"] for role in hazard.json()["photos"].values() for p in role]
+    assert_opens_on_the_public_host_only(install, link)
 
 
 def test_readyz_answers_as_the_readme_shows_and_names_no_internal_host(install: Install):
@@ -366,9 +482,60 @@ def test_the_periodic_commands_run_in_the_install_folder(install: Install):
     timers = block_after(deploy_section(), "**4. The periodic commands**")
     jobs = re.findall(r"^job\s+(\S+)\s+'[^']*'\s+(.+)$", timers, re.M)
     assert len(jobs) >= 5, timers
-    env = machine_env(Path(install.env["HOME"]))  # a timer's unit sets no environment
+    section = deploy_section()
+    env = machine_env(install.root / "home")
+    env |= unit_environment(section, "**4. The periodic commands**", install.folder)
+    assert env.get("APP_ENV") == "production"  # what a timer's unit sets
 
     for name, args in jobs:
         done = run(install.folder, env, [str(install.folder / ".venv/bin/flask"), *args.split()])
         assert done.returncode == 0, (name, done.stdout + done.stderr)
         assert "Traceback" not in done.stderr, (name, done.stderr)
+
+
+def test_without_its_env_file_the_units_refuse_instead_of_running_on_sqlite(install: Install):
+    section = deploy_section()
+    home = install.root / "home"
+    app_unit = machine_env(home) | unit_environment(section, "**3. The app**", install.folder)
+    timer = machine_env(home)
+    timer |= unit_environment(section, "**4. The periodic commands**", install.folder)
+    consumer = machine_env(home) | unit_environment(
+        section, "**4b. The job consumer**", install.folder
+    )
+    cron_env, cron = assignments(
+        local(readme_command(section, "APP_ENV=production .venv/bin/flask"), install.folder)
+    )
+    flask = str(install.folder / ".venv/bin/flask")
+    env_file = install.folder / ".env"
+    env_file.rename(install.folder / ".env.moved")  # the file is gone
+    try:
+        refusals = {
+            "app": run(
+                install.folder,
+                app_unit,
+                local(readme_command(section, "ExecStart=" + INSTALL), install.folder, free_port()),
+            ),
+            "timer": run(install.folder, timer, [flask, "hazards", "sweep"]),
+            "consumer": run(
+                install.folder,
+                consumer,
+                local(
+                    readme_command(section, f"ExecStart={INSTALL}/.venv/bin/flask jobs"),
+                    install.folder,
+                ),
+            ),
+            "cron": run(install.folder, machine_env(home) | cron_env, cron),
+        }
+        elsewhere = run(home, machine_env(home) | cron_env, [flask, "hazards", "sweep"])
+    finally:
+        (install.folder / ".env.moved").rename(env_file)
+
+    for name, done in refusals.items():
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, (name, output)
+        assert "Traceback" not in output, (name, output)
+        [line] = [line for line in output.splitlines() if line.startswith("mashangcha: ")]
+        assert "DATABASE_URL must be set in production" in line, (name, output)
+    assert elsewhere.returncode != 0
+    assert "No such command 'hazards'" in elsewhere.stderr, elsewhere.stderr
+    assert not (install.folder / "var" / "mashangcha.db").exists()
