@@ -14,12 +14,14 @@ of SeaweedFS as the README's nginx is (`localhost:<port>`; the app reaches Seawe
 
 Then the admin logs in and sets up a region, grid, enterprise and QR code; a phone opens
 the code's page (the copy carries the checkout's `make web` build), sends a photo and
-reports; every photo link opens on the public host only. Without its `.env`, each unit
+reports; every photo link opens on the public host only. The consumer unit runs a job
+whose file opens there too. Without its `.env`, each unit
 and the README's cron line refuse to run rather than work on an empty SQLite file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +29,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -41,7 +44,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from service.core.settings import PROJECT_ROOT
-from tests.boxes import Process, dying_with_us, free_port, stop
+from tests.boxes import Process, dying_with_us, free_port, stop, wait_for
 from tests.fakes.tls_proxy import TlsProxy
 from tests.fixtures_seaweed import Seaweed, _weed
 from tests.hostile import plain_jpeg
@@ -308,12 +311,11 @@ def admin_bearer(install: Install) -> dict[str, str]:
 
 def assert_opens_on_the_public_host_only(install: Install, link: str) -> bytes:
     """A phone opens `link` over https on the public host; the same link on the server's
-    internal name is refused, its signature being for the public host. The photo's bytes."""
+    internal name is refused, its signature being for the public host. The file's bytes."""
     public = f"localhost:{install.media_port}"
     assert link.startswith(f"https://{public}/"), link
     fetched = requests.get(link, verify=str(install.cert), timeout=30)
     assert fetched.status_code == 200, fetched.text
-    assert fetched.content[:3] == b"\xff\xd8\xff"  # the sanitized JPEG
     moved = requests.get(
         on_host(link, f"127.0.0.1:{install.media_port}"), verify=str(install.cert), timeout=30
     )
@@ -355,6 +357,7 @@ def test_the_admin_logs_in_and_gets_photo_links_phones_can_open(install: Install
         )
         assert served.status_code == 302, served.text
         content = assert_opens_on_the_public_host_only(install, served.headers["Location"])
+        assert content[:3] == b"\xff\xd8\xff"  # the sanitized JPEG
         if not path:
             assert hashlib.sha256(content).hexdigest() == photo["sha256"]
 
@@ -424,7 +427,7 @@ def test_a_phone_scans_a_new_code_reports_with_a_photo_and_the_admin_opens_it(in
             timeout=60,
         )
     )
-    assert_opens_on_the_public_host_only(install, photo["url"])
+    assert assert_opens_on_the_public_host_only(install, photo["url"])[:3] == b"\xff\xd8\xff"
     report = created(
         requests.post(
             f"{api}/scan/{token}/hazards",
@@ -442,7 +445,49 @@ def test_a_phone_scans_a_new_code_reports_with_a_photo_and_the_admin_opens_it(in
     hazard = requests.get(f"{api}/hazards/{report['hazard']['id']}", headers=bearer, timeout=30)
     assert hazard.status_code == 200, hazard.text
     [link] = [p["url"] for role in hazard.json()["photos"].values() for p in role]
-    assert_opens_on_the_public_host_only(install, link)
+    assert assert_opens_on_the_public_host_only(install, link)[:3] == b"\xff\xd8\xff"
+
+
+def test_the_consumer_unit_runs_a_job_whose_file_opens_on_the_public_host(install: Install):
+    section = deploy_section()
+    command = local(
+        readme_command(section, f"ExecStart={INSTALL}/.venv/bin/flask jobs"), install.folder
+    )
+    env = machine_env(install.root / "home")
+    env |= unit_environment(section, "**4b. The job consumer**", install.folder)
+    log = install.root / "consumer.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            dying_with_us(command), cwd=install.folder, env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    consumer = Process("consumer", process, log)
+    try:
+        bearer = admin_bearer(install)
+        # A year's export is more than EXPORT_SYNC_MAX_DAYS: a job, queued in Redis.
+        asked = requests.get(
+            f"{install.base}/api/v1/stats/export.csv?from=2026-01-01&to=2026-11-30",
+            headers=bearer,
+            timeout=60,
+        )
+        assert asked.status_code == 202, asked.text
+        location = asked.headers["Location"]
+
+        def finished() -> dict | None:
+            job = requests.get(f"{install.base}{location}", headers=bearer, timeout=30).json()
+            return job if job["state"] in ("succeeded", "failed") else None
+
+        job = wait_for(finished, timeout=120, every=0.5, explain=consumer.output)
+        assert job["state"] == "succeeded", job
+        assert assert_opens_on_the_public_host_only(install, job["result"]["url"])
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # the unit's KillSignal: jobs finish first
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(30)
+        stop(consumer)
+        sys.stderr.write(f"--- consumer ---\n{consumer.output()[-8000:]}\n")
+    assert "Traceback" not in consumer.output(), consumer.output()
 
 
 def test_readyz_answers_as_the_readme_shows_and_names_no_internal_host(install: Install):
