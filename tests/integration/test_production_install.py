@@ -14,14 +14,16 @@ of SeaweedFS as the README's nginx is (`localhost:<port>`; the app reaches Seawe
 
 Then the admin logs in and sets up a region, grid, enterprise and QR code; a phone opens
 the code's page (the copy carries the checkout's `make web` build), sends a photo and
-reports; every photo link opens on the public host only. The consumer unit runs a job
-whose file opens there too. Without its `.env`, each unit
-and the README's cron line refuse to run rather than work on an empty SQLite file.
+reports; every photo link opens on the public host only. The staff import writes its
+one-time passwords to a private file; the consumer unit runs a job
+whose file opens there too. Without its `.env`, each unit and the README's cron line
+refuse to run rather than work on an empty SQLite file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -34,10 +36,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 import redis
 import requests
@@ -58,6 +61,14 @@ INSTALL = "/srv/mashangcha"  # where the README installs; the test's copy stands
 RUNTIME = "/run/mashangcha"  # the unit's RuntimeDirectory
 REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of this test's own, emptied first
 PASSWORD = "Wujin-install-2026"
+REGIONS = [
+    ("320400000000", "常州市", "city"),
+    ("320412000000", "武进区", "district"),
+    ("320412001000", "湖塘镇", "street"),
+    ("320412001001", "湖塘社区", "community"),
+]
+GRID = "HT-01"
+CREDIT_CODE = "91350100M000100Y43"
 BIN = Path(sys.executable).parent
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 # What the test does not copy into the install: the developer's files and the tests.
@@ -148,6 +159,7 @@ class Install:
     seaweed: Seaweed
     database: str  # the database's name
     gunicorn_log: Path
+    made: dict[str, int] = field(default_factory=dict)  # what directory() made
 
 
 def machine_env(home: Path) -> dict[str, str]:
@@ -329,6 +341,46 @@ def created(response: requests.Response) -> dict:
     return response.json()
 
 
+def directory(install: Install) -> dict[str, int]:
+    """The admin's first day: a region down to a community, a grid, an enterprise (made
+    once per install); their ids by kind."""
+    if install.made:
+        return install.made
+    api, bearer = f"{install.base}/api/v1", admin_bearer(install)
+    parent = None
+    for code, name, level in REGIONS:
+        body = {"code": code, "name": name, "level": level, "parent_id": parent}
+        answer = requests.post(f"{api}/regions", json=body, headers=bearer, timeout=30)
+        parent = install.made[level] = created(answer)["id"]
+    grid = requests.post(
+        f"{api}/grids",
+        json={"code": GRID, "name": "湖塘一网格", "region_id": parent},
+        headers=bearer,
+        timeout=30,
+    )
+    install.made["grid"] = created(grid)["id"]
+    answer = created(
+        requests.post(
+            f"{api}/enterprises",
+            json={
+                "credit_code": CREDIT_CODE,
+                "name": "常州安达机械有限公司",
+                "address": "武进区湖塘镇工业路 1 号",
+                "lat": 31.71,
+                "lng": 119.95,
+                "industry": "industry_trade",
+                "risk_color": "yellow",
+                "grid_id": install.made["grid"],
+            },
+            headers=bearer,
+            timeout=30,
+        )
+    )
+    assert answer["warnings"] == []
+    install.made["enterprise"] = answer["enterprise"]["id"]
+    return install.made
+
+
 # --- the tests -------------------------------------------------------------------------------
 
 
@@ -366,49 +418,10 @@ def test_a_phone_scans_a_new_code_reports_with_a_photo_and_the_admin_opens_it(in
     if not (install.folder / "web" / "dist" / "h5" / "index.html").is_file():
         pytest.fail("web/dist is not built: run `make web` (step 1 of the README's deploy)")
     api, bearer = f"{install.base}/api/v1", admin_bearer(install)
-    parent = None
-    for code, name, level in [
-        ("320400000000", "常州市", "city"),
-        ("320412000000", "武进区", "district"),
-        ("320412001000", "湖塘镇", "street"),
-        ("320412001001", "湖塘社区", "community"),
-    ]:
-        body = {"code": code, "name": name, "level": level, "parent_id": parent}
-        parent = created(requests.post(f"{api}/regions", json=body, headers=bearer, timeout=30))[
-            "id"
-        ]
-    grid = created(
-        requests.post(
-            f"{api}/grids",
-            json={"code": "HT-01", "name": "湖塘一网格", "region_id": parent},
-            headers=bearer,
-            timeout=30,
-        )
-    )
-    answer = created(
-        requests.post(
-            f"{api}/enterprises",
-            json={
-                "credit_code": "91350100M000100Y43",
-                "name": "常州安达机械有限公司",
-                "address": "武进区湖塘镇工业路 1 号",
-                "lat": 31.71,
-                "lng": 119.95,
-                "industry": "industry_trade",
-                "risk_color": "yellow",
-                "grid_id": grid["id"],
-            },
-            headers=bearer,
-            timeout=30,
-        )
-    )
-    assert answer["warnings"] == []
+    enterprise_id = directory(install)["enterprise"]
     code = created(
         requests.post(
-            f"{api}/enterprises/{answer['enterprise']['id']}/qrcodes",
-            json={},
-            headers=bearer,
-            timeout=30,
+            f"{api}/enterprises/{enterprise_id}/qrcodes", json={}, headers=bearer, timeout=30
         )
     )
     token = code["token"]
@@ -446,6 +459,42 @@ def test_a_phone_scans_a_new_code_reports_with_a_photo_and_the_admin_opens_it(in
     assert hazard.status_code == 200, hazard.text
     [link] = [p["url"] for role in hazard.json()["photos"].values() for p in role]
     assert assert_opens_on_the_public_host_only(install, link)[:3] == b"\xff\xd8\xff"
+
+
+def test_the_staff_import_hands_out_one_time_passwords_in_a_private_file(install: Install):
+    directory(install)
+    sheet = openpyxl.Workbook()
+    rows = [
+        ["用户名", "姓名", "手机号", "角色", "区域编码", "网格编码", "统一社会信用代码"],
+        ["wj-zhang", "张伟", "13800000001", "网格员", "", GRID, ""],
+        ["wj-li", "李娜", "", "监管人员", REGIONS[1][0], "", ""],
+        ["ad-wang", "王强", "", "企业安全员", "", "", CREDIT_CODE],
+    ]
+    for row in rows:
+        sheet.active.append(row)
+    command = local(readme_command(deploy_section(), "flask users import"), install.folder)
+    sheet.save(install.folder / command[command.index("import") + 1])
+    out = install.root / "home" / Path(command[command.index("--out") + 1]).name
+    command[command.index("--out") + 1] = str(out)
+
+    done = run(install.folder, machine_env(install.root / "home"), command)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    with out.open(newline="", encoding="utf-8-sig") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["用户名", "姓名", "一次性密码"]
+    passwords = {username: password for username, _name, password in table[1:]}
+    assert sorted(passwords) == ["ad-wang", "wj-li", "wj-zhang"]
+    for username, password in passwords.items():
+        assert password not in done.stdout
+        login = requests.post(
+            f"{install.base}/api/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=30,
+        )
+        assert login.status_code == 200, login.text
+        assert login.json()["must_change_password"] is True
 
 
 def test_the_consumer_unit_runs_a_job_whose_file_opens_on_the_public_host(install: Install):
