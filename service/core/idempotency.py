@@ -223,6 +223,8 @@ class Recorder:
         """Add the record, in flight, to the write's transaction."""
         if self.recorded:
             return
+        # The write's own changes first, so their errors (a duplicate name …) stay theirs.
+        session.flush()
         session.add(
             IdempotencyRecord(
                 actor_key=self.idem.actor_key,

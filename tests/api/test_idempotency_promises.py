@@ -87,3 +87,18 @@ def test_a_write_without_a_key_is_not_remembered(client, world, auth_header, db)
             == 201
         )
     assert _records(db) == 0
+
+
+def test_a_write_refused_by_the_database_gives_its_own_error_under_a_key(
+    client, world, auth_header
+) -> None:  # type: ignore[no-untyped-def]
+    """A duplicate is the write's own error, the same with a key as without one."""
+    h = auth_header(world.admin)
+    body = _region(6, world.street_a.id)
+    assert client.post("/api/v1/regions", json=body, headers=h).status_code == 201
+    plain = client.post("/api/v1/regions", json=body, headers=h)
+    keyed = client.post(
+        "/api/v1/regions", json=body, headers={**h, "Idempotency-Key": "duplicate-region"}
+    )
+    assert plain.status_code >= 400
+    assert (keyed.status_code, keyed.get_json()) == (plain.status_code, plain.get_json())

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from miniprogram_api.idempotency import BY_USE_CASE, NOT_REPLAYED, REPLAYED_HEADER
+from miniprogram_api.idempotency import BY_USE_CASE, NOT_REPLAYED, REPLAYED_HEADER, openapi_path
 from service.core.models import Base
 from tests.api.helpers import assert_error
 from tests.api.matrix_world import ROLES, Matrix
@@ -232,3 +232,15 @@ def test_writes_left_out_run_again_under_the_same_key(route: tuple[str, str], m:
     again = sender.send("left-out", other=True)
     assert REPLAYED_HEADER not in again.headers
     assert (again.get_json(silent=True) or {}).get("code") != "idempotency_key_reused"
+
+
+def test_the_documentation_names_the_key_on_every_write_that_honours_it(m: Matrix) -> None:
+    spec = m.client.get("/api/openapi.json").get_json()
+    for (method, rule), mode in WRITES.items():
+        operation = spec["paths"][openapi_path(rule)][method.lower()]
+        names = {p["name"] for p in operation.get("parameters", [])}
+        assert ("Idempotency-Key" in names) == (mode != OFF), (method, rule)
+        if mode == REPLAYED:
+            success = [r for s, r in operation["responses"].items() if s.startswith("2")]
+            assert all(REPLAYED_HEADER in r.get("headers", {}) for r in success), (method, rule)
+            assert {"409", "422"} <= set(operation["responses"]), (method, rule)
