@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from miniprogram_api.idempotency import REPLAYED_HEADER
+from service.core import idempotency as core_idempotency
 from service.core.models import IdempotencyRecord
+from service.directory.models import Region
 from tests.api.helpers import assert_error
 
 
@@ -102,3 +106,42 @@ def test_a_write_refused_by_the_database_gives_its_own_error_under_a_key(
     )
     assert plain.status_code >= 400
     assert (keyed.status_code, keyed.get_json()) == (plain.status_code, plain.get_json())
+
+
+def test_a_write_that_fails_at_commit_leaves_neither_the_write_nor_the_key(
+    client, world, auth_header, db
+) -> None:  # type: ignore[no-untyped-def]
+    """The key's record is part of the write's transaction: a failed commit drops both, and
+    the retry under the same key does the work."""
+
+    def lose_the_database(session: Session) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    h = {**auth_header(world.admin), "Idempotency-Key": "commit-fails"}
+    body = _region(7, world.street_a.id)
+    event.listen(Session, "before_commit", lose_the_database)
+    try:
+        failed = client.post("/api/v1/regions", json=body, headers=h)
+    finally:
+        event.remove(Session, "before_commit", lose_the_database)
+    assert_error(failed, 503)
+    assert _records(db) == 0
+    assert db.scalar(select(Region).where(Region.code == body["code"])) is None
+    retried = client.post("/api/v1/regions", json=body, headers=h)
+    assert retried.status_code == 201 and REPLAYED_HEADER not in retried.headers
+    assert _records(db) == 1
+
+
+def test_a_twin_of_a_write_still_in_flight_waits_then_gets_409(
+    client, world, auth_header, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The first write committed but its answer is not stored yet (here: never): its twin
+    waits briefly, then answers 409, and the work is not done twice."""
+    monkeypatch.setattr(core_idempotency, "answer", lambda *args: None)
+    monkeypatch.setattr(core_idempotency, "WAIT_SECONDS", 0.2)
+    h = {**auth_header(world.admin), "Idempotency-Key": "still-in-flight"}
+    body = _region(8, world.street_a.id)
+    assert client.post("/api/v1/regions", json=body, headers=h).status_code == 201
+    twin = client.post("/api/v1/regions", json=body, headers=h)
+    error = assert_error(twin, 409, "idempotency_in_progress")
+    assert "处理中" in error["message"]
