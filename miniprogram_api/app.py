@@ -71,7 +71,7 @@ def _init_cors(app: Flask, settings: Settings) -> None:
         app,
         origins=list(settings.cors_origins),
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
-        expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
         max_age=600,
         always_send=False,  # no Origin, no CORS headers (phones and the hot path send none)
     )
