@@ -17,6 +17,7 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from miniprogram_api import idempotency
 from miniprogram_api.errors import handle_http_exception
 from uploads_schema.common import ErrorSchema
 
@@ -63,6 +64,47 @@ class CommonErrorsPlugin(BasePlugin):
             body = operation.get("requestBody", {}).get("content", {})
             if "application/json" in body:
                 responses.setdefault("400", _error_response("The body is not valid JSON"))
+
+
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "A retry with the same key and request returns the first answer "
+    "(with `Idempotent-Replayed: true`) and changes nothing; the same key with another "
+    "request is a 422 `idempotency_key_reused`",
+}
+REPLAYED_HEADER_DOC = {
+    "description": "`true` when this is the remembered answer of an earlier request",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+class IdempotencyPlugin(BasePlugin):
+    """Documents `Idempotency-Key` on every write the app remembers
+    (`miniprogram_api.idempotency`): the header, the replay header on its answers, and the
+    422 (key reused) and 409 (a twin still in flight) it may give."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._writes: set[tuple[str, str]] | None = None
+
+    def operation_helper(self, path=None, operations=None, **kwargs):  # type: ignore[no-untyped-def]
+        if self._writes is None:  # the document is written after every route is registered
+            self._writes = idempotency.replayed_paths(self._app)
+        for method, operation in (operations or {}).items():
+            if (method.upper(), path) not in self._writes:
+                continue
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if str(status).startswith("2"):
+                    response.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = (
+                        REPLAYED_HEADER_DOC
+                    )
+            responses.setdefault("409", _error_response("A request with this key is in flight"))
+            responses.setdefault("422", _error_response("Invalid input, or the key was reused"))
 
 
 class BodyParser(FlaskParser):
@@ -159,7 +201,7 @@ def build_api(app: Flask) -> MashangchaApi:
     api = MashangchaApi(
         app,
         spec_kwargs={
-            "extra_plugins": [CommonErrorsPlugin()],
+            "extra_plugins": [CommonErrorsPlugin(), IdempotencyPlugin(app)],
             "info": {"description": "码上查：二维码隐患排查治理 backend (SPEC §8)."},
             "components": {
                 "securitySchemes": {

@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from miniprogram_api import idempotency
 from miniprogram_api.api import build_api
 from miniprogram_api.auth import EXTENSION
 from miniprogram_api.errors import register_error_handlers
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         api.register_blueprint(blueprint)
     for page in PAGES:
         app.register_blueprint(page)
+    idempotency.install(app)  # after every route: it wraps each write view
 
     from miniprogram_api.cli import register_cli
 
@@ -69,7 +71,7 @@ def _init_cors(app: Flask, settings: Settings) -> None:
         app,
         origins=list(settings.cors_origins),
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
-        expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
         max_age=600,
         always_send=False,  # no Origin, no CORS headers (phones and the hot path send none)
     )

@@ -13,17 +13,25 @@ from service.core.idempotency import IdempotencyKey
 MAX_KEY = 128
 
 
+def client_key() -> str | None:
+    """The request's `Idempotency-Key` header; None without one, 422 when too long."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return None
+    if len(key) > MAX_KEY:
+        raise ValidationFailed(errors={"Idempotency-Key": [f"at most {MAX_KEY} characters"]})
+    return key
+
+
 def idempotency_key(actor: Actor | None, *, anonymous: bool = False) -> IdempotencyKey | None:
     """The request's Idempotency-Key, bound to the caller and a fingerprint of the request.
 
     Anonymous reports are bound to no caller (`IdempotencyKey.anonymous`), so the record
     cannot be joined back to a user (举报人信息保护).
     """
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
+    key = client_key()
+    if key is None:
         return None
-    if len(key) > MAX_KEY:
-        raise ValidationFailed(errors={"Idempotency-Key": [f"at most {MAX_KEY} characters"]})
     body = request.get_data(cache=True)
     if actor is None or anonymous:
         return IdempotencyKey.anonymous(key, request.method, request.path, body)

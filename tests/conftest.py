@@ -42,6 +42,8 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-1234"
 XDIST_GROUPS = {
     "tests/browser/": "browser",
     "tests/api/test_authorization_matrix.py": "authorization_matrix",
+    # Builds the same world through the API: one worker builds it for both, one at a time.
+    "tests/api/test_idempotent_writes.py": "authorization_matrix",
     "tests/integration/test_concurrency.py": "gunicorn",
     "tests/integration/test_faults.py": "gunicorn",
     "tests/integration/test_hostile_http.py": "gunicorn",

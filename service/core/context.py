@@ -33,9 +33,10 @@ class Context:
     # Adapters added by later slices (storage, senders) live here by name.
     adapters: dict[str, Any] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
-        """A fresh unit of work that may write (on SQLite it queues for the write lock)."""
-        return UnitOfWork(self.session_factory)
+    def uow(self, *, bookkeeping: bool = False) -> UnitOfWork:
+        """A fresh unit of work that may write (on SQLite it queues for the write lock);
+        `bookkeeping` for writes that are no part of the request's own (see `commit_hook`)."""
+        return UnitOfWork(self.session_factory, bookkeeping=bookkeeping)
 
     def read(self, *, replica: bool = False) -> UnitOfWork:
         """A unit of work that only reads: it never waits for a writer and cannot commit.

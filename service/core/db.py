@@ -6,9 +6,10 @@ import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
@@ -175,17 +176,47 @@ def snapshot_session(factory: SessionFactory) -> Iterator[Session]:
         yield uow.session
 
 
+class CommitHook(Protocol):
+    """Told about every writing unit of work that commits while it is installed."""
+
+    def before_commit(self, session: Session) -> None:
+        """Add to the transaction about to commit (raising rolls it back)."""
+
+    def committed(self) -> None:
+        """The transaction did commit."""
+
+
+# The hook of the current request or task, if any (see `commit_hook`).
+_COMMIT_HOOK: ContextVar[CommitHook | None] = ContextVar("commit_hook", default=None)
+
+
+@contextmanager
+def commit_hook(hook: CommitHook) -> Iterator[None]:
+    """Within the block, every unit of work that commits a write (bookkeeping aside) calls
+    `hook` first, in its own transaction: the remembered Idempotency-Key of a write lands
+    with the write or not at all (`service.core.idempotency`)."""
+    token = _COMMIT_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _COMMIT_HOOK.reset(token)
+
+
 class UnitOfWork:
     """`with UnitOfWork(factory) as uow: ...; uow.commit()`; leaving without commit rolls back.
 
     A unit says at the start whether it writes: on SQLite a writing unit takes the write lock
     when it begins (see `_sqlite_pragmas`), so concurrent writers queue instead of failing;
     one made with `writes=False` only reads and cannot commit. PostgreSQL is the same either
-    way (its rows lock one by one)."""
+    way (its rows lock one by one). A `bookkeeping` unit (rate-limit hits, a remembered
+    answer) is no part of the request's write: the commit hook skips it."""
 
-    def __init__(self, session_factory: SessionFactory, *, writes: bool = True) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, *, writes: bool = True, bookkeeping: bool = False
+    ) -> None:
         self._factory = session_factory
         self._writes = writes
+        self._bookkeeping = bookkeeping
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -218,12 +249,17 @@ class UnitOfWork:
         if not self._writes:
             # On SQLite its transaction did not take the write lock: a write could fail.
             raise RuntimeError("a unit of work made for reads cannot commit")
+        hook = None if self._bookkeeping else _COMMIT_HOOK.get()
         try:
+            if hook is not None:
+                hook.before_commit(self.session)
             self.session.commit()
         except DBAPIError as exc:
             if _is_connection_problem(exc):
                 raise DatabaseUnavailable() from exc
             raise
+        if hook is not None:
+            hook.committed()
 
     def flush(self) -> None:
         """Flush pending changes so ids are assigned and constraints checked."""

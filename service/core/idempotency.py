@@ -2,22 +2,34 @@
 
 The record of the outcome is written in the transaction that does the work, so either both
 land or neither; a concurrent duplicate loses on the unique key and replays the winner.
+
+Two users of the records: a few use cases remember their own outcome (`replay`/`remember`:
+hazard reports and transitions, task submissions); every other write is remembered for the
+whole request (`RequestKey`, `Recorder`, `find`, `answer`): the record is added by the first
+commit of the request's writing unit of work (`service.core.db.commit_hook`), still without
+the answer (`IN_FLIGHT`), and the answer (status, body, a few headers) is stored right after
+the response is made, sealed with the client's key.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import time
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.core.clock import utcnow
 from service.core.context import Context
-from service.core.errors import ValidationFailed
+from service.core.errors import Conflict, ValidationFailed
 from service.core.models import IdempotencyRecord
 
 
@@ -25,6 +37,12 @@ class IdempotencyKeyReused(ValidationFailed):
     code = "idempotency_key_reused"
     message = "该请求编号已用于另一份不同的提交"
     message_en = "This Idempotency-Key was already used with a different request"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    message = "相同请求编号的提交正在处理中，请稍后重试"
+    message_en = "A request with this Idempotency-Key is still in progress; retry shortly"
 
 
 ANONYMOUS = "anon"
@@ -84,7 +102,10 @@ class IdempotencyKey:
 
 
 def _xor(data: bytes, pad: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
+    # As integers: a remembered answer may be an import's report of megabytes.
+    if len(data) != len(pad):
+        raise ValueError("pad and data differ in length")
+    return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(len(data), "big")
 
 
 @dataclass
@@ -157,3 +178,150 @@ def purge(ctx: Context, older_than: timedelta, *, dry_run: bool = False) -> int:
         deleted += len(ids)
         if len(ids) < _PURGE_BATCH:
             return deleted
+
+
+# --- the request-wide mechanism -----------------------------------------------------------
+
+# `status_code` of a record whose write committed but whose answer is not stored yet.
+IN_FLIGHT = 0
+# How long a duplicate waits for the answer of a write in flight before it answers 409; a
+# record in flight for longer than STALE lost its answer (the process died after the
+# commit): it is answered 409 at once, until the key is purged.
+WAIT_SECONDS = 3.0
+POLL_SECONDS = 0.05
+STALE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A stored response: what a replay sends back."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def request_key(
+    actor_key: str, key: str, route: str, fingerprint_parts: list[bytes]
+) -> IdempotencyKey:
+    """The key of one request to `route` ("POST /api/v1/points"): scoped to the caller and
+    the route, stored only as a hash (the client's key seals the stored answer)."""
+    scoped = hashlib.sha256(f"{route}\n{key}".encode()).hexdigest()
+    fingerprint = hashlib.sha256(b"\n".join(fingerprint_parts)).hexdigest()
+    return IdempotencyKey(actor_key, scoped, fingerprint, sealing_key=key.encode())
+
+
+class KeyTaken(Exception):
+    """Another request with the same key committed first (the unique key said so)."""
+
+
+class Recorder:
+    """The commit hook of one request: the first writing commit adds the key's record."""
+
+    def __init__(self, idem: IdempotencyKey) -> None:
+        self.idem = idem
+        self.recorded = False
+
+    def before_commit(self, session: Session) -> None:
+        """Add the record, in flight, to the write's transaction."""
+        if self.recorded:
+            return
+        # The write's own changes first, so their errors (a duplicate name …) stay theirs.
+        session.flush()
+        session.add(
+            IdempotencyRecord(
+                actor_key=self.idem.actor_key,
+                key=self.idem.key,
+                fingerprint=self.idem.fingerprint,
+                status_code=IN_FLIGHT,
+                resource_id=None,
+                extra={},
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            raise KeyTaken() from None
+
+    def committed(self) -> None:
+        """Later commits of the same request add nothing."""
+        self.recorded = True
+
+
+def _found(ctx: Context, idem: IdempotencyKey) -> IdempotencyRecord | None:
+    with ctx.read() as uow:
+        return uow.session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.actor_key == idem.actor_key, IdempotencyRecord.key == idem.key
+            )
+        )
+
+
+def find(ctx: Context, idem: IdempotencyKey) -> Answer | None:
+    """The stored answer of an earlier request with this key; None if there is none.
+
+    A different request under the key is a 422; one still in flight is waited for a little,
+    then a 409."""
+    record = _found(ctx, idem)
+    if record is None:
+        return None
+    if record.fingerprint != idem.fingerprint:
+        raise IdempotencyKeyReused()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while record.status_code == IN_FLIGHT:
+        # The record's own clock (`created_at`), not the context's (tests move that one).
+        if utcnow() - record.created_at > STALE or time.monotonic() > deadline:
+            raise IdempotencyInProgress()
+        time.sleep(POLL_SECONDS)
+        again = _found(ctx, idem)
+        if again is None:  # the first request failed after all and forgot its key
+            return None
+        record = again
+    stored = idem.unseal(dict(record.extra or {}))
+    return Answer(
+        record.status_code, base64.b64decode(stored.get("body", "")), stored.get("headers", {})
+    )
+
+
+def answer(ctx: Context, idem: IdempotencyKey, result: Answer) -> None:
+    """Store the answer of a request whose write committed (or, for a write that committed
+    nothing of its own in the database, record it now; a concurrent twin may have won)."""
+    extra = idem.seal({"body": base64.b64encode(result.body).decode(), "headers": result.headers})
+    with ctx.uow(bookkeeping=True) as uow:
+        s = uow.session
+        done = s.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.actor_key == idem.actor_key,
+                IdempotencyRecord.key == idem.key,
+                IdempotencyRecord.status_code == IN_FLIGHT,
+            )
+            .values(status_code=result.status, extra=extra)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            s.add(
+                IdempotencyRecord(
+                    actor_key=idem.actor_key,
+                    key=idem.key,
+                    fingerprint=idem.fingerprint,
+                    status_code=result.status,
+                    resource_id=None,
+                    extra=extra,
+                )
+            )
+        # A twin request may have recorded the key first: its answer stands.
+        with suppress(IntegrityError):
+            uow.commit()
+
+
+def forget(ctx: Context, idem: IdempotencyKey) -> None:
+    """Drop the in-flight record of a request that ended in an error: a retry runs again."""
+    with ctx.uow(bookkeeping=True) as uow:
+        uow.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.actor_key == idem.actor_key,
+                IdempotencyRecord.key == idem.key,
+                IdempotencyRecord.status_code == IN_FLIGHT,
+            )
+        )
+        uow.commit()

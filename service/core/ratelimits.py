@@ -165,7 +165,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         """Take `amount` hits on `key` if its window has room (one transaction)."""
-        with self._context_of().uow() as uow:
+        with self._context_of().uow(bookkeeping=True) as uow:
             now = time.time()
             row_id = take(uow.session, key, limit, expiry, now, amount)
             purge_now_and_then(uow.session, now)
@@ -181,13 +181,13 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def clear(self, key: str) -> None:
         """Forget a key's hits."""
-        with self._context_of().uow() as uow:
+        with self._context_of().uow(bookkeeping=True) as uow:
             clear(uow.session, key)
             uow.commit()
 
     def reset(self) -> int | None:
         """Forget every key's hits."""
-        with self._context_of().uow() as uow:
+        with self._context_of().uow(bookkeeping=True) as uow:
             count = int(uow.session.execute(delete(RateLimitSlot)).rowcount or 0)  # type: ignore[attr-defined]
             uow.commit()
         return count
