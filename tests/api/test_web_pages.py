@@ -207,6 +207,32 @@ def test_hashed_files_travel_gzipped_to_browsers_that_take_it(client, web_dist):
     assert gone.status_code == 404
 
 
+def test_hashed_files_travel_as_brotli_to_browsers_that_take_it(client, web_dist):
+    source = b"export const words = '" + "隐患随手拍".encode() * 400 + b"'\n"
+    br = b"\x1b brotli stand-in"  # the app sends the file as it is; only its choice is tested
+    (web_dist / "assets" / "report-Br0Hash.js").write_bytes(source)
+    (web_dist / "assets" / "report-Br0Hash.js.gz").write_bytes(gzip.compress(source))
+    (web_dist / "assets" / "report-Br0Hash.js.br").write_bytes(br)
+    packed = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "br"
+    assert packed.get_data() == br and packed.mimetype == "text/javascript"
+    assert packed.headers["Cache-Control"] == IMMUTABLE
+    assert packed.headers["Content-Security-Policy"] == WEB_CSP
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    # A browser without brotli gets the .gz; one that takes neither, the file itself.
+    zipped = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.get_data()) == source
+    plain = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == source
+    # A .br without its file is not served.
+    (web_dist / "assets" / "report-Orphan.js.br").write_bytes(br)
+    gone = client.get("/assets/report-Orphan.js", headers={"Accept-Encoding": "br"})
+    assert gone.status_code == 404
+    for answer in (packed, zipped, plain, gone):
+        answer.close()
+
+
 def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, admin):
     ctx.settings = ctx.settings.with_overrides(web_dist=str(tmp_path / "no-build"))
     client = create_app(context=ctx).test_client()
