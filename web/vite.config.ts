@@ -1,20 +1,32 @@
-import { resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, relative, resolve } from 'node:path'
 import { defineConfig, type HtmlTagDescriptor, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import AutoImport from 'unplugin-auto-import/vite'
 import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 
-// Vant's icon font is a data: URL with a fallback on a CDN, which our CSP (and a phone
-// without that network) would refuse: keep only the font that travels with the page.
+// Vant's icon font comes as a data: URL inside the styles, with a fallback on a CDN which
+// our CSP (and a phone without that network) would refuse. The CDN goes; the font (26 KB)
+// becomes a file of its own beside the styles, so the report page's styles do not carry it
+// before the form can be shown: the browser fetches it when an icon is first drawn.
 function ownFontsOnly(): Plugin {
   const remote = /,\s*url\(\/\/at\.alicdn\.com[^)]*\)\s*format\("woff"\)/g
+  const inline = /url\(data:font\/woff2;charset=utf-8;base64,([A-Za-z0-9+/=]+)\)/g
+  const folder = resolve(import.meta.dirname, 'node_modules/.cache/own-fonts')
   return {
     name: 'own-fonts-only',
     enforce: 'pre',
     transform(code, id) {
       if (!id.includes('/vant/') || !id.endsWith('.css')) return null
-      return code.replace(remote, '')
+      return code.replace(remote, '').replace(inline, (_, base64: string) => {
+        const font = Buffer.from(base64, 'base64')
+        const name = `vant-icon-${createHash('sha256').update(font).digest('hex').slice(0, 12)}.woff2`
+        mkdirSync(folder, { recursive: true })
+        writeFileSync(resolve(folder, name), font)
+        return `url("${relative(dirname(id), resolve(folder, name))}")`
+      })
     },
   }
 }

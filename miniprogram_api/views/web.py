@@ -4,10 +4,12 @@ files under /assets/."""
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import re
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -17,6 +19,8 @@ from miniprogram_api.limits import limiter, scan_limit
 from miniprogram_api.observability import WEB_CSP, console_csp
 from service.core.errors import DomainError
 from service.qrcodes import codes as qrcodes
+from uploads_schema.hazards import vocabulary_json
+from uploads_schema.qrcodes import ScanResultSchema
 
 web = Blueprint("web", __name__)
 
@@ -50,9 +54,26 @@ def _page(title: str, body: str, status: int) -> Response:
 _TITLE = re.compile(r"<title>[^<]*</title>")
 
 
-def _app_page(name: str, title: str | None = None, csp: str = WEB_CSP) -> Response:
+# The report page's data inside its HTML: a JSON data block is never executed, so the
+# CSP (our own scripts only) stays as it is; the page reads it instead of asking the API.
+LANDING_DATA_ID = "report-data"
+# In JSON "\u003c" is "<": no "</script>" or "<!--" in a name can end the block early.
+_UNSAFE_IN_SCRIPT = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def data_block(element_id: str, data: Any) -> str:
+    """`data` as a `<script type="application/json">` block, safe for any text inside."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.translate(_UNSAFE_IN_SCRIPT)
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
+
+
+def _app_page(name: str, title: str | None = None, csp: str = WEB_CSP, data: str = "") -> Response:
     """A built app's index.html: always asked again (it names the current hashed files);
-    `title` names the page before its script has run (and in the phone's tab list)."""
+    `title` names the page before its script has run (and in the phone's tab list); `data`
+    (a data block) goes at the end of its body."""
     index = _dist() / name / "index.html"
     if not index.is_file():
         return _page(
@@ -64,6 +85,8 @@ def _app_page(name: str, title: str | None = None, csp: str = WEB_CSP) -> Respon
     html = index.read_text(encoding="utf-8")
     if title is not None:
         html = _TITLE.sub(f"<title>{escape(title)} · 码上查</title>", html, count=1)
+    if data:
+        html = html.replace("</body>", f"{data}\n</body>", 1)
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Content-Security-Policy"] = csp
@@ -99,33 +122,61 @@ def console_slash() -> Response:
 @web.get("/q/<token>")
 @limiter.limit(scan_limit)
 def code_landing(token: str) -> Response:
-    """The printed code's URL: the report page for this code, or why the code cannot be used."""
+    """The printed code's URL: the report page for this code, or why the code cannot be used.
+    Opening it is the scan (logged here): the page gets the code's answer and the hazard
+    categories inside its HTML, which saves a slow phone network the API's round trips."""
     try:
-        place = qrcodes.check_code(context(), token)
+        scanned = qrcodes.scan(
+            context(),
+            None,
+            token,
+            ip=request.remote_addr or "",
+            user_agent=request.user_agent.string,
+        )
     except DomainError as error:
         return _page(
             "二维码不可用",
             f"<p>{escape(error.message)}</p><p>如需上报安全隐患，请扫描现场张贴的有效二维码。</p>",
             error.status,
         )
-    response = _app_page("h5", title=f"{place} · 隐患上报")
+    point = scanned.code.point
+    place = scanned.enterprise.name + (f"（{point.name}）" if point else "")
+    landing = {
+        "token": token,
+        "scan": ScanResultSchema().dump(scanned),
+        "categories": vocabulary_json()["categories"],
+    }
+    response = _app_page(
+        "h5", title=f"{place} · 隐患上报", data=data_block(LANDING_DATA_ID, landing)
+    )
     if response.status_code == 200:
         response.headers["Cache-Control"] = "no-store"  # behind it, a code that may be revoked
     return response
 
 
+# Encodings `make web` leaves beside each script and style, the smallest first.
+_PACKED = (("br", ".br"), ("gzip", ".gz"))
+
+
 @web.get("/assets/<path:filename>")
 def assets(filename: str) -> Response:
-    """The built pages' hashed scripts, styles and fonts; gzipped when the browser takes it
-    and `make web` left a .gz beside the file (a third of the bytes on a slow phone network)."""
+    """The built pages' hashed scripts, styles and fonts; brotli or gzip when the browser
+    takes it and `make web` left a .br or .gz beside the file (the bytes are what costs on a
+    slow phone network: brotli is a tenth smaller than gzip for our scripts)."""
     folder = _dist() / "assets"
-    packed = f"{filename}.gz"
-    gzipped = request.accept_encodings["gzip"] > 0 and (folder / packed).is_file()
+    encoding, packed = next(
+        (
+            (name, f"{filename}{suffix}")
+            for name, suffix in _PACKED
+            if request.accept_encodings[name] > 0 and (folder / f"{filename}{suffix}").is_file()
+        ),
+        (None, ""),
+    )
     try:
-        if gzipped and (folder / filename).is_file():
+        if encoding and (folder / filename).is_file():
             kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
             response = send_from_directory(folder, packed, mimetype=kind, max_age=31536000)
-            response.headers["Content-Encoding"] = "gzip"
+            response.headers["Content-Encoding"] = encoding
         else:
             response = send_from_directory(folder, filename, max_age=31536000)
     except HTTPNotFound:

@@ -350,15 +350,6 @@ def scanned_code(session: Session, token: str) -> QrCode:
     return code
 
 
-def check_code(ctx: Context, token: str) -> str:
-    """The place an active code stands for ("enterprise（point）"), else raise; logs no
-    scan (the page opened behind the code asks `scan` next, which does)."""
-    with ctx.read() as uow:
-        code = scanned_code(uow.session, token)
-        point = f"（{code.point.name}）" if code.point else ""
-        return code.enterprise.name + point
-
-
 def industry_label(enterprise: Enterprise) -> str:
     """The Chinese name of the enterprise's industry."""
     return INDUSTRY_LABELS[enterprise.industry]
@@ -371,7 +362,6 @@ __all__ = [
     "QrCodeRevoked",
     "ScanResult",
     "active_codes_in_region",
-    "check_code",
     "get_qrcode",
     "issue_qrcode",
     "list_qrcodes",

@@ -4,6 +4,8 @@ URL /q/<token>, its hashed files cached for a year, our CSP on every answer."""
 from __future__ import annotations
 
 import gzip
+import json
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -30,6 +32,43 @@ def scans(db) -> int:
     return db.scalar(select(func.count()).select_from(ScanLog))
 
 
+class _Scripts(HTMLParser):
+    """Every <script> element as a browser's tokenizer splits it: (attributes, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append((dict(attrs), ""))
+            self._open = True
+
+    def handle_data(self, data):
+        if self._open:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._open = False
+
+
+def scripts_of(html: str) -> list[tuple[dict[str, str | None], str]]:
+    parser = _Scripts()
+    parser.feed(html)
+    parser.close()
+    return parser.scripts
+
+
+def landing_data(html: str):
+    """The report page's data block, parsed; None when the page has none."""
+    blocks = [text for attrs, text in scripts_of(html) if attrs.get("id") == "report-data"]
+    assert len(blocks) <= 1
+    return json.loads(blocks[0]) if blocks else None
+
+
 def test_a_code_opens_the_report_page_named_after_its_place(client, db, world, admin):
     code = issue(client, admin, world.enterprise_a.id)
     before = scans(db)
@@ -41,10 +80,31 @@ def test_a_code_opens_the_report_page_named_after_its_place(client, db, world, a
     assert page.headers["Content-Security-Policy"] == WEB_CSP
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
-    # The page's own call to GET /scan/{token} logs the scan, once.
-    assert scans(db) == before
-    assert client.get(f"/api/v1/scan/{code['token']}").status_code == 200
+    # Opening the code's URL is the scan: logged once, and the page need not ask again.
     assert scans(db) == before + 1
+    # What the page would have asked the API for travels inside the HTML, as data (a
+    # block of type application/json is never run: the CSP stays our own scripts only).
+    data = landing_data(html)
+    assert data["token"] == code["token"]
+    assert data["categories"] == client.get("/api/v1/vocabulary").json["categories"]
+    assert data["scan"] == client.get(f"/api/v1/scan/{code['token']}").json
+    assert data["scan"]["enterprise"]["name"] == "甲企业"
+    assert [attrs for attrs, _ in scripts_of(html) if attrs.get("type") != "module"] == [
+        {"type": "application/json", "id": "report-data"}
+    ]
+
+
+def test_no_name_can_end_the_pages_data_block_early(client, db, world, admin):
+    hostile_name = '甲企业</script><script>alert(1)</script><!--<script>&amp;\u2028\u2029"\\'
+    world.enterprise_a.name = hostile_name
+    db.commit()
+    code = issue(client, admin, world.enterprise_a.id)
+    html = client.get(f"/q/{code['token']}").get_data(as_text=True)
+    # One module script (the app's) and one data block, and nothing a name could add.
+    kinds = [attrs.get("type") for attrs, _ in scripts_of(html)]
+    assert kinds == ["module", "application/json"]
+    assert "<script>alert" not in html and "<!--" not in html
+    assert landing_data(html)["scan"]["enterprise"]["name"] == hostile_name
 
 
 def test_a_revoked_or_unknown_code_says_why_in_chinese_without_the_app(client, world, admin):
@@ -145,6 +205,32 @@ def test_hashed_files_travel_gzipped_to_browsers_that_take_it(client, web_dist):
         answer.close()
     gone = client.get("/assets/report-Gone.js", headers={"Accept-Encoding": "gzip"})
     assert gone.status_code == 404
+
+
+def test_hashed_files_travel_as_brotli_to_browsers_that_take_it(client, web_dist):
+    source = b"export const words = '" + "隐患随手拍".encode() * 400 + b"'\n"
+    br = b"\x1b brotli stand-in"  # the app sends the file as it is; only its choice is tested
+    (web_dist / "assets" / "report-Br0Hash.js").write_bytes(source)
+    (web_dist / "assets" / "report-Br0Hash.js.gz").write_bytes(gzip.compress(source))
+    (web_dist / "assets" / "report-Br0Hash.js.br").write_bytes(br)
+    packed = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "br"
+    assert packed.get_data() == br and packed.mimetype == "text/javascript"
+    assert packed.headers["Cache-Control"] == IMMUTABLE
+    assert packed.headers["Content-Security-Policy"] == WEB_CSP
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    # A browser without brotli gets the .gz; one that takes neither, the file itself.
+    zipped = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.get_data()) == source
+    plain = client.get("/assets/report-Br0Hash.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == source
+    # A .br without its file is not served.
+    (web_dist / "assets" / "report-Orphan.js.br").write_bytes(br)
+    gone = client.get("/assets/report-Orphan.js", headers={"Accept-Encoding": "br"})
+    assert gone.status_code == 404
+    for answer in (packed, zipped, plain, gone):
+        answer.close()
 
 
 def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, admin):

@@ -68,8 +68,45 @@ def test_a_printed_code_opens_the_report_page_of_its_enterprise(
     page: Page, live_server: LiveServer, page_problems: PageProblems
 ) -> None:
     code = issue_code(live_server, live_server.world.enterprise_a.id)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.goto(f"{live_server.url}/q/{code['token']}")
     expect(page.get_by_text("甲企业").first).to_be_visible()
+    choose_category(page, "消防安全")
+    expect(page.get_by_label("隐患类别")).to_have_value("消防安全")
+    # The code's answer and the categories came inside the page: no API round trip.
+    assert not [url for url in asked if "/api/v1/" in url], asked
+    assert page_problems.all() == []
+
+
+@pytest.mark.parametrize("change", ["absent", "stale", "broken"])
+def test_without_its_data_block_the_report_page_asks_the_api(
+    page: Page, live_server: LiveServer, page_problems: PageProblems, change: str
+) -> None:
+    code = issue_code(live_server, live_server.world.enterprise_a.id)
+    other = issue_code(live_server, live_server.world.enterprise_b.id)
+
+    def alter(route: Route) -> None:
+        answer = route.fetch()
+        html = answer.text()
+        start = html.index('<script type="application/json" id="report-data">')
+        end = html.index("</script>", start) + len("</script>")
+        block = {
+            "absent": "",
+            "stale": html[start:end].replace(code["token"], other["token"]),
+            "broken": '<script type="application/json" id="report-data">{"token":</script>',
+        }[change]
+        route.fulfill(response=answer, body=html[:start] + block + html[end:])
+
+    page.route(f"**/q/{code['token']}", alter)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{live_server.url}/q/{code['token']}")
+    expect(page.get_by_text("甲企业").first).to_be_visible()
+    choose_category(page, "消防安全")
+    expect(page.get_by_label("隐患类别")).to_have_value("消防安全")
+    assert f"{live_server.url}/api/v1/scan/{code['token']}" in asked
+    assert f"{live_server.url}/api/v1/vocabulary" in asked
     assert page_problems.all() == []
 
 
