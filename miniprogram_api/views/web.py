@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import time
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request, send_from_directory
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from miniprogram_api.auth import context
@@ -151,6 +153,24 @@ def code_landing(token: str) -> Response:
     )
     if response.status_code == 200:
         response.headers["Cache-Control"] = "no-store"  # behind it, a code that may be revoked
+    return response
+
+
+@web.errorhandler(429)
+def too_many_scans(error: HTTPException) -> Response:
+    """A phone over the scan limit (`/q/<token>`): a page in Chinese saying when to scan
+    again, with Retry-After, rather than the API's JSON in a phone's browser."""
+    limit = limiter.current_limit  # the one this request broke, counted in its window
+    wait = max(1, limit.reset_at - int(time.time())) if limit is not None else None
+    when = f"请约 {wait} 秒后再扫码。" if wait else "请稍后再扫码。"
+    response = _page(
+        "扫码过于频繁",
+        f"<p>这台手机短时间内扫码次数过多。{when}</p>"
+        "<p>已填写但未提交的上报内容仍保存在本机，稍后重新扫码即可继续。</p>",
+        429,
+    )
+    if wait:
+        response.headers["Retry-After"] = str(wait)
     return response
 
 

@@ -242,3 +242,25 @@ def test_without_a_build_the_pages_say_to_run_make_web(ctx, tmp_path, world, adm
     assert client.get("/console/").status_code == 503
     code = issue(client, admin, world.enterprise_a.id)
     assert client.get(f"/q/{code['token']}").status_code == 503
+
+
+def test_a_code_scanned_too_often_answers_a_page_in_chinese_with_retry_after(ctx, world, admin):
+    ctx.settings = ctx.settings.with_overrides(ratelimit_scan="2/minute")
+    client = create_app(context=ctx).test_client()
+    code = issue(client, admin, world.enterprise_a.id)
+    phone = {"REMOTE_ADDR": "10.0.0.77"}
+    for _ in range(2):
+        assert client.get(f"/q/{code['token']}", environ_base=phone).status_code == 200
+
+    page = client.get(f"/q/{code['token']}", environ_base=phone)
+    # A phone's browser shows a page, not the API's JSON; it says when to scan again.
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "扫码过于频繁" in text and "秒后再扫码" in text
+    assert 0 < int(page.headers["Retry-After"]) <= 60
+    assert "<script" not in text and "style=" not in text
+    assert page.headers["Content-Security-Policy"] == WEB_CSP
+    assert page.headers["Cache-Control"] == "no-store"
+    # The API beside it (counted apart) keeps its one JSON shape over the same limit.
+    answers = [client.get(f"/api/v1/scan/{code['token']}", environ_base=phone) for _ in range(3)]
+    assert answers[-1].status_code == 429 and answers[-1].json["code"] == "rate_limited"

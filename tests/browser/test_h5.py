@@ -44,6 +44,45 @@ PHONES: dict[str, dict[str, Any]] = {
 }
 
 
+# The phones people scan with, for the layout and usability checks (tests/browser/
+# test_h5_phones.py): the two sizes above, WeChat's in-app browser on Android (its X5/XWEB
+# WebView) and on iOS (WKWebView), Android Chrome, and the small 320×568 screen.
+_WECHAT_ANDROID_UA = (
+    "Mozilla/5.0 (Linux; Android 13; V2148A Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 "
+    "MMWEBSDK/20231202 MMWEBID/2247 MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 "
+    "Weixin NetType/WIFI Language/zh_CN ABI/arm64"
+)
+_WECHAT_IOS_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.44(0x18002c2c) NetType/WIFI "
+    "Language/zh_CN"
+)
+_ANDROID_CHROME_UA = (
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36"
+)
+
+
+def _phone(width: int, height: int, scale: float, user_agent: str) -> dict[str, Any]:
+    return {
+        "viewport": {"width": width, "height": height},
+        "device_scale_factor": scale,
+        "user_agent": user_agent,
+        "is_mobile": True,
+        "has_touch": True,
+    }
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    **PHONES,
+    "wechat-android": _phone(393, 851, 2.75, _WECHAT_ANDROID_UA),
+    "wechat-ios": _phone(390, 844, 3, _WECHAT_IOS_UA),
+    "android-chrome": _phone(360, 800, 3, _ANDROID_CHROME_UA),
+    "320x568": _phone(320, 568, 2, _IOS_UA),
+}
+
+
 @pytest.fixture(params=sorted(PHONES))
 def browser_context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
     """A fresh phone-sized profile with a mobile user agent (each test runs at both sizes)."""

@@ -14,9 +14,15 @@ export const api = createClient<paths>({
   querySerializer: { array: { style: 'form', explode: false } },
 })
 
-/** A new Idempotency-Key (kept by the caller until its write succeeds). */
+/** A new Idempotency-Key (kept by the caller until its write succeeds). iOS before 15.4
+ * (and WeChat's WebView on it) has no crypto.randomUUID: a version-4 UUID made by hand. */
 export function newKey(): string {
-  return crypto.randomUUID()
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  bytes[6] = (bytes[6] & 0x0f) | 0x40
+  bytes[8] = (bytes[8] & 0x3f) | 0x80
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
 /** An error answer in our one shape (SPEC §5), as opposed to a network failure. */

@@ -40,6 +40,10 @@ function draw(source: CanvasImageSource, width: number, height: number) {
   canvas.height = height
   const context = canvas.getContext('2d')
   if (!context) throw new Error('canvas unavailable')
+  // JPEG has no transparency: a transparent PNG's clear pixels would turn black. Paper is
+  // white, and so is the phone's gallery behind such a picture.
+  context.fillStyle = '#fff'
+  context.fillRect(0, 0, width, height)
   context.imageSmoothingQuality = 'high'
   context.drawImage(source, 0, 0, width, height)
   return canvas
