@@ -43,8 +43,10 @@ def staff(live: LiveServer, role: Role, **kw: object) -> User:
     return user
 
 
-def revoke_logins(live: LiveServer, user: User) -> None:
-    """Every token issued to `user` so far stops working (as a password change does)."""
+def revoke_logins(page: Page, live: LiveServer, user: User) -> None:
+    """Every token issued to `user` so far stops working (as a password change does), once
+    the page has loaded what it shows: only the upload then meets the revoked login."""
+    page.wait_for_load_state("networkidle")
     with live.ctx.session_factory() as session:
         session.get(User, user.id).token_version += 1  # type: ignore[union-attr]
         session.commit()
@@ -72,7 +74,7 @@ def test_an_import_sent_with_a_revoked_login_leads_to_the_login_page(
         encoding="utf-8-sig",
     )
 
-    revoke_logins(live_server, admin)
+    revoke_logins(page, live_server, admin)
     page.get_by_label("导入企业文件").set_input_files(csv)
 
     expect_login_page_then_back(page, live_server, admin, "/console/enterprises")
@@ -118,7 +120,7 @@ def test_a_photo_sent_with_a_revoked_login_leads_to_the_login_page(
     photos = dialog.get_by_role("button", name="整改后照片", exact=True)
     expect(photos).to_be_attached()
 
-    revoke_logins(live_server, supervisor)
+    revoke_logins(page, live_server, supervisor)
     photos.set_input_files(
         files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": plain_jpeg(64, 48)}]
     )
