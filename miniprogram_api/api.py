@@ -16,6 +16,7 @@ from markupsafe import escape
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
+from werkzeug.security import safe_join
 
 from miniprogram_api import idempotency
 from miniprogram_api.errors import handle_http_exception
@@ -26,7 +27,13 @@ SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
 # docs page's CSP in observability.py); its URL carries its hash so browsers may cache it.
 DOCS_START = Path(__file__).with_name("docs_ui") / "start.js"
 DOCS_START_VERSION = hashlib.sha256(DOCS_START.read_bytes()).hexdigest()[:12]
-ASSET_MAX_AGE = 86400
+# The docs' files are named by their content (`?v=<hash>`): under the right name a browser
+# keeps them for good; under any other (no version, or another app version's during a
+# rolling deploy) it asks again each time, answered 304 by the ETag while unchanged.
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+_asset_versions: dict[str, str] = {}
+_asset_versions_lock = threading.Lock()
 
 # The docs page: no inline script or style, so it works under its own CSP.
 _DOCS_PAGE = """<!doctype html>
@@ -34,16 +41,35 @@ _DOCS_PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<link rel="icon" type="image/png" href="{assets}favicon-32x32.png">
-<link rel="stylesheet" href="{assets}swagger-ui.css">
+<link rel="icon" type="image/png" href="{icon}">
+<link rel="stylesheet" href="{css}">
 </head>
 <body>
 <div id="swagger-ui" data-spec-url="{spec}"></div>
-<script src="{assets}swagger-ui-bundle.js"></script>
+<script src="{bundle}"></script>
 <script src="{start}"></script>
 </body>
 </html>
 """
+
+
+def swagger_asset_version(filename: str) -> str | None:
+    """The content hash naming one of Swagger UI's files, or None when there is no such file."""
+    version = _asset_versions.get(filename)
+    if version is None:
+        path = safe_join(str(SWAGGER_ASSETS), filename)
+        if path is None or not Path(path).is_file():
+            return None
+        version = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+        with _asset_versions_lock:  # the folder has a fixed, small set of files
+            _asset_versions[filename] = version
+    return version
+
+
+def _cache_by_version(response: Response, fresh: bool) -> Response:
+    response.headers["Cache-Control"] = IMMUTABLE if fresh else REVALIDATE
+    response.headers.pop("Expires", None)  # Cache-Control says it all
+    return response
 
 
 def _error_response(description: str) -> dict:
@@ -215,9 +241,16 @@ def build_api(app: Flask) -> MashangchaApi:
     @app.get("/api/docs")
     def api_docs() -> Response:
         """Swagger UI over our OpenAPI document, from this app's own files (no CDN)."""
+
+        def asset(filename: str) -> str:
+            version = swagger_asset_version(filename)
+            return escape(url_for("swagger_assets", filename=filename, v=version))
+
         html = _DOCS_PAGE.format(
             title=escape(app.config["API_TITLE"]),
-            assets=escape(url_for("swagger_assets", filename="")),
+            icon=asset("favicon-32x32.png"),
+            css=asset("swagger-ui.css"),
+            bundle=asset("swagger-ui-bundle.js"),
             spec=escape(url_for("api-docs.openapi_json")),
             start=escape(url_for("api_docs_start", v=DOCS_START_VERSION)),
         )
@@ -230,12 +263,14 @@ def build_api(app: Flask) -> MashangchaApi:
         # rolling deploy), a page's URL may reach the other version, whose file must not
         # then be kept under that name.
         fresh = request.args.get("v") == DOCS_START_VERSION
-        return send_file(
-            DOCS_START, mimetype="text/javascript", max_age=ASSET_MAX_AGE if fresh else 0
-        )
+        return _cache_by_version(send_file(DOCS_START, mimetype="text/javascript"), fresh)
 
     @app.get("/api/docs-assets/<path:filename>")
-    def swagger_assets(filename: str):  # type: ignore[no-untyped-def]
-        return send_from_directory(SWAGGER_ASSETS, filename, max_age=ASSET_MAX_AGE)
+    def swagger_assets(filename: str) -> Response:
+        """Swagger UI's own files (the swagger-ui-bundle package), cached by `?v=`."""
+        response = send_from_directory(SWAGGER_ASSETS, filename)
+        version = request.args.get("v")
+        fresh = version is not None and version == swagger_asset_version(filename)
+        return _cache_by_version(response, fresh)
 
     return api

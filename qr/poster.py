@@ -15,7 +15,6 @@ from qr.render import matrix_image, qr_matrix
 DEFAULT_INSTRUCTIONS = "扫码上报安全隐患"
 # A5 (148 x 210 mm) at ~213 dpi; the A-series aspect ratio also scales exactly to A4.
 POSTER_SIZE = (1240, 1760)
-PAGE_SIZE_PT = (148 / 25.4 * 72, 210 / 25.4 * 72)
 _WIDTH, _HEIGHT = POSTER_SIZE
 POSTER_DPI = _WIDTH / (148 / 25.4)
 

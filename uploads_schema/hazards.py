@@ -44,28 +44,28 @@ _version = fields.Integer(
 )
 
 
-class HazardReportSchema(ma.Schema):
+class _ReportSchema(ma.Schema):
+    """What every hazard report says, however it comes in (an account's or a scan's)."""
+
+    category = enum_field(HazardCategory, required=True)
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    media_ids = _photos
+    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
+
+
+class HazardReportSchema(_ReportSchema):
     """Report from a scanned code (`qr_token`) or, for staff, an enterprise in scope."""
 
     qr_token = fields.String(load_default=None, validate=validate.Length(max=64))
     enterprise_id = Id(load_default=None)
     point_id = Id(load_default=None)
-    category = enum_field(HazardCategory, required=True)
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    media_ids = _photos
-    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
-    lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
     anonymous = fields.Boolean(load_default=False)
 
 
-class ScanReportSchema(ma.Schema):
+class ScanReportSchema(_ReportSchema):
     """Public report through a scanned code; anonymous unless `anonymous` is false."""
 
-    category = enum_field(HazardCategory, required=True)
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    media_ids = _photos
-    lat = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
-    lng = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
     anonymous = fields.Boolean(load_default=True)
     upload_token = fields.String(
         load_default=None,

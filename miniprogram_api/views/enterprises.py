@@ -7,11 +7,9 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.inputs import takes_files
-from miniprogram_api.views.jobs import accepted, document_accepted
-from service.core.errors import ValidationFailed
+from miniprogram_api.views.jobs import document_accepted, import_file
 from service.directory import enterprise_import, enterprises
 from service.jobs import imports as enterprise_jobs
-from service.jobs import jobs
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
     EnterprisePageSchema,
@@ -60,22 +58,8 @@ class EnterpriseImport(MethodView):
     def post(self, args, files):
         """Import a CSV or XLSX file (admin); answers a report for every row. Files above
         IMPORT_SYNC_MAX_BYTES, or `async=1`, run as a job whose result is the report (202)."""
-        upload = files["file"]
-        data = upload.read()
-        if not data:
-            raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
-        ctx = context()
-        if args["run_async"] or len(data) > ctx.settings.import_sync_max_bytes:
-            job = enterprise_jobs.submit_import(
-                ctx, current_actor(), upload.filename or "", data, args["mode"]
-            )
-            return accepted(jobs.view(ctx, job))
-        return enterprise_import.import_enterprises(
-            context(),
-            current_actor(),
-            filename=upload.filename or "",
-            data=data,
-            mode=args["mode"],
+        return import_file(
+            args, files["file"], enterprise_jobs.submit_import, enterprise_import.import_enterprises
         )
 
 

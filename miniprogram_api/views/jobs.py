@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
+from werkzeug.datastructures import FileStorage
 
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
+from service.access.scoping import Actor
+from service.core.context import Context
+from service.core.errors import ValidationFailed
 from service.jobs import jobs
+from service.jobs.models import Job
 from uploads_schema.common import ErrorSchema
 from uploads_schema.jobs import JobListSchema, JobSchema
+from uploads_schema.vocabulary import ImportMode
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Jobs 任务")
 
@@ -50,6 +57,24 @@ def accepted(view: jobs.JobView) -> Response:
     response.headers["Retry-After"] = POLL_SECONDS
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def import_file(
+    args: dict[str, Any],
+    upload: FileStorage,
+    submit: Callable[[Context, Actor, str, bytes, ImportMode], Job],
+    run: Callable[..., Any],
+) -> Any:
+    """A CSV/XLSX import's answer (`ImportArgsSchema`, `ImportFileSchema`): an empty file is
+    refused; with `async=1`, or above IMPORT_SYNC_MAX_BYTES, the file goes to a job by
+    `submit` (202); else `run` imports it now and its report is the answer."""
+    data = upload.read()
+    if not data:
+        raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
+    ctx, actor, filename, mode = context(), current_actor(), upload.filename or "", args["mode"]
+    if args["run_async"] or len(data) > ctx.settings.import_sync_max_bytes:
+        return accepted(jobs.view(ctx, submit(ctx, actor, filename, data, mode)))
+    return run(ctx, actor, filename=filename, data=data, mode=mode)
 
 
 @blp.route("")

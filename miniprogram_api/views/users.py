@@ -7,11 +7,9 @@ from flask.views import MethodView
 from miniprogram_api.api import Blueprint
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.inputs import takes_files
-from miniprogram_api.views.jobs import accepted, document_accepted
-from service.core.errors import ValidationFailed
+from miniprogram_api.views.jobs import document_accepted, import_file
 from service.directory import staff_import, users
 from service.jobs import imports as import_jobs
-from service.jobs import jobs
 from uploads_schema.common import ErrorSchema
 from uploads_schema.directory import (
     ImportArgsSchema,
@@ -60,22 +58,8 @@ class StaffImport(MethodView):
         row, with each created account's one-time password (shown only here). Files above
         IMPORT_SYNC_MAX_BYTES, or `async=1`, run as a job whose result is that report, for
         its creator only, kept STAFF_IMPORT_RESULT_TTL_MINUTES (202)."""
-        upload = files["file"]
-        data = upload.read()
-        if not data:
-            raise ValidationFailed("文件为空", "The file is empty", errors={"file": ["empty"]})
-        ctx = context()
-        if args["run_async"] or len(data) > ctx.settings.import_sync_max_bytes:
-            job = import_jobs.submit_staff_import(
-                ctx, current_actor(), upload.filename or "", data, args["mode"]
-            )
-            return accepted(jobs.view(ctx, job))
-        return staff_import.import_staff(
-            ctx,
-            current_actor(),
-            filename=upload.filename or "",
-            data=data,
-            mode=args["mode"],
+        return import_file(
+            args, files["file"], import_jobs.submit_staff_import, staff_import.import_staff
         )
 
 

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from service.core.clock import china_date, china_date_sql
 from service.inspections.models import InspectionTask, task_daily
-from service.statistics.rollup import UNIT_LENGTH
+from service.statistics.rollup import UNIT_LENGTH, add_to_rows, refill
 from uploads_schema.vocabulary import TaskStatus
 
 T = InspectionTask
@@ -48,17 +47,8 @@ def add(session: Session, deltas: dict[Key, dict[str, int]]) -> None:
     ]
     if not rows:
         return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     # Five parameters a row: a slice stays far below either database's limit.
-    for start in range(0, len(rows), 2000):
-        insert = dialect.insert(task_daily).values(rows[start : start + 2000])
-        connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=["unit_path", "day"],
-                set_={c: task_daily.c[c] + insert.excluded[c] for c in COUNTERS},
-            )
-        )
+    add_to_rows(session.connection(), task_daily, rows, COUNTERS, 2000)
 
 
 def created(session: Session, window_end: datetime, region_paths: Iterable[str]) -> None:
@@ -105,15 +95,7 @@ def grouped(dialect: str) -> Select[Any]:
 def rebuild(session: Session) -> int:
     """Refill `task_daily` from the tasks in the session's transaction; returns its rows."""
     dialect = session.get_bind().dialect.name
-    connection = session.connection()
-    if dialect == "postgresql":
-        # Writers wait until the refill commits, then add their changes on top.
-        connection.exec_driver_sql("LOCK TABLE task_daily IN SHARE ROW EXCLUSIVE MODE")
-    connection.execute(delete(task_daily))
-    connection.execute(
-        task_daily.insert().from_select(["unit_path", "day", *COUNTERS], grouped(dialect))
-    )
-    return int(connection.execute(select(func.count()).select_from(task_daily)).scalar_one())
+    return refill(session, (task_daily, ["unit_path", "day", *COUNTERS], grouped(dialect)))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ that bypass the ORM (COPY, bulk UPDATE) must be followed by `rebuild`.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Date,
     Float,
     Select,
+    Table,
     case,
     cast,
     delete,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
 from service.core.clock import china_date, china_date_sql
@@ -169,22 +172,39 @@ def apply_deltas(session: Session, deltas: dict[Key, Counters]) -> None:
     _upsert(connection, hazard_monthly, monthly)
 
 
-def _upsert(connection: Any, table: Any, deltas: dict[Key, Counters]) -> None:
+def _upsert(connection: Connection, table: Table, deltas: dict[Key, Counters]) -> None:
     unit, period, level = (c.name for c in table.primary_key.columns)
     rows = [
         {unit: key[0], period: key[1], level: key[2], **counters}
         for key, counters in sorted(deltas.items())
         if any(counters.values())
     ]
+    # Each row takes some thirty parameters.
+    add_to_rows(connection, table, rows, COUNTERS, UPSERT_ROWS)
+
+
+def add_to_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    counters: Sequence[str],
+    per_statement: int,
+) -> None:
+    """Add each row's `counters` to the table's row of the same primary key, creating it.
+
+    Rows go in the order given, which callers sort by key: concurrent writers then lock
+    shared rows in the same order and cannot deadlock. They go `per_statement` at a time,
+    still in order: one statement has at most 32,767 (SQLite) or 65,535 (PostgreSQL)
+    parameters. Both rollups (hazards here, tasks in service.inspections.rollup) add this way.
+    """
+    key = [c.name for c in table.primary_key.columns]
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    # In slices, still in key order: one statement has at most 32,767 (SQLite) or 65,535
-    # (PostgreSQL) parameters, and each row takes some thirty.
-    for start in range(0, len(rows), UPSERT_ROWS):
-        insert = dialect.insert(table).values(rows[start : start + UPSERT_ROWS])
+    for start in range(0, len(rows), per_statement):
+        insert = dialect.insert(table).values(list(rows[start : start + per_statement]))
         connection.execute(
             insert.on_conflict_do_update(
-                index_elements=[unit, period, level],
-                set_={name: table.c[name] + insert.excluded[name] for name in COUNTERS},
+                index_elements=key,
+                set_={name: table.c[name] + insert.excluded[name] for name in counters},
             )
         )
 
@@ -255,22 +275,34 @@ def grouped(dialect: str) -> Select[Any]:
 def rebuild(session: Session) -> int:
     """Refill `hazard_daily` from the hazards in the session's transaction; returns rows."""
     dialect = session.get_bind().dialect.name
+    return refill(
+        session,
+        (hazard_daily, [*KEY_COLUMNS, *COUNTERS], grouped(dialect)),
+        (hazard_monthly, ["unit_path", "month", "level", *COUNTERS], months_of_days(dialect)),
+    )
+
+
+Fill = tuple[Table, Sequence[str], Select[Any]]
+
+
+def refill(session: Session, first: Fill, *then: Fill) -> int:
+    """Empty rollup tables and fill each from its SELECT (its columns in order), in the
+    session's transaction and in the order given (a later SELECT may read an earlier
+    table); returns the first table's rows. Both rollups rebuild this way.
+
+    On PostgreSQL the first table is locked first: writers' upserts wait until the refill
+    commits, then add their changes on top; without the lock one could insert a key between
+    the DELETE and the INSERT (and a writer adds to the first table before any other).
+    """
+    fills = (first, *then)
     connection = session.connection()
-    if dialect == "postgresql":
-        # Writers' upserts wait until the refill commits, then add their changes on top;
-        # without the lock one could insert a key between the DELETE and the INSERT.
-        connection.exec_driver_sql("LOCK TABLE hazard_daily IN SHARE ROW EXCLUSIVE MODE")
-    connection.execute(delete(hazard_daily))
-    connection.execute(delete(hazard_monthly))
-    connection.execute(
-        hazard_daily.insert().from_select([*KEY_COLUMNS, *COUNTERS], grouped(dialect))
-    )
-    connection.execute(
-        hazard_monthly.insert().from_select(
-            ["unit_path", "month", "level", *COUNTERS], months_of_days(dialect)
-        )
-    )
-    return int(connection.execute(select(func.count()).select_from(hazard_daily)).scalar_one())
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"LOCK TABLE {first[0].name} IN SHARE ROW EXCLUSIVE MODE")
+    for table, _, _ in fills:
+        connection.execute(delete(table))
+    for table, columns, statement in fills:
+        connection.execute(table.insert().from_select(list(columns), statement))
+    return int(connection.execute(select(func.count()).select_from(first[0])).scalar_one())
 
 
 def _month(dialect: str, day: Any) -> ColumnElement[Any]:

@@ -1,5 +1,6 @@
 """The one error shape everywhere, and the API documentation served offline."""
 
+import hashlib
 import re
 
 import pytest
@@ -107,6 +108,44 @@ def test_docs_start_up_script_is_a_cacheable_file_named_by_its_content(client):
         assert other.status_code == 200 and not other.cache_control.max_age
     finally:
         other.close()
+
+
+def test_docs_assets_are_kept_for_good_only_under_their_content_version(client):
+    html = client.get("/api/docs").get_data(as_text=True)
+    links = re.findall(r'(?:src|href)="(/api/docs-assets/[^"?]+)\?v=([0-9a-f]{12})"', html)
+    assert {path.rsplit("/", 1)[1] for path, _ in links} == {
+        "favicon-32x32.png",
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+    }
+    for path, version in links:
+        fresh = client.get(f"{path}?v={version}")
+        try:
+            assert fresh.status_code == 200
+            assert fresh.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            # The version is the bytes' own hash: other bytes never come under that name.
+            assert hashlib.sha256(fresh.data).hexdigest()[:12] == version
+        finally:
+            fresh.close()
+        # Without the version, or with another one (a rolling deploy): asked again each
+        # time, and answered 304 while the file is the same.
+        for url in (path, f"{path}?v=000000000000"):
+            stale = client.get(url)
+            try:
+                assert stale.status_code == 200
+                assert stale.headers["Cache-Control"] == "no-cache"
+                assert "Expires" not in stale.headers
+                etag = stale.headers["ETag"]
+            finally:
+                stale.close()
+            again = client.get(url, headers={"If-None-Match": etag})
+            try:
+                assert again.status_code == 304 and again.data == b""
+                assert again.headers["Cache-Control"] == "no-cache"
+            finally:
+                again.close()
+    missing = client.get("/api/docs-assets/no-such-file.js?v=000000000000")
+    assert missing.status_code == 404 and missing.json["code"] == "not_found"
 
 
 def test_readyz_checks_the_database(client):

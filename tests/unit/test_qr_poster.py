@@ -1,20 +1,16 @@
 import os
-import re
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 import zxingcpp
-from PIL import Image, PdfParser
+from PIL import Image
 
 from qr import (
     FontMissing,
     PosterSpec,
-    iter_posters_pdf,
     poster_image,
-    posters_pdf,
     render_poster,
-    write_posters_pdf,
 )
 
 FONT = Path(os.environ.get("QR_FONT_PATH", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"))
@@ -118,59 +114,3 @@ def test_a_character_the_font_lacks_raises_font_missing():
 def test_an_empty_enterprise_name_is_rejected():
     with pytest.raises(ValueError):
         poster(enterprise_name=" \u200b ")
-
-
-def count_pages(pdf: bytes) -> int:
-    # `/Type /Page` objects, not the `/Type /Pages` tree node.
-    return len(re.findall(rb"/Type\s*/Page\b", pdf))
-
-
-def test_pdf_has_one_page_per_poster_and_reports_progress():
-    done: list[int] = []
-    pdf = posters_pdf([spec(n) for n in range(3)], font_path=FONT, progress=done.append)
-    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert count_pages(pdf) == 3
-    assert len(PdfParser.PdfParser(buf=pdf).pages) == 3  # xref offsets are right too
-    assert done == [1, 2, 3]
-
-
-def test_each_pdf_page_decodes_to_its_own_url():
-    pdf = PdfParser.PdfParser(buf=posters_pdf([spec(1), spec(2)], font_path=FONT))
-    for number, page_ref in enumerate(pdf.pages, start=1):
-        page = pdf.read_indirect(page_ref)
-        stream = pdf.read_indirect(page[b"Resources"][b"XObject"][b"Im0"])
-        size = (stream.dictionary[b"Width"], stream.dictionary[b"Height"])
-        assert stream.dictionary[b"BitsPerComponent"] == 1
-        image = Image.frombytes("1", size, stream.decode())  # DeviceGray: 1 = white
-        assert decode(image) == [f"{URL}{number}"]
-
-
-def test_write_posters_pdf_writes_the_same_bytes_to_a_file():
-    specs = [spec(1), spec(2)]
-    out = BytesIO()
-    assert write_posters_pdf(specs, out, font_path=FONT) == 2
-    assert out.getvalue() == posters_pdf(specs, font_path=FONT)
-
-
-def test_pdf_pages_are_rendered_as_they_are_read():
-    consumed: list[int] = []
-
-    def specs():
-        for number in range(100):
-            consumed.append(number)
-            yield spec(number)
-
-    chunks = iter_posters_pdf(specs(), font_path=FONT)
-    for _ in range(6):  # header, catalog, the three objects of page 1, the image of page 2
-        next(chunks)
-    assert len(consumed) <= 2
-
-
-def test_pdf_checks_the_font_before_yielding_anything(tmp_path):
-    with pytest.raises(FontMissing):
-        iter_posters_pdf([spec()], font_path=tmp_path / "missing.ttc")
-
-
-def test_pdf_of_no_posters_is_rejected():
-    with pytest.raises(ValueError):
-        iter_posters_pdf([], font_path=FONT)

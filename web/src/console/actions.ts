@@ -1,7 +1,7 @@
 // A hazard's actions as forms: which fields each one asks for and which endpoint takes it.
 // Which actions to show is the API's answer (`hazard.actions`), never decided here.
 import { api, newKey, type Schemas } from '../api/client'
-import { authHeaders } from './session'
+import { binary, multipart } from './session'
 
 export type FieldKind = 'text' | 'textarea' | 'date' | 'number' | 'photos' | 'level'
 
@@ -47,14 +47,14 @@ export const FORMS: Record<string, Field[]> = {
 
 export type Values = Record<string, string | number | number[] | undefined>
 
-/** Uploads one photo; answers its media id. */
+/** Uploads one photo; answers its media id, or throws the API's error answer. */
 export async function uploadPhoto(file: File): Promise<number> {
-  const body = new FormData()
-  body.append('file', file)
-  const response = await fetch('/api/v1/media', { method: 'POST', body, headers: authHeaders() })
-  const answer = await response.json()
-  if (!response.ok) throw answer
-  return (answer as Schemas['Media']).id
+  const { data, error } = await api.POST('/api/v1/media', {
+    body: { file: binary(file), share_location: false },
+    bodySerializer: multipart,
+  })
+  if (!data) throw error
+  return data.id
 }
 
 const text = (v: Values[string]): string => (typeof v === 'string' ? v : v === undefined ? '' : String(v))
