@@ -4,7 +4,9 @@ many of them were done (within the window, at all): what 任务完成率 adds up
 A unit is the task's region path cut to street level, as for the hazards' rollup
 (service.statistics.rollup), so a city, district or street is a set of whole units. Kept in
 the same transaction as every task write (`generate` adds its new tasks, `submit_task` its
-done one); writes that bypass them (COPY) must be followed by `rebuild`.
+done one); writes that bypass them (COPY) must be followed by `rebuild` (`flask stats
+rebuild-rollup`, which refills the hazard rollups too; `flask stats check-rollup` and the daily
+`rollup_check` compare it with `differences`).
 
 A day's tasks are all due once the day is over; today's are not all due yet, so the
 statistics count today's windows live.

@@ -21,6 +21,7 @@ from service.core.context import Context
 from service.core.db import snapshot_session
 from service.documents import filing
 from service.hazards import overdue
+from service.inspections import rollup as task_rollup
 from service.inspections import tasks as inspection_tasks
 from service.jobs import running
 from service.jobs.models import PeriodicClaim
@@ -58,11 +59,14 @@ def _idempotency_purge(ctx: Context) -> str:
 
 def _rollup_check(ctx: Context) -> str:
     with snapshot_session(ctx.session_factory) as session:
-        found = rollup.differences(session)
-    if found:
-        # Operators act on this (flask stats rebuild-rollup); the claim keeps the count too.
-        log.error("hazard rollup differs from a recount in %d places", len(found))
-    return f"{len(found)} differences"
+        hazards = rollup.differences(session)
+        tasks = task_rollup.differences(session)
+    # Operators act on these (flask stats rebuild-rollup); the claim keeps the counts too.
+    if hazards:
+        log.error("hazard rollup differs from a recount in %d places", len(hazards))
+    if tasks:
+        log.error("task rollup differs from a recount in %d places", len(tasks))
+    return f"{len(hazards)} differences in the hazard rollup, {len(tasks)} in the task rollup"
 
 
 def _inspections_generate(ctx: Context) -> str:

@@ -4,10 +4,11 @@ overdue tasks and when a point is 失控."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor
@@ -195,6 +196,76 @@ def test_the_daily_rollup_counts_generated_tasks_and_each_one_done(ctx, world, d
     assert [tuple(r) for r in rows] == [(days[0], 1, 1, 1), (days[1], 1, 0, 1), (days[2], 1, 0, 0)]
     assert rollup.differences(db) == []
     assert rollup.rebuild(db) == 3 and rollup.differences(db) == []
+
+
+STRAY_UNIT = "/110000000000/110100000000/110101001000/"  # a street with no tasks
+
+
+def break_task_daily(db: Session, days: list[date]) -> None:
+    """One counter raised, one row deleted, one stray row added."""
+    db.execute(update(task_daily).where(task_daily.c.day == days[0]).values(done=3))
+    db.execute(delete(task_daily).where(task_daily.c.day == days[1]))
+    stray = {"unit_path": STRAY_UNIT, "day": days[2], "tasks": 4, "done_in_window": 0, "done": 0}
+    db.execute(insert(task_daily).values(stray))
+    db.commit()
+
+
+def test_the_rollup_commands_check_and_rebuild_the_task_rollup_too(app, ctx, world, db):
+    attach(ctx, world, Frequency.DAY)
+    now = datetime(2026, 12, 4, 9, tzinfo=CN)
+    tasks.generate(ctx, days=2, now=now)
+    today = db.scalars(select(InspectionTask).order_by(InspectionTask.window_start)).first()
+    assert today is not None
+    item = db.scalar(
+        select(ChecklistItem.id).where(ChecklistItem.checklist_id == today.checklist_id)
+    )
+    ctx.clock = lambda: now.astimezone(UTC)
+    answers = [tasks.Answer(item, ItemOutcome.PASS)]
+    tasks.submit_task(ctx, officer_of(world), today.id, answers=answers, lat=31.0, lng=121.0)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["stats", "check-rollup"]).exit_code == 0
+    days = [now.date() + timedelta(days=n) for n in (1, 2, 3)]  # the China days windows end
+    break_task_daily(db, days)
+
+    broken = runner.invoke(args=["stats", "check-rollup"])
+
+    assert broken.exit_code == 1
+    unit = rollup.unit_of(today.region_path)
+    *lines, total = broken.output.splitlines()
+    assert sorted(lines) == sorted(
+        [
+            f"DIFFERENT {unit} {days[0]} task_daily done: stored 3, recounted 1",
+            f"DIFFERENT {unit} {days[1]} task_daily tasks: stored 0, recounted 1",
+            f"DIFFERENT {STRAY_UNIT} {days[2]} task_daily tasks: stored 4, recounted 0",
+        ]
+    )
+    assert total == "3 differences (0 in the hazard rollup, 3 in the task rollup)"
+    rebuilt = runner.invoke(args=["stats", "rebuild-rollup"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "task_daily rebuilt: 3 rows" in rebuilt.output
+    db.expire_all()
+    assert rollup.differences(db) == []
+    clean = runner.invoke(args=["stats", "check-rollup"])
+    assert clean.exit_code == 0 and clean.output.endswith(
+        "0 differences (0 in the hazard rollup, 0 in the task rollup)\n"
+    )
+
+
+def test_the_daily_rollup_check_logs_a_task_rollup_difference(ctx, world, db, caplog):
+    from service.jobs import periodic
+
+    attach(ctx, world, Frequency.DAY)
+    now = datetime(2026, 12, 4, 9, tzinfo=CN)
+    tasks.generate(ctx, days=2, now=now)
+    break_task_daily(db, [now.date() + timedelta(days=n) for n in (1, 2, 3)])
+    caplog.set_level(logging.ERROR, logger=periodic.log.name)
+
+    outcome = periodic.run_once(ctx, "rollup_check", now)
+
+    assert outcome == "0 differences in the hazard rollup, 3 in the task rollup"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "task rollup differs from a recount in 3 places"
+    ]
 
 
 def test_the_queues_scheduler_generates_the_tasks_once_per_hour(ctx, world, db):
