@@ -1,10 +1,10 @@
 """The H5 pages on the phones people have: WeChat's in-app browser on Android and iOS,
 Android Chrome, iOS Safari, and a small 320×568 screen besides the two main sizes. On every
 profile one pass through the pages a reporter and a supervisor see checks what a thumb and
-an eye need: no sideways scrolling, nothing cut off, readable text, tap targets of at least
-44 px for the main actions. Then what people do with photos and codes on those phones: the
-same photo picked twice, more than nine photos, a transparent PNG, an upload that fails, a
-code revoked while its form is open."""
+an eye need: no sideways scrolling, nothing cut off, rounded cards rounded, readable text,
+tap targets of at least 44 px for the main actions. Then what people do with photos and codes
+on those phones: the same photo picked twice, more than nine photos, a transparent PNG, an
+upload that fails, a code revoked while its form is open."""
 
 from __future__ import annotations
 
@@ -137,6 +137,37 @@ _LAYOUT = """(targets) => {
     const across = el.scrollWidth > el.clientWidth + 1 && style.overflowX !== 'visible';
     const down = el.scrollHeight > el.clientHeight + 1 && style.overflowY !== 'visible';
     if ((across || down) && !el.matches(CLAMPED)) problems.push(`${name(el)} is cut off`);
+  }
+  // A rounded card is cut square where something inside paints its own square background
+  // over the card's corner (a Vant component with a background of its own, not clipped).
+  const painted = (el) => {
+    const color = getComputedStyle(el).backgroundColor;
+    return color !== 'transparent' && !color.endsWith(', 0)');
+  };
+  const radius = (style, corner, box) => {
+    const value = style[`border${corner}Radius`];
+    return value.endsWith('%') ? parseFloat(value) / 100 * Math.min(box.width, box.height)
+      : parseFloat(value);
+  };
+  for (const card of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(card);
+    if (!shown(card) || style.overflowX !== 'visible' || style.overflowY !== 'visible') continue;
+    const box = card.getBoundingClientRect();
+    for (const [corner, x, y] of [['TopLeft', box.left + 1, box.top + 1],
+        ['TopRight', box.right - 1, box.top + 1], ['BottomLeft', box.left + 1, box.bottom - 1],
+        ['BottomRight', box.right - 1, box.bottom - 1]]) {
+      const round = radius(style, corner, box);
+      if (!(round >= 4)) continue;  // a point 1 px in from the corner is outside the curve
+      const over = [...card.querySelectorAll('*')].find((el) => {
+        if (!shown(el) || !painted(el)) return false;
+        for (let up = el.parentElement; up !== card; up = up.parentElement)
+          if (getComputedStyle(up).overflow !== 'visible') return false;
+        const b = el.getBoundingClientRect();
+        return b.left <= x && x <= b.right && b.top <= y && y <= b.bottom
+          && radius(getComputedStyle(el), corner, b) < round - 1;
+      });
+      if (over) problems.push(`${name(card)}: ${name(over)} covers its rounded ${corner} corner`);
+    }
   }
   for (const selector of targets) {
     const found = [...document.querySelectorAll(selector)].filter(shown);
