@@ -6,11 +6,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+import pytest
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from miniprogram_api import create_app
 from service.access.scoping import Actor
 from service.core.context import Context
 from service.directory.models import Point
@@ -18,6 +22,7 @@ from service.inspections import checklists, rollup, tasks
 from service.inspections.checklists import ItemInput
 from service.inspections.models import ChecklistItem, InspectionTask, ShiftSchedule, task_daily
 from service.risks import points
+from service.statistics import rollup as hazard_rollup
 from tests.factories import World, build_world, make_hazard
 from tests.livedb import live_context
 from uploads_schema.vocabulary import (
@@ -266,6 +271,61 @@ def test_the_daily_rollup_check_logs_a_task_rollup_difference(ctx, world, db, ca
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
         "task rollup differs from a recount in 3 places"
     ]
+
+
+def test_a_rebuild_during_a_submission_that_reports_a_hazard_waits_and_does_not_deadlock(
+    database_url, settings, is_postgres
+):
+    if not is_postgres:
+        pytest.skip("table locks are PostgreSQL's (SQLite has one writer at a time)")
+    with live_context(database_url, settings, "rebuild") as live:
+        app = create_app(context=live)  # also installs the hazard rollup's listener
+        with live.uow() as uow:
+            world = build_world(uow.session)
+            uow.commit()
+        attach(live, world, Frequency.DAY)
+        tasks.generate(live, days=1)
+        submission = live.session_factory()
+        # A submission's writes in its order: the task done (task_daily) ...
+        task = submission.scalars(select(InspectionTask)).first()
+        assert task is not None
+        task.status, task.done_at = TaskStatus.DONE, datetime.now(UTC)
+        submission.flush()
+        rollup.done(submission, task)
+        outcome: list[Any] = []
+        rebuild = threading.Thread(
+            target=lambda: outcome.append(
+                app.test_cli_runner().invoke(args=["stats", "rebuild-rollup"])
+            )
+        )
+        rebuild.start()
+        try:
+            _wait_for_a_lock_wait_on(submission.get_bind(), "task_daily")
+            # ... then the hazard a failed item reports (hazard_daily), while the rebuild waits.
+            make_hazard(submission, world.enterprise_a, created_at=datetime.now(UTC))
+            submission.commit()
+        finally:
+            submission.close()
+            rebuild.join(30)
+        (result,) = outcome
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("hazard_daily rebuilt: 1 rows;")
+        with live.read() as uow:  # the refill counted the submission once it had committed
+            assert rollup.differences(uow.session) == []
+            assert hazard_rollup.differences(uow.session) == []
+            assert uow.session.scalar(select(func.sum(task_daily.c.done))) == 1
+
+
+def _wait_for_a_lock_wait_on(engine: Engine, table: str) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = CAST(:t AS regclass)"
+    )
+    for _ in range(200):
+        with engine.connect() as connection:
+            if connection.scalar(waiting, {"t": table}):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing waited for a lock on {table}")
 
 
 def test_the_queues_scheduler_generates_the_tasks_once_per_hour(ctx, world, db):
