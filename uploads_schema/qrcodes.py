@@ -75,6 +75,24 @@ class PublicEnterpriseSchema(ma.Schema):
     risk_color = enum_field(RiskColor, required=True)
 
 
+class ScanQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # the scan never refused other parameters: old links keep working
+
+    scan_ref = fields.String(
+        load_default=None,
+        metadata={
+            "description": "扫码页（/q/<token>）记录扫码后给出的短期签名引用："
+            "对本码有效且未过期时不再重复记录扫码；缺失、伪造、过期或属于其他二维码时"
+            "照常记录，从不报错。"
+            " The short-lived signed reference the /q/<token> page gave for the scan it "
+            "logged: when valid for this code and fresh, this call logs no second scan; "
+            "missing, forged, expired or another code's, the scan is logged as usual, never "
+            "an error."
+        },
+    )
+
+
 class ScanResultSchema(ma.Schema):
     qrcode_id = fields.Integer(attribute="code.id", required=True)
     enterprise = fields.Nested(PublicEnterpriseSchema, required=True)

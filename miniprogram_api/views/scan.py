@@ -37,6 +37,7 @@ from uploads_schema.qrcodes import (
     CheckinPageSchema,
     CheckinQuerySchema,
     CheckinSchema,
+    ScanQuerySchema,
     ScanResultSchema,
 )
 
@@ -53,13 +54,14 @@ class Scan(MethodView):
     decorators = (limiter.limit(scan_limit),)
 
     @blp.doc(security=[{}, {"bearerAuth": []}])
+    @blp.arguments(ScanQuerySchema, location="query")
     @blp.response(200, ScanResultSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(410, schema=ErrorSchema)
     @blp.alt_response(429, schema=ErrorSchema)
-    def get(self, token):
+    def get(self, args, token):
         """Public: what this code is (enterprise, point) and what the caller may do here."""
-        return qrcodes.scan(context(), optional_actor(), token, **_client())
+        return qrcodes.scan(context(), optional_actor(), token, ref=args["scan_ref"], **_client())
 
 
 @blp.route("/scan/<token>/checkins")

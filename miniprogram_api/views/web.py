@@ -147,6 +147,8 @@ def code_landing(token: str) -> Response:
         "token": token,
         "scan": ScanResultSchema().dump(scanned),
         "categories": vocabulary_json()["categories"],
+        # The staff page's own GET /scan/{token} passes it back: one visit, one logged scan.
+        "scan_ref": scanned.ref,
     }
     response = _app_page(
         "h5", title=f"{place} · 隐患上报", data=data_block(LANDING_DATA_ID, landing)

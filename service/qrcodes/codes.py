@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -58,6 +60,8 @@ class ScanResult:
     code: QrCode
     enterprise: Enterprise
     actions: list[str] = field(default_factory=list)
+    # The reference to the scan this call logged (`scan_ref`); None when it logged none.
+    ref: str | None = None
 
 
 def _issued(ctx: Context, code: QrCode) -> IssuedCode:
@@ -313,24 +317,69 @@ def can_check_in(actor: Actor | None, enterprise: Enterprise) -> bool:
     return in_charge(actor, enterprise_place(enterprise))
 
 
+# A scan reference: the /q/<token> page logs the scan and hands its page this signed value,
+# which the staff on-site page passes back with its own GET /scan/{token} (its actions depend
+# on who asks), so that one visit stays one ScanLog row. It names the code and the moment,
+# never who scanned, and is worth something only for a few minutes.
+SCAN_REF_SECONDS = 300
+# Another app box may have signed it with its clock a little ahead of this one's.
+SCAN_REF_SKEW_SECONDS = 30
+_SCAN_REF = re.compile(r"(\d{1,12})\.([0-9a-f]{32})", re.ASCII)
+
+
+def _scan_ref_signature(ctx: Context, code_id: int, signed_at: int) -> str:
+    message = f"qr-scan-ref\n{code_id}\n{signed_at}".encode()
+    return hmac.new(ctx.settings.secret_key.encode(), message, "sha256").hexdigest()[:32]
+
+
+def scan_ref(ctx: Context, code_id: int) -> str:
+    """A reference to a scan of this code logged now, "<unix time>.<signature>"."""
+    signed_at = int(ctx.now().timestamp())
+    return f"{signed_at}.{_scan_ref_signature(ctx, code_id, signed_at)}"
+
+
+def already_logged(ctx: Context, code_id: int, ref: str | None) -> bool:
+    """Whether `ref` is ours, for this code and fresh: its scan is logged already. Anything
+    else (missing, forged, expired, another code's) is no reference at all."""
+    found = _SCAN_REF.fullmatch(ref or "")
+    if found is None:
+        return False
+    signed_at, signature = int(found[1]), found[2]
+    expected = _scan_ref_signature(ctx, code_id, signed_at)
+    # Compare before the age check so timing says nothing about the signature.
+    valid = hmac.compare_digest(expected, signature)
+    age = ctx.now().timestamp() - signed_at
+    return valid and -SCAN_REF_SKEW_SECONDS <= age <= SCAN_REF_SECONDS
+
+
 def scan(
-    ctx: Context, actor: Actor | None, token: str, *, ip: str = "", user_agent: str = ""
+    ctx: Context,
+    actor: Actor | None,
+    token: str,
+    *,
+    ip: str = "",
+    user_agent: str = "",
+    ref: str | None = None,
 ) -> ScanResult:
-    """A scan: log it, then answer the public context; a scan grants no rights."""
+    """A scan: log it, then answer the public context; a scan grants no rights. With `ref`
+    from the page that already logged this scan (fresh, for this code), nothing is logged
+    again; the checks and the answer are the same."""
     with ctx.uow() as uow:
         s = uow.session
         code = _code_by_token(s, token)
         revoked = code.status is QrStatus.REVOKED
-        s.add(
-            ScanLog(
-                qrcode_id=code.id,
-                ip=ip[:64],
-                user_agent=user_agent[:300],
-                outcome="revoked" if revoked else "ok",
+        new_scan = not already_logged(ctx, code.id, ref)
+        if new_scan:
+            s.add(
+                ScanLog(
+                    qrcode_id=code.id,
+                    ip=ip[:64],
+                    user_agent=user_agent[:300],
+                    outcome="revoked" if revoked else "ok",
+                )
             )
-        )
-        uow.commit()
-        log.info("qr scan", extra={"qrcode_id": code.id, "revoked": revoked})
+            uow.commit()
+        log.info("qr scan", extra={"qrcode_id": code.id, "revoked": revoked, "new_row": new_scan})
         if revoked:
             raise QrCodeRevoked()
         enterprise = code.enterprise
@@ -339,7 +388,8 @@ def scan(
         actions = ["report"]
         if can_check_in(actor, enterprise):
             actions.append("checkin")
-        return ScanResult(code=code, enterprise=enterprise, actions=actions)
+        ref = scan_ref(ctx, code.id) if new_scan else None
+        return ScanResult(code=code, enterprise=enterprise, actions=actions, ref=ref)
 
 
 def scanned_code(session: Session, token: str) -> QrCode:
@@ -362,6 +412,7 @@ __all__ = [
     "QrCodeRevoked",
     "ScanResult",
     "active_codes_in_region",
+    "already_logged",
     "get_qrcode",
     "issue_qrcode",
     "list_qrcodes",
@@ -369,6 +420,7 @@ __all__ = [
     "revoke_qrcode",
     "rotate_qrcode",
     "scan",
+    "scan_ref",
     "scanned_code",
     "write_region_posters",
 ]

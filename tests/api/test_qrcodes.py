@@ -1,15 +1,19 @@
 """QR codes through the API: issue, render, scan, revoke, rotate, check in, batch posters."""
 
 import io
+import json
 import logging
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from miniprogram_api import create_app
+from service.qrcodes import codes as qrcodes
 from service.qrcodes.models import ScanLog
 from tests.api.helpers import assert_error
 from tests.factories import make_enterprise
@@ -212,6 +216,121 @@ def test_camera_apps_get_a_chinese_landing_page(client, world, admin):
     client.post(f"/api/v1/qrcodes/{code['id']}/revoke", headers=admin)
     gone = client.get(f"/q/{code['token']}")
     assert gone.status_code == 410 and "已停用" in gone.get_data(as_text=True)
+
+
+# --- one visit, one scan: the /q/<token> page's scan reference ---------------------------------
+
+
+def scan_rows(db, code_id: int) -> int:
+    query = select(func.count()).select_from(ScanLog).where(ScanLog.qrcode_id == code_id)
+    return db.scalar(query)
+
+
+def page_scan_ref(client, token: str) -> str:
+    """The scan reference the /q/<token> page hands its page (in its data block)."""
+    html = client.get(f"/q/{token}").get_data(as_text=True)
+    block = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html)
+    return json.loads(block[1])["scan_ref"]
+
+
+def scan_with(client, token: str, ref: str, headers=None):
+    return client.get(f"/api/v1/scan/{token}", query_string={"scan_ref": ref}, headers=headers)
+
+
+def test_an_inspector_opening_the_codes_page_is_one_scan_with_his_actions(
+    client, world, admin, auth_header, db
+):
+    code = issue(client, admin, world.enterprise_a.id)
+    ref = page_scan_ref(client, code["token"])
+    assert scan_rows(db, code["id"]) == 1  # opening the page is the scan
+    inspector = auth_header(world.inspector)
+    own = scan_with(client, code["token"], ref, inspector)
+    assert own.status_code == 200, own.json
+    assert own.json["actions"] == ["report", "checkin"]
+    # The staff page asking again (it reloads its data) is still the same visit.
+    assert scan_with(client, code["token"], ref, inspector).status_code == 200
+    assert scan_rows(db, code["id"]) == 1
+    # Without the reference the scan is logged as before.
+    assert client.get(f"/api/v1/scan/{code['token']}", headers=inspector).status_code == 200
+    assert scan_rows(db, code["id"]) == 2
+
+
+@pytest.fixture
+def at_noon(ctx):
+    """Moves the app's clock: `at_noon(seconds)` is noon today plus that many seconds."""
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+
+    def move(seconds: int = 0) -> None:
+        ctx.clock = lambda: noon + timedelta(seconds=seconds)
+
+    return move
+
+
+def test_a_reference_is_worth_a_few_minutes(client, ctx, world, admin, db, at_noon):
+    code = issue(client, admin, world.enterprise_a.id)
+    at_noon()
+    ref = qrcodes.scan_ref(ctx, code["id"])
+    at_noon(qrcodes.SCAN_REF_SECONDS)
+    assert scan_with(client, code["token"], ref).status_code == 200
+    assert scan_rows(db, code["id"]) == 0
+    at_noon(qrcodes.SCAN_REF_SECONDS + 1)
+    assert scan_with(client, code["token"], ref).status_code == 200
+    assert scan_rows(db, code["id"]) == 1
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["expired", "future", "other_code", "other_secret", "forged", "garbage", "empty"],
+)
+def test_any_other_reference_logs_the_scan_as_before_and_is_no_error(
+    client, ctx, world, admin, db, at_noon, kind
+):
+    code = issue(client, admin, world.enterprise_a.id)
+    other = issue(client, admin, world.enterprise_b.id)
+    at_noon()
+    signed_at = int(ctx.now().timestamp())
+    if kind == "expired":
+        at_noon(-qrcodes.SCAN_REF_SECONDS - 1)
+        ref = qrcodes.scan_ref(ctx, code["id"])
+        at_noon()
+    elif kind == "future":
+        at_noon(qrcodes.SCAN_REF_SKEW_SECONDS + 1)
+        ref = qrcodes.scan_ref(ctx, code["id"])
+        at_noon()
+    elif kind == "other_code":
+        ref = qrcodes.scan_ref(ctx, other["id"])
+    elif kind == "other_secret":
+        elsewhere = ctx.settings.with_overrides(secret_key="another-installation-" + "k" * 32)
+        ref = qrcodes.scan_ref(replace(ctx, settings=elsewhere), code["id"])
+    elif kind == "forged":
+        ref = f"{signed_at}.{'0' * 32}"
+    elif kind == "garbage":
+        ref = "１２３.<script>" + "x" * 5000
+    else:
+        ref = ""
+    response = scan_with(client, code["token"], ref)
+    assert response.status_code == 200, response.json
+    assert response.json["actions"] == ["report"]
+    assert scan_rows(db, code["id"]) == 1
+
+
+def test_a_code_revoked_after_its_page_was_opened_answers_410_with_its_reference(
+    client, world, admin, auth_header
+):
+    code = issue(client, admin, world.enterprise_a.id)
+    ref = page_scan_ref(client, code["token"])
+    client.post(f"/api/v1/qrcodes/{code['id']}/revoke", headers=admin)
+    gone = scan_with(client, code["token"], ref, auth_header(world.inspector))
+    body = assert_error(gone, 410, "qrcode_revoked")
+    assert "已停用" in body["message"]
+
+
+def test_an_enterprise_deactivated_after_its_page_was_opened_answers_410(client, world, admin, db):
+    code = issue(client, admin, world.enterprise_a.id)
+    ref = page_scan_ref(client, code["token"])
+    world.enterprise_a.active = False
+    db.commit()
+    assert_error(scan_with(client, code["token"], ref), 410, "qrcode_revoked")
 
 
 # --- check-ins -------------------------------------------------------------------------------

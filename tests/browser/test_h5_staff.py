@@ -22,8 +22,10 @@ import pytest
 import requests
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from sqlalchemy import func, select
 
 from service.directory.models import User
+from service.qrcodes.models import ScanLog
 from tests.browser.conftest import LiveServer, PageProblems
 from tests.browser.test_h5 import PHONES, issue_code
 from tests.factories import PASSWORD
@@ -257,6 +259,26 @@ def test_an_inspector_who_scans_a_code_checks_in_and_sees_the_open_hazards(
     assert found[0]["category"] == "confined_space"
     assert found[0]["enterprise"]["id"] == world.enterprise_a.id
     assert len(found[0]["photos"]["before"]) == 1
+    assert page_problems.all() == []
+
+
+def test_an_inspector_who_opens_a_codes_url_is_logged_as_one_scan(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    live, world = live_server, live_server.world
+    code = issue_code(live, world.enterprise_a.id)
+    _log_in(page, live, world.inspector)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+
+    page.goto(f"{live.url}/q/{code['token']}")
+    # 打卡 is offered once the on-site page has asked the API what this inspector may do.
+    expect(page.get_by_role("button", name="扫码打卡")).to_be_visible()
+    assert [url for url in asked if f"/api/v1/scan/{code['token']}" in url], asked
+    # Opening the URL was the scan; the page's own question was the same visit.
+    with live.ctx.session_factory() as session:
+        query = select(func.count()).select_from(ScanLog).where(ScanLog.qrcode_id == code["id"])
+        assert session.scalar(query) == 1
     assert page_problems.all() == []
 
 

@@ -1,11 +1,14 @@
 import type { Schemas } from '../../api/client'
 
 // What the server put inside the HTML of /q/<token> (miniprogram_api/views/web.py): the
-// code's scan answer and the hazard categories, so the form stands without asking the API.
+// code's scan answer and the hazard categories, so the form stands without asking the API;
+// and the reference to the scan it logged, which the staff page passes back with its own
+// GET /scan/{token} so that one visit stays one logged scan.
 export interface Landing {
   token: string
   scan: Schemas['ScanResult']
   categories: Schemas['Term'][]
+  scan_ref?: string | null
 }
 
 /** The page's data block when it is for this code and well formed; otherwise null (the
