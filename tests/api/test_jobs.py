@@ -11,7 +11,7 @@ import io
 import json
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import openpyxl
 import pytest
@@ -163,6 +163,26 @@ def test_an_export_of_a_long_period_is_a_job_and_a_month_answers_directly(
     assert job["result"]["name"] == "隐患统计-测试区-2026-10.csv"
     # The same file the direct download answers.
     assert download(client, job) == client.get(url, headers=sup).data
+
+
+def test_a_job_result_is_saved_under_the_name_the_direct_download_gives(
+    client, world, auth_header
+):
+    sup = auth_header(world.district_supervisor)
+    url = "/api/v1/stats/export.xlsx?from=2026-11-01&to=2026-11-30"
+    direct = client.get(url, headers=sup)
+    job = poll(client, client.get(url + "&async=1", headers=sup), sup)
+    link = urlsplit(job["result"]["url"])
+    with client.get(f"{link.path}?{link.query}") as answer:
+        assert answer.status_code == 200
+        header = answer.headers["Content-Disposition"]
+    assert header == direct.headers["Content-Disposition"]
+    assert header.startswith("attachment;")
+    assert "filename*=UTF-8''" + quote("隐患统计-测试区-2026-11.xlsx") in header
+    # The name is signed with the link: another one is refused.
+    forged = link.query.replace(quote("2026-11.xlsx", safe=""), quote("2026-12.xlsx", safe=""))
+    assert forged != link.query
+    assert_error(client.get(f"{link.path}?{forged}"), 403, "media_link_invalid")
 
 
 def test_an_export_job_outside_the_callers_scope_is_refused_before_it_is_queued(
