@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from flask import Response, current_app
-from werkzeug.datastructures import Headers
+
+from service.core.downloads import content_disposition
 
 
 def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -18,27 +17,6 @@ def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
     return current_app.response_class(
         orjson.dumps(body), mimetype="application/json", headers=headers
     )
-
-
-# Characters no file name may carry on Windows, macOS or Linux, and control characters.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-_NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def disposition(name: str, ascii_name: str, *, inline: bool = False) -> str:
-    """A Content-Disposition naming the file (RFC 6266): `filename*=UTF-8''…` with the full
-    name (Chinese too), and `filename=` with an ASCII fallback for older clients."""
-    name = _UNSAFE.sub("_", name).strip(" .") or ascii_name
-    fallback = _NOT_ASCII_NAME.sub("_", ascii_name).strip("._") or "download"
-    headers = Headers()
-    headers.set(
-        "Content-Disposition",
-        "inline" if inline else "attachment",
-        filename=fallback,
-        # RFC 5987 attr-chars stay as they are; everything else is percent-encoded UTF-8.
-        **{"filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")},
-    )
-    return headers["Content-Disposition"]
 
 
 def download(
@@ -52,5 +30,5 @@ def download(
 ) -> Response:
     """A file answer named for saving: `name` (may be Chinese) with its ASCII fallback."""
     response = current_app.response_class(data, mimetype=mimetype, headers=headers)
-    response.headers["Content-Disposition"] = disposition(name, ascii_name, inline=inline)
+    response.headers["Content-Disposition"] = content_disposition(name, ascii_name, inline=inline)
     return response

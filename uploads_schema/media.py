@@ -105,3 +105,8 @@ class SignedLinkSchema(ma.Schema):
 
     expires = fields.String(load_default="", metadata={"description": "Unix time"})
     sig = fields.String(load_default="", metadata={"description": "HMAC-SHA256 signature"})
+    disposition = fields.String(
+        data_key="response-content-disposition",
+        load_default="",
+        metadata={"description": "The Content-Disposition to answer (job results), signed"},
+    )

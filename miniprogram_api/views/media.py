@@ -13,7 +13,7 @@ from miniprogram_api.api import Blueprint, BodyParser
 from miniprogram_api.auth import context, current_actor
 from miniprogram_api.inputs import takes_files
 from miniprogram_api.limits import caller_key, limiter, upload_limit
-from miniprogram_api.responses import disposition
+from service.core.downloads import content_disposition
 from service.media import photos as media
 from uploads_schema.common import ErrorSchema
 from uploads_schema.media import MediaSchema, SignedLinkSchema, UploadSchema
@@ -112,7 +112,9 @@ class SignedMediaFile(MethodView):
     @files_blp.alt_response(404, schema=ErrorSchema)
     def get(self, args, key):
         """Download a photo through a signed link from GET /api/v1/media/{id} (public)."""
-        found = media.signed_file(context(), key, args["expires"], args["sig"])
+        found = media.signed_file(
+            context(), key, args["expires"], args["sig"], args["disposition"]
+        )
         response = send_file(found.path, mimetype=found.content_type, conditional=True)
         # The link is per user and short-lived: only the user's own client may cache it,
         # and only while the link is valid.
@@ -120,7 +122,9 @@ class SignedMediaFile(MethodView):
         response.headers["X-Content-Type-Options"] = "nosniff"
         # Defence in depth should the store ever hold something a browser would run.
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        # Shown in place; saved under its content-addressed name (sha256 of the bytes).
-        name = PurePosixPath(key).name
-        response.headers["Content-Disposition"] = disposition(name, name, inline=True)
+        if found.disposition:  # a job's file: saved under the name the link was signed with
+            response.headers["Content-Disposition"] = found.disposition
+        else:  # a photo: shown in place, saved under its content-addressed name
+            name = PurePosixPath(key).name
+            response.headers["Content-Disposition"] = content_disposition(name, name, inline=True)
         return response

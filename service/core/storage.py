@@ -57,8 +57,11 @@ class ObjectStorage(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object; a missing key is not an error."""
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
-        """Return an absolute, time-limited URL that downloads the object."""
+    def presigned_get(
+        self, key: str, expires: timedelta, *, disposition: str | None = None
+    ) -> str:
+        """Return an absolute, time-limited URL that downloads the object, answered with
+        `disposition` as its Content-Disposition when given (the file's name for saving)."""
 
     def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Yield every object whose key starts with prefix (for garbage collection)."""

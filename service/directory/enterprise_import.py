@@ -7,11 +7,13 @@ is updated, a new one created.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from service.access.scoping import Actor
 from service.core.context import Context
@@ -131,9 +133,19 @@ def _parse_row(raw: dict[str, Any], grids: dict[str, Grid]) -> tuple[dict[str, A
 
 
 def import_enterprises(
-    ctx: Context, actor: Actor, *, filename: str, data: bytes, mode: ImportMode
+    ctx: Context,
+    actor: Actor,
+    *,
+    filename: str,
+    data: bytes,
+    mode: ImportMode,
+    keep_report: Callable[[Session, ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Create or update enterprises from a CSV/XLSX file, reporting on every row."""
+    """Create or update enterprises from a CSV/XLSX file, reporting on every row.
+
+    `keep_report` is called in the import's transaction, before its commit, with the
+    report as committed: a job keeps it there, so the rows and the report are written
+    together or not at all (a retry never reports its own earlier rows as updated)."""
     require_admin(actor)
     rows = list(read_rows(filename, data))
     mapping = header_map(rows[0][1], COLUMNS, REQUIRED) if rows else {}
@@ -176,21 +188,24 @@ def import_enterprises(
             reports.append(report)
         failed = sum(r.status == "error" for r in reports)
         committed = bool(reports) and (mode is ImportMode.PARTIAL or failed == 0)
-        if committed:
-            uow.commit()
-        else:
+        if not committed:
             for r in reports:  # nothing was written; ids of rolled-back rows mean nothing
                 r.enterprise_id = None
-    ok = [r for r in reports if r.status == "ok"]
-    return ImportReport(
-        mode=mode,
-        committed=committed,
-        total=len(reports),
-        created=sum(r.action == "created" for r in ok) if committed else 0,
-        updated=sum(r.action == "updated" for r in ok) if committed else 0,
-        failed=failed,
-        rows=reports,
-    )
+        ok = [r for r in reports if r.status == "ok"]
+        result = ImportReport(
+            mode=mode,
+            committed=committed,
+            total=len(reports),
+            created=sum(r.action == "created" for r in ok) if committed else 0,
+            updated=sum(r.action == "updated" for r in ok) if committed else 0,
+            failed=failed,
+            rows=reports,
+        )
+        if committed:
+            if keep_report is not None:
+                keep_report(session, result)
+            uow.commit()
+    return result
 
 
 __all__ = [

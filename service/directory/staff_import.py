@@ -11,7 +11,7 @@ this report only (stored as a hash, never shown again), and must change it at fi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,10 +186,20 @@ def _parse_row(raw: dict[str, str], found: _Lookups) -> tuple[dict[str, Any], di
 
 
 def import_staff(
-    ctx: Context, actor: Actor, *, filename: str, data: bytes, mode: ImportMode
+    ctx: Context,
+    actor: Actor,
+    *,
+    filename: str,
+    data: bytes,
+    mode: ImportMode,
+    keep_report: Callable[[Session, StaffImportReport], None] | None = None,
 ) -> StaffImportReport:
     """Create office accounts from a CSV/XLSX file, reporting on every row; the created
-    ones carry a one-time password, in this answer only."""
+    ones carry a one-time password, in this answer only.
+
+    `keep_report` is called in the accounts' transaction, before its commit, with the
+    report as committed: a job keeps it there, so the accounts and their passwords are
+    written together or not at all."""
     require_admin(actor)
     rows = list(read_rows(filename, data, MAX_ROWS))
     mapping = header_map(rows[0][1], COLUMNS, REQUIRED) if rows else {}
@@ -254,9 +264,12 @@ def import_staff(
                 report.errors = exc.errors or {"row": [exc.message]}
         failed = sum(r.status == "error" for r in reports)
         committed = mode is ImportMode.PARTIAL or failed == 0
+        result = _report(mode, committed, reports)
         if committed:
+            if keep_report is not None:
+                keep_report(session, result)
             uow.commit()
-    return _report(mode, committed, reports)
+    return result
 
 
 def _report(mode: ImportMode, committed: bool, reports: list[StaffRowReport]) -> StaffImportReport:

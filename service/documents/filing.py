@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.access.scoping import Actor, enterprise_scope, subtree
 from service.core.context import Context
+from service.core.downloads import content_disposition
 from service.core.errors import NotFound, PermissionDenied
 from service.core.pagination import Page, paginate
 from service.directory.models import Enterprise, Region, User
@@ -362,9 +363,14 @@ def _scope(actor: Actor) -> list[ColumnElement[bool]]:
     return [subtree(FiledDocument.region_path, actor.region_path)]
 
 
-def _link(ctx: Context, key: str) -> str:
+def _link(ctx: Context, document: FiledDocument, fmt: str) -> str:
+    """A short-lived link to one of the document's files, saved under its Chinese name (as
+    the direct download is), not the storage key's."""
     assert ctx.storage is not None
-    return ctx.storage.presigned_get(key, timedelta(seconds=ctx.settings.media_url_ttl_seconds))
+    key = document.pdf_key if fmt == "pdf" else document.docx_key
+    disposition = content_disposition(f"{document.name}.{fmt}", key.rpartition("/")[2])
+    ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
+    return ctx.storage.presigned_get(key, ttl, disposition=disposition)
 
 
 def _view(ctx: Context, document: FiledDocument, region: Region) -> DocumentView:
@@ -375,7 +381,7 @@ def _view(ctx: Context, document: FiledDocument, region: Region) -> DocumentView
         period=document.period,
         title=document.title,
         made_at=document.made_at,
-        files={"pdf": _link(ctx, document.pdf_key), "docx": _link(ctx, document.docx_key)},
+        files={"pdf": _link(ctx, document, "pdf"), "docx": _link(ctx, document, "docx")},
     )
 
 
@@ -423,4 +429,4 @@ def file_link(ctx: Context, actor: Actor, document_id: int, fmt: str) -> str:
         )
     if document is None:
         raise DocumentNotFound()
-    return _link(ctx, document.pdf_key if fmt == "pdf" else document.docx_key)
+    return _link(ctx, document, fmt)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from service.access.scoping import Actor
 from service.core.context import Context
+from service.core.downloads import content_disposition
 from service.core.errors import Conflict, NotFound
 from service.jobs.models import FINISHED, Job, JobState
 
@@ -170,12 +171,16 @@ def view(ctx: Context, job: Job) -> JobView:
     if job.state is JobState.SUCCEEDED and job.result_key and job.result_expires_at:
         assert ctx.storage is not None
         ttl = timedelta(seconds=ctx.settings.media_url_ttl_seconds)
+        ascii_name = job.result_key.rpartition("/")[2]
+        name = job.result_name or ascii_name
+        # Saved under our name, as the direct download is, not the storage key's.
+        disposition = content_disposition(name, ascii_name)
         result = JobResult(
-            name=job.result_name or job.result_key.rpartition("/")[2],
+            name=name,
             content_type=job.result_type or "application/octet-stream",
             size=job.result_size or 0,
             expires_at=job.result_expires_at,
-            url=ctx.storage.presigned_get(job.result_key, ttl),
+            url=ctx.storage.presigned_get(job.result_key, ttl, disposition=disposition),
         )
     return JobView(
         id=job.id,

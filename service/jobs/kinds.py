@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
 import qr
 from service.access.scoping import Actor
 from service.core.context import Context
@@ -51,6 +54,8 @@ class Output:
     summary: dict[str, Any] | None = None
     # How long the file is kept when shorter than JOB_RESULT_TTL_HOURS (secrets inside).
     keep: timedelta | None = None
+    total: int | None = None  # the units done, when the runner did not count them as it went
+    kept: bool = False  # already the job's result, kept by the runner (`Inputs.keep`)
 
 
 @dataclass
@@ -66,11 +71,13 @@ class Split:
 @dataclass
 class Inputs:
     """What a runner gets: the job's parameters, its uploaded input (imports), the number
-    of units it will do once known."""
+    of units it will do once known, and `keep`: make an output the job's result in the
+    runner's own transaction (`running.keep_result`), committed with its writes."""
 
     params: dict[str, Any]
     data: bytes | None
     set_total: Callable[[int], None]
+    keep: Callable[[Session, Output], None]
 
 
 # --- posters ---------------------------------------------------------------------------
@@ -184,53 +191,64 @@ def run_export(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> O
 # --- imports ---------------------------------------------------------------------------
 
 
-def _import_output(
-    job: Inputs, progress: Progress, report: Any, body: dict[str, Any], counts: tuple[str, ...],
-    name: str, ascii_name: str, keep: timedelta | None = None,
+def _run_import(
+    ctx: Context, actor: Actor, job: Inputs, progress: Progress, use_case: Callable[..., Any],
+    schema: Schema, counts: tuple[str, ...], name: str, ascii_name: str,
+    keep: timedelta | None = None,
 ) -> Output:  # fmt: skip
-    """An import's per-row report as the job's result (JSON); only `counts` in the summary
-    the poll answers."""
-    job.set_total(report.total)
-    progress(report.total)
-    return Output(
-        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/json",
-        name=name,
-        ascii_name=ascii_name,
-        summary={k: body[k] for k in counts},
-        keep=keep,
-    )
+    """Run an import of the uploaded file; its per-row report is the job's result (JSON),
+    only `counts` in the summary the poll answers. An import that writes keeps the report
+    in the transaction of its rows: a consumer dying before that commit leaves neither (the
+    retry imports afresh), after it the job has succeeded (no retry imports again)."""
+    assert job.data is not None
+
+    def output(report: Any) -> Output:
+        body = schema.dump(report)
+        return Output(
+            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            content_type="application/json",
+            name=name,
+            ascii_name=ascii_name,
+            summary={k: body[k] for k in counts},
+            keep=keep,
+            total=report.total,
+        )
+
+    kept: list[Output] = []
+
+    def keep_report(session: Session, report: Any) -> None:
+        kept.append(output(report))
+        job.keep(session, kept[0])
+
+    report = use_case(
+        ctx, actor, filename=job.params["filename"], data=job.data,
+        mode=ImportMode(job.params["mode"]), keep_report=keep_report,
+    )  # fmt: skip
+    if kept:
+        return kept[0]
+    progress(report.total)  # nothing written: kept as any result is, after this
+    return output(report)
 
 
 def run_enterprise_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
     """The import of the uploaded file; its per-row report is the result (JSON)."""
-    assert job.data is not None
-    report = enterprise_import.import_enterprises(
-        ctx, actor, filename=job.params["filename"], data=job.data,
-        mode=ImportMode(job.params["mode"]),
-    )  # fmt: skip
     counts = ("mode", "committed", "total", "created", "updated", "failed")
-    body = ImportReportSchema().dump(report)
-    return _import_output(
-        job, progress, report, body, counts, "企业导入报告.json", "enterprise-import-report.json"
-    )
+    return _run_import(
+        ctx, actor, job, progress, enterprise_import.import_enterprises, ImportReportSchema(),
+        counts, "企业导入报告.json", "enterprise-import-report.json",
+    )  # fmt: skip
 
 
 def run_staff_import(ctx: Context, actor: Actor, job: Inputs, progress: Progress) -> Output:
     """The staff import of the uploaded file; its per-row report, one-time passwords
     included, is the result (JSON), kept STAFF_IMPORT_RESULT_TTL_MINUTES."""
-    assert job.data is not None
-    report = staff_import.import_staff(
-        ctx, actor, filename=job.params["filename"], data=job.data,
-        mode=ImportMode(job.params["mode"]),
-    )  # fmt: skip
     # The counts only: the poll answer never carries a password.
     counts = ("mode", "committed", "total", "created", "failed")
     keep = timedelta(minutes=ctx.settings.staff_import_result_ttl_minutes)
-    body = StaffImportReportSchema().dump(report)
-    return _import_output(
-        job, progress, report, body, counts, "账号导入报告.json", "staff-import-report.json", keep
-    )
+    return _run_import(
+        ctx, actor, job, progress, staff_import.import_staff, StaffImportReportSchema(),
+        counts, "账号导入报告.json", "staff-import-report.json", keep,
+    )  # fmt: skip
 
 
 # --- documents -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from service.access.scoping import load_actor
 from service.core.context import Context
@@ -80,8 +81,14 @@ WORKER_LOST = {
 }
 
 
-def result_key(job_id: int, name: str) -> str:
-    return f"jobs/{job_id}/{name}"
+def result_key(job_id: int, attempt: int, name: str) -> str:
+    # A folder per attempt: an attempt taken over by a retry never overwrites or deletes
+    # the retry's file, and what a dead attempt left is found by its prefix.
+    return f"{attempt_prefix(job_id, attempt)}{name}"
+
+
+def attempt_prefix(job_id: int, attempt: int) -> str:
+    return f"jobs/{job_id}/{attempt}/"
 
 
 def part_key(job_id: int, attempt: int, index: int) -> str:
@@ -193,12 +200,18 @@ def run_job(ctx: Context, job_id: int) -> None:
             actor = load_actor(connection, job.creator_id)  # their scope as it is now
         data = ctx.storage.get(job.input_key) if job.input_key and ctx.storage else None
         inputs = kinds.Inputs(
-            params=job.params, data=data, set_total=lambda n: tracker.flush(total=n)
+            params=job.params,
+            data=data,
+            set_total=lambda n: tracker.flush(total=n),
+            keep=lambda session, output: keep_result(ctx, session, job_id, job.attempts, output),
         )
         with _heartbeat(ctx, tracker):
             outcome = kinds.RUNNERS[job.kind](ctx, actor, inputs, tracker.progress)
         if isinstance(outcome, kinds.Split):
             _split(ctx, job, tracker, outcome)
+            return
+        if outcome.kept:  # kept by the runner, in the transaction of its own writes
+            _drop_input(ctx, job.id)
             return
         _succeed(ctx, job.id, job.attempts, outcome)
     except JobCancelled:
@@ -267,36 +280,53 @@ def _part_done(ctx: Context, tracker: _Tracker) -> bool:
     return bool(row.parts_done == row.parts_total)
 
 
-def _succeed(ctx: Context, job_id: int, attempt: int, output: kinds.Output) -> None:
+def keep_result(
+    ctx: Context, session: Session, job_id: int, attempt: int, output: kinds.Output
+) -> None:
+    """Make `output` the job's result in the caller's transaction: the object first (under
+    this attempt's folder: storage is not transactional), then the job row, succeeded and
+    pointing at it, which the caller commits with its own writes (an import's rows), so
+    both are kept or neither. Raises JobCancelled, the object deleted, when the job is no
+    longer this attempt's (cancelled, or taken over by a retry): roll back then."""
     assert ctx.storage is not None
-    key = result_key(job_id, output.ascii_name)
-    # The object first, then the row pointing at it (storage is not transactional).
+    key = result_key(job_id, attempt, output.ascii_name)
     ctx.storage.put(key, output.data, output.content_type)
     now = ctx.now()
     keep = timedelta(hours=ctx.settings.job_result_ttl_hours)
     if output.keep is not None:
         keep = min(keep, output.keep)
-    with ctx.uow() as uow:
-        done = uow.session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.attempts == attempt)
-            .values(
-                state=JobState.SUCCEEDED,
-                finished_at=now,
-                heartbeat_at=now,
-                done=func.coalesce(Job.total, Job.done),
-                message="已完成",
-                result_key=key,
-                result_name=output.name,
-                result_type=output.content_type,
-                result_size=len(output.data),
-                result_summary=output.summary,
-                result_expires_at=now + keep,
-            )
-        ).rowcount
-        uow.commit()
+    total = Job.total if output.total is None else output.total
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.attempts == attempt)
+        .values(
+            state=JobState.SUCCEEDED,
+            finished_at=now,
+            heartbeat_at=now,
+            total=total,
+            done=func.coalesce(total, Job.done),
+            message="已完成",
+            result_key=key,
+            result_name=output.name,
+            result_type=output.content_type,
+            result_size=len(output.data),
+            result_summary=output.summary,
+            result_expires_at=now + keep,
+        )
+    ).rowcount
     if not done:  # cancelled meanwhile: keep nothing
         ctx.storage.delete(key)
+        raise JobCancelled()
+    output.kept = True
+
+
+def _succeed(ctx: Context, job_id: int, attempt: int, output: kinds.Output) -> None:
+    try:
+        with ctx.uow() as uow:
+            keep_result(ctx, uow.session, job_id, attempt, output)
+            uow.commit()
+    except JobCancelled:
+        log.info("job %s: cancelled before its result was kept", job_id)
     _drop_input(ctx, job_id)
 
 
@@ -317,7 +347,23 @@ def _fail(ctx: Context, job_id: int, attempt: int, exc: BaseException) -> None:
             )
         )
         uow.commit()
+    _drop_attempt(ctx, job_id, attempt)
     _drop_input(ctx, job_id)
+
+
+def _drop_attempt(ctx: Context, job_id: int, attempt: int) -> None:
+    """What an attempt that did not finish left in storage (a result written before a
+    commit that never came); the job's own result, if it points there, stays."""
+    if ctx.storage is None:
+        return
+    with ctx.read() as uow:
+        kept = uow.session.scalar(select(Job.result_key).where(Job.id == job_id))
+    try:
+        for info in list(ctx.storage.iter_objects(attempt_prefix(job_id, attempt))):
+            if info.key != kept:
+                ctx.storage.delete(info.key)
+    except StorageError:
+        log.warning("job %s: attempt %s's objects left behind", job_id, attempt)
 
 
 def _drop_input(ctx: Context, job_id: int) -> None:
@@ -382,6 +428,8 @@ def reap(ctx: Context) -> ReapReport:
             uow.commit()
         if not changed:
             continue  # it beat meanwhile
+        if state is JobState.RUNNING:
+            _drop_attempt(ctx, job_id, attempts)
         if values.get("state") is JobState.FAILED:
             report.failed += 1
             _drop_input(ctx, job_id)

@@ -114,6 +114,7 @@ class SignedFile:
     path: Path
     content_type: str
     max_age: int  # seconds the link stays valid: how long a client may cache the bytes
+    disposition: str | None = None  # the name to save it as, signed in the link (job results)
 
 
 @dataclass
@@ -308,8 +309,11 @@ def photo_url(ctx: Context, actor: Actor, media_id: int, *, thumbnail: bool = Fa
         )
 
 
-def signed_file(ctx: Context, key: str, expires: str, sig: str) -> SignedFile:
-    """The local file a LocalStorage presigned URL names, if the link is genuine and current."""
+def signed_file(
+    ctx: Context, key: str, expires: str, sig: str, disposition: str = ""
+) -> SignedFile:
+    """The local file a LocalStorage presigned URL names, if the link is genuine and current
+    (its `disposition`, if any, signed with it)."""
     storage = ctx.storage
     if not isinstance(storage, LocalStorage):
         # S3/MinIO serve their own presigned URLs; this route then has nothing to serve.
@@ -320,7 +324,7 @@ def signed_file(ctx: Context, key: str, expires: str, sig: str) -> SignedFile:
         raise MediaLinkInvalid() from exc
     now = ctx.now()
     # Signature first: a forged link learns nothing about which keys exist.
-    if not storage.verify_signature(key, expires_at, sig, now=now):
+    if not storage.verify_signature(key, expires_at, sig, now=now, disposition=disposition):
         raise MediaLinkInvalid()
     try:
         info = storage.stat(key)
@@ -332,6 +336,7 @@ def signed_file(ctx: Context, key: str, expires: str, sig: str) -> SignedFile:
         path=storage.path_for(key).absolute(),
         content_type=content_type or "application/octet-stream",
         max_age=max(0, min(expires_at - int(now.timestamp()), ctx.settings.media_url_ttl_seconds)),
+        disposition=disposition or None,
     )
 
 

@@ -82,6 +82,10 @@ def _check_expiry(expires: timedelta) -> int:
     return seconds
 
 
+# The query parameter of a presigned link that sets the answer's Content-Disposition (S3's
+# name; the folder store's signed route takes the same).
+RESPONSE_DISPOSITION = "response-content-disposition"
+
 # A process keeps at most this many signed links for reuse (a few MB).
 SIGNED_LINKS_KEPT = 50_000
 
@@ -105,25 +109,35 @@ class SignedLinks:
     """Signed links kept for reuse while their window (`link_window`) lasts."""
 
     def __init__(
-        self, sign: Callable[[str, int, int], str], clock: Callable[[], float] = time.time
+        self,
+        sign: Callable[[str, int, int, str | None], str],
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._sign = sign  # (key, signed_at, valid_for) -> URL; the key is already checked
+        # (key, signed_at, valid_for, disposition) -> URL; the key is already checked.
+        self._sign = sign
         self._clock = clock
-        self._kept: dict[tuple[str, int], tuple[int, str]] = {}
+        self._kept: dict[tuple[str, int, str | None], tuple[int, str]] = {}
 
-    def get(self, key: str, expires: timedelta, check: Callable[[str], object]) -> str:
-        """The link to `key`, valid for at least `expires`; `check` validates a key the
-        first time it is signed in a window."""
+    def get(
+        self,
+        key: str,
+        expires: timedelta,
+        check: Callable[[str], object],
+        disposition: str | None = None,
+    ) -> str:
+        """The link to `key`, valid for at least `expires` (answered with `disposition` as
+        its Content-Disposition when given); `check` validates a key the first time it is
+        signed in a window."""
         seconds = _check_expiry(expires)
         signed_at, valid_for = link_window(seconds, self._clock())
-        kept = self._kept.get((key, seconds))
+        kept = self._kept.get((key, seconds, disposition))
         if kept is not None and kept[0] == signed_at:
             return kept[1]
         check(key)
-        url = self._sign(key, signed_at, valid_for)
+        url = self._sign(key, signed_at, valid_for, disposition)
         if len(self._kept) >= SIGNED_LINKS_KEPT:
             self._kept.clear()  # older windows' links are useless; the rest re-sign once
-        self._kept[(key, seconds)] = (signed_at, url)
+        self._kept[(key, seconds, disposition)] = (signed_at, url)
         return url
 
 
@@ -220,35 +234,50 @@ class LocalStorage:
         except OSError as exc:
             raise StorageUnavailable(f"cannot delete {key}: {exc}") from exc
 
-    def _signature(self, key: str, expires: int) -> str:
+    def _signature(self, key: str, expires: int, disposition: str | None = None) -> str:
         # A copy of the keyed HMAC, not hmac.digest/hmac.new: those release the GIL on every
         # call, and under gunicorn's threads each release can wait a whole switch interval
         # (5 ms) to get it back — dozens of times for a list page of photo links.
         mac = self._mac.copy()
-        mac.update(f"{key}\n{expires}".encode())
+        signed = f"{key}\n{expires}" if not disposition else f"{key}\n{expires}\n{disposition}"
+        mac.update(signed.encode())
         return mac.hexdigest()
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
+    def presigned_get(
+        self, key: str, expires: timedelta, *, disposition: str | None = None
+    ) -> str:
         """Return an HMAC-signed URL served by the app's /media-files/ route, valid for at
-        least `expires` (`link_window`)."""
-        return self._links.get(key, expires, _check_key_for_url)
+        least `expires` (`link_window`), answered with `disposition` when given (signed
+        too, like S3's `response-content-disposition`)."""
+        return self._links.get(key, expires, _check_key_for_url, disposition)
 
-    def _sign_link(self, key: str, signed_at: int, valid_for: int) -> str:
+    def _sign_link(
+        self, key: str, signed_at: int, valid_for: int, disposition: str | None = None
+    ) -> str:
         expires_at = signed_at + valid_for
-        sig = self._signature(key, expires_at)
+        sig = self._signature(key, expires_at, disposition)
         path = key if _PLAIN_KEY.fullmatch(key) else quote(key)
-        return f"{self.base_url}/media-files/{path}?expires={expires_at}&sig={sig}"
+        url = f"{self.base_url}/media-files/{path}?expires={expires_at}&sig={sig}"
+        if disposition:
+            url += f"&{RESPONSE_DISPOSITION}={quote(disposition, safe='')}"
+        return url
 
     def verify_signature(
-        self, key: str, expires: int, sig: str, *, now: datetime | None = None
+        self,
+        key: str,
+        expires: int,
+        sig: str,
+        *,
+        now: datetime | None = None,
+        disposition: str | None = None,
     ) -> bool:
-        """Tell whether sig signs (key, expires) and the link has not expired."""
+        """Tell whether sig signs (key, expires, disposition) and the link has not expired."""
         try:
             validate_key(key)
         except ValueError:
             return False  # the key comes from the request path: refuse, don't raise
         moment = now or datetime.now(UTC)
-        expected = self._signature(key, expires).encode()
+        expected = self._signature(key, expires, disposition).encode()
         # Compare before the expiry check so timing says nothing about the signature.
         valid = hmac.compare_digest(expected, sig.encode())
         return valid and moment.timestamp() <= expires
@@ -442,18 +471,25 @@ class MinioStorage:
         with self._translated(key):
             self._client.remove_object(self.bucket, key)
 
-    def presigned_get(self, key: str, expires: timedelta) -> str:
+    def presigned_get(
+        self, key: str, expires: timedelta, *, disposition: str | None = None
+    ) -> str:
         """Return a SigV4 presigned GET URL valid for at least `expires` (`link_window`);
-        offline unless the region must be looked up."""
-        return self._links.get(key, expires, validate_key)
+        offline unless the region must be looked up. With `disposition`, the store answers
+        it as the Content-Disposition (`response-content-disposition`, signed in the link):
+        the file is saved under our name, not the key's."""
+        return self._links.get(key, expires, validate_key, disposition)
 
-    def _sign_link(self, key: str, signed_at: int, valid_for: int) -> str:
+    def _sign_link(
+        self, key: str, signed_at: int, valid_for: int, disposition: str | None = None
+    ) -> str:
         with self._translated(key):
             return self._signer.presigned_get_object(
                 self.bucket,
                 key,
                 expires=timedelta(seconds=valid_for),
                 request_date=datetime.fromtimestamp(signed_at, UTC),
+                response_headers={RESPONSE_DISPOSITION: disposition} if disposition else None,
             )
 
     def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:

@@ -251,6 +251,10 @@ def test_a_supervisor_finds_their_subtrees_documents_and_another_streets_is_404(
     # The filed PDF is the one the street's supervisor downloads for that month.
     direct = client.get("/api/v1/stats/bulletins/monthly.pdf?month=2026-10", headers=street)
     assert _follow(client, item["files"]["pdf"]) == direct.data
+    # Saved under the name the direct download gives, not the storage key's.
+    link = urlsplit(item["files"]["pdf"])
+    with client.get(f"{link.path}?{link.query}") as linked:
+        assert linked.headers["Content-Disposition"] == direct.headers["Content-Disposition"]
     answer = client.get(f"/api/v1/documents/{item['id']}/file.docx", headers=street)
     assert answer.status_code == 302 and answer.headers["Cache-Control"] == "private, no-store"
     text = "\n".join(_docx_content(_follow(client, answer.headers["Location"]))[0])

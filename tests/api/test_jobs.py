@@ -11,7 +11,7 @@ import io
 import json
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import openpyxl
 import pytest
@@ -24,7 +24,7 @@ from service.jobs import periodic, running
 from service.jobs.jobs import QUEUE
 from service.jobs.models import Job, JobState, PeriodicClaim
 from tests.api.helpers import assert_error
-from tests.api.test_enterprise_import import _csv, _rows
+from tests.api.test_enterprise_import import GOOD_1, _csv, _rows
 
 JOB_KEYS = {
     "id", "kind", "state", "progress", "attempts", "created_at", "started_at", "finished_at",
@@ -96,7 +96,7 @@ def test_a_big_region_answers_202_and_its_posters_are_rendered_in_parts_then_mer
     # The parts were merged and deleted: only the result is kept.
     ctx = client.application.extensions["mashangcha"]
     kept = [o.key for o in ctx.storage.iter_objects(f"jobs/{job['id']}/")]
-    assert kept == [f"jobs/{job['id']}/qr-posters-{world.street_a.code}.pdf"]
+    assert kept == [f"jobs/{job['id']}/1/qr-posters-{world.street_a.code}.pdf"]
 
 
 def test_a_small_region_still_answers_the_pdf_directly_unless_asked_for_a_job(
@@ -163,6 +163,26 @@ def test_an_export_of_a_long_period_is_a_job_and_a_month_answers_directly(
     assert job["result"]["name"] == "隐患统计-测试区-2026-10.csv"
     # The same file the direct download answers.
     assert download(client, job) == client.get(url, headers=sup).data
+
+
+def test_a_job_result_is_saved_under_the_name_the_direct_download_gives(
+    client, world, auth_header
+):
+    sup = auth_header(world.district_supervisor)
+    url = "/api/v1/stats/export.xlsx?from=2026-11-01&to=2026-11-30"
+    direct = client.get(url, headers=sup)
+    job = poll(client, client.get(url + "&async=1", headers=sup), sup)
+    link = urlsplit(job["result"]["url"])
+    with client.get(f"{link.path}?{link.query}") as answer:
+        assert answer.status_code == 200
+        header = answer.headers["Content-Disposition"]
+    assert header == direct.headers["Content-Disposition"]
+    assert header.startswith("attachment;")
+    assert "filename*=UTF-8''" + quote("隐患统计-测试区-2026-11.xlsx") in header
+    # The name is signed with the link: another one is refused.
+    forged = link.query.replace(quote("2026-11.xlsx", safe=""), quote("2026-12.xlsx", safe=""))
+    assert forged != link.query
+    assert_error(client.get(f"{link.path}?{forged}"), 403, "media_link_invalid")
 
 
 def test_an_export_job_outside_the_callers_scope_is_refused_before_it_is_queued(
@@ -319,6 +339,48 @@ def test_results_expire_and_are_collected(client, ctx, admin, held, queue):
     assert not ctx.storage.exists(key)
     job = client.get(held, headers=admin).json
     assert job["state"] == "succeeded" and job["result"] is None and job["result_expired"]
+
+
+def test_an_import_whose_consumer_died_before_its_commit_is_redone_whole_by_the_retry(
+    client, ctx, db, world, admin, queue, monkeypatch
+):
+    response = _import(client, admin, _csv(_rows(world)), "?async=1&mode=partial")
+    job_id = queue.jobs[0]
+    keep_result = running.keep_result
+
+    def dies_before_commit(*args):
+        keep_result(*args)  # rows, report object and job row written, not committed
+        raise ConsumerDied()
+
+    monkeypatch.setattr(running, "keep_result", dies_before_commit)
+    with pytest.raises(ConsumerDied):
+        running.run_job(ctx, job_id)
+    monkeypatch.undo()
+    db.expire_all()
+    assert db.scalar(select(Enterprise.id).where(Enterprise.credit_code == GOOD_1)) is None
+    _age(ctx, job_id, 600)
+    assert running.reap(ctx) == running.ReapReport(retried=1)
+    running.run_job(ctx, job_id)
+
+    job = client.get(response.headers["Location"], headers=admin).json
+    assert job["state"] == "succeeded" and job["attempts"] == 2, job
+    # The retry's report is the first run's: its rows created, not "updated" by itself.
+    assert job["summary"] == {
+        "mode": "partial", "committed": True, "total": 5, "created": 2, "updated": 1, "failed": 2
+    }  # fmt: skip
+    report = json.loads(download(client, job))
+    actions = [row["action"] for row in report["rows"]]
+    assert actions == ["created", "created", None, None, "updated"]
+    assert db.scalars(select(Enterprise.id).where(Enterprise.credit_code == GOOD_1)).all() == [
+        report["rows"][0]["enterprise_id"]
+    ]
+    assert [o.key for o in ctx.storage.iter_objects(f"jobs/{job_id}/")] == [
+        f"jobs/{job_id}/2/enterprise-import-report.json"
+    ]
+
+
+class ConsumerDied(BaseException):
+    """The consumer process ends here: nothing after this line runs, nothing is caught."""
 
 
 # --- periodic work -----------------------------------------------------------------------

@@ -10,14 +10,15 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.access.auth import verify_password
 from service.directory.models import User
 from service.jobs import running
+from service.jobs.jobs import QUEUE
 from service.jobs.models import Job
 from tests.api.helpers import assert_error
-from tests.api.test_jobs import download, poll
+from tests.api.test_jobs import RecordingQueue, download, poll
 from tests.api.test_staff_accounts import _bad_rows, _staff_csv, _staff_rows
 from tests.factories import make_user
 from uploads_schema.vocabulary import Role
@@ -129,3 +130,120 @@ def test_only_admins_may_start_a_staff_import_job(client, world, auth_header, db
     data = _staff_csv(_staff_rows(world))
     assert_error(_import(client, auth_header(world.district_supervisor), data), 403)
     assert db.scalar(select(Job.id)) is None
+
+
+# --- a consumer that dies: the accounts and their report are kept together ------------
+
+
+class ConsumerDied(BaseException):
+    """The consumer process ends here: nothing after this line runs, nothing is caught."""
+
+
+@pytest.fixture
+def queue(ctx):
+    recorder = RecordingQueue()
+    ctx.adapters[QUEUE] = recorder
+    return recorder
+
+
+def _queued_staff_job(client, admin, world, queue):
+    response = _import(client, admin, _staff_csv(_staff_rows(world)))
+    assert response.status_code == 202 and response.json["state"] == "queued"
+    return queue.jobs[-1]
+
+
+def _retry_after_silence(ctx, job_id):
+    with ctx.uow() as uow:
+        uow.session.get(Job, job_id).heartbeat_at = ctx.now() - timedelta(minutes=10)
+        uow.commit()
+    return running.reap(ctx)
+
+
+def _assert_one_complete_report(client, admin, db, job_id):
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin).json
+    assert job["state"] == "succeeded", job
+    assert job["summary"]["created"] == 5 and job["summary"]["failed"] == 0
+    assert job["progress"]["done"] == job["progress"]["total"] == 5
+    report = json.loads(download(client, job))
+    rows = {r["username"]: r for r in report["rows"]}
+    assert len(rows) == 5 and all(r["action"] == "created" for r in rows.values())
+    users = db.scalars(select(User).where(User.username.in_(rows))).all()
+    assert sorted(u.username for u in users) == sorted(rows)  # each account once
+    for user in users:
+        assert rows[user.username]["user_id"] == user.id
+        assert verify_password(user.password_hash, rows[user.username]["one_time_password"])
+    return job
+
+
+def test_a_consumer_dying_before_the_accounts_and_report_commit_leaves_neither_retry_imports(
+    client, world, auth_header, ctx, db, queue, monkeypatch
+):
+    admin = auth_header(world.admin)
+    job_id = _queued_staff_job(client, admin, world, queue)
+    keep_result = running.keep_result
+
+    def dies_before_commit(*args):
+        keep_result(*args)  # the report's object and the job row are written, not committed
+        raise ConsumerDied()
+
+    monkeypatch.setattr(running, "keep_result", dies_before_commit)
+    with pytest.raises(ConsumerDied):
+        running.run_job(ctx, job_id)
+    monkeypatch.undo()
+    db.expire_all()
+    assert db.scalar(select(User).where(User.username == "zhang.wei")) is None
+    assert db.get(Job, job_id).state.value == "running"  # until the reaper finds it silent
+
+    assert _retry_after_silence(ctx, job_id) == running.ReapReport(retried=1)
+    # What the dead attempt wrote to storage (passwords of accounts never made) is gone.
+    assert list(ctx.storage.iter_objects(f"jobs/{job_id}/1/")) == []
+    running.run_job(ctx, queue.jobs[-1])
+    job = _assert_one_complete_report(client, admin, db, job_id)
+    assert job["attempts"] == 2
+    assert [o.key for o in ctx.storage.iter_objects(f"jobs/{job_id}/")] == [
+        f"jobs/{job_id}/2/staff-import-report.json"
+    ]
+
+
+def test_a_consumer_dying_after_the_commit_leaves_a_finished_job_no_retry_imports_again(
+    client, world, auth_header, ctx, db, queue, monkeypatch
+):
+    admin = auth_header(world.admin)
+    job_id = _queued_staff_job(client, admin, world, queue)
+
+    def dies(*args):
+        raise ConsumerDied()
+
+    monkeypatch.setattr(running, "_drop_input", dies)  # the first step after the commit
+    with pytest.raises(ConsumerDied):
+        running.run_job(ctx, job_id)
+    monkeypatch.undo()
+    assert _retry_after_silence(ctx, job_id) == running.ReapReport()  # it finished
+    running.run_job(ctx, job_id)  # the message delivered again: the job is not run again
+    job = _assert_one_complete_report(client, admin, db, job_id)
+    assert job["attempts"] == 1
+    assert running.collect(ctx) == 1  # the input the dead consumer did not delete
+
+
+def test_an_attempt_taken_over_by_a_retry_writes_no_account(
+    client, world, auth_header, ctx, db, queue, monkeypatch
+):
+    admin = auth_header(world.admin)
+    job_id = _queued_staff_job(client, admin, world, queue)
+    keep_result = running.keep_result
+
+    def silent_too_long(*args):
+        # This consumer stalled past JOB_STALE_AFTER_SECONDS: the job was queued again and
+        # another attempt claimed it before this one reached its commit.
+        with ctx.uow() as uow:
+            uow.session.execute(
+                update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1)
+            )
+            uow.commit()
+        keep_result(*args)
+
+    monkeypatch.setattr(running, "keep_result", silent_too_long)
+    running.run_job(ctx, job_id)
+    db.expire_all()
+    assert db.scalar(select(User).where(User.username == "zhang.wei")) is None
+    assert list(ctx.storage.iter_objects(f"jobs/{job_id}/")) == []

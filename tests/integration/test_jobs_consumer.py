@@ -1,14 +1,17 @@
 """Jobs on real consumer processes (`flask jobs consume`) and the embedded queue (a SQLite
 file): a big poster job asked of the app is split, its parts run on both consumers, and the
 last part assembles the PDF; a job whose consumer was killed is retried by the reaper and
-finished by the other. On a database of the test's own (SQLite or PostgreSQL, as the
-suite's)."""
+finished by the other; a staff import whose consumer dies just before the commit of its
+accounts and report is redone whole by the retry, no password lost. On a database of the
+test's own (SQLite or PostgreSQL, as the suite's)."""
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import signal
+import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -19,13 +22,15 @@ from sqlalchemy.orm import Session
 
 import qr
 from miniprogram_api import create_app
-from service.access.auth import issue_token
+from service.access.auth import issue_token, verify_password
 from service.bootstrap import build_context
 from service.core.settings import Settings
+from service.directory.models import User
 from service.jobs import running
 from service.jobs.models import Job
 from service.qrcodes.models import QrCode
-from tests.boxes import box_environment, consumer, wait_for
+from tests.api.test_staff_accounts import _staff_csv, _staff_rows
+from tests.boxes import box_environment, consumer, started, wait_for
 from tests.conftest import TEST_SECRET
 from tests.factories import build_world
 from tests.livedb import throwaway_database
@@ -66,6 +71,7 @@ def deployment(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "env": box_environment(values),
             "folder": folder,
             "region": world.street_a,
+            "world": world,
         }
         engine.dispose()
         if ctx.lookup_factory is not None:  # PostgreSQL's pool for lookups
@@ -134,3 +140,54 @@ def test_a_job_whose_consumer_is_killed_is_retried_and_finished_by_another(deplo
         job = wait_for(lambda: finished(deployment, location), timeout=60, every=0.5)
     assert job["state"] == "succeeded" and job["attempts"] == 2, job
     assert pages_of(deployment, job) == CODES
+
+
+# A consumer that writes an import's accounts and its report, then dies before the commit
+# (os._exit: no goodbye, no rollback sent; the database drops the transaction).
+DIES_BEFORE_COMMIT = """
+import os, sys
+from service.jobs import running
+keep_result = running.keep_result
+def dies(*args):
+    keep_result(*args)
+    print("dying before the commit", flush=True)
+    os._exit(9)
+running.keep_result = dies
+from flask.cli import main
+sys.argv = ["flask", "jobs", "consume", "--workers", "1", "--no-scheduler"]
+main()
+"""
+
+
+def test_a_staff_import_whose_consumer_dies_before_its_commit_loses_no_password(deployment):
+    env, folder, ctx = deployment["env"], deployment["folder"], deployment["ctx"]
+    client, admin, world = deployment["client"], deployment["admin"], deployment["world"]
+    rows = _staff_rows(world)
+    with started("dies", [sys.executable, "-c", DIES_BEFORE_COMMIT], env, folder) as dies:
+        response = client.post(
+            "/api/v1/users/import?async=1",
+            data={"file": (io.BytesIO(_staff_csv(rows)), "staff.csv")},
+            headers=admin,
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 202, response.get_data(as_text=True)
+        location = response.headers["Location"]
+        assert dies.process.wait(60) == 9, dies.output()
+    assert "dying before the commit" in dies.output()
+    names = [row[0] for row in rows]
+    with ctx.read() as uow:
+        assert uow.session.scalars(select(User).where(User.username.in_(names))).all() == []
+    with consumer("survivor-2", env, folder, scheduler=False):
+        assert wait_for(lambda: running.reap(ctx).retried, timeout=30, every=0.5) == 1
+        job = wait_for(lambda: finished(deployment, location), timeout=60, every=0.5)
+    assert job["state"] == "succeeded" and job["attempts"] == 2, job
+    assert job["summary"]["created"] == len(rows) and job["summary"]["failed"] == 0
+    link = urlsplit(job["result"]["url"])
+    with client.get(f"{link.path}?{link.query}") as answer:
+        report = json.loads(answer.data)
+    passwords = {r["username"]: r["one_time_password"] for r in report["rows"]}
+    with ctx.read() as uow:
+        users = uow.session.scalars(select(User).where(User.username.in_(names))).all()
+    assert sorted(u.username for u in users) == sorted(names)  # each account once
+    for user in users:
+        assert verify_password(user.password_hash, passwords[user.username])

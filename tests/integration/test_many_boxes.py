@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 import redis
@@ -253,6 +254,10 @@ def test_a_job_asked_of_one_box_is_polled_on_the_other_and_run_by_both_consumers
     assert job["result"]["url"].startswith(f"http://{province.seaweed}/province/jobs/")
     pdf = requests.get(job["result"]["url"], timeout=30)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # Saved under the job's Chinese name, which the store answers from the signed link.
+    named = pdf.headers["Content-Disposition"].partition("filename*=UTF-8''")[2]
+    assert unquote(named) == job["result"]["name"]
+    assert job["result"]["name"].startswith("二维码海报")
     # Box A's own answer is the same job; another user is told there is none.
     assert call(a, "GET", location, headers=admin_a).json()["id"] == job["id"]
     street = bearer(a, province.world.district_supervisor.username)

@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from service.core.downloads import content_disposition
 from service.core.storage import ObjectMissing, ObjectStorage, StorageUnavailable
 from service.media.storage import LocalStorage, MinioStorage, content_key
 from tests.fixtures_seaweed import make_seaweed_storage
@@ -255,6 +256,51 @@ def test_local_signature_rejects_tampering(tmp_path: Path) -> None:
     assert not storage.verify_signature(key, expires + 3600, sig)  # stretching the deadline
     assert not storage.verify_signature("../" + key, expires, sig)
     assert not storage.verify_signature(key, expires, "非十六进制")
+
+
+NAMED = content_disposition("隐患统计-武进区-2026-11.xlsx", "hazard-stats-320412-2026-11.xlsx")
+
+
+@pytest.mark.parametrize("kind", ["minio", "seaweedfs"])
+def test_s3_answers_the_disposition_signed_in_the_link(kind: str, request) -> None:
+    if kind == "minio":
+        storage = make_minio_storage(request.getfixturevalue("s3_endpoint"))
+    else:
+        storage = make_seaweed_storage(request.getfixturevalue("seaweed"))
+    storage.put("jobs/7/1/hazard-stats-320412-2026-11.xlsx", PAYLOAD, JPEG)
+
+    url = storage.presigned_get(
+        "jobs/7/1/hazard-stats-320412-2026-11.xlsx", timedelta(minutes=5), disposition=NAMED
+    )
+    response = requests.get(url, timeout=5)
+
+    assert response.status_code == 200 and response.content == PAYLOAD
+    header = response.headers["Content-Disposition"]
+    assert header == NAMED
+    encoded = header.partition("filename*=UTF-8''")[2]
+    assert unquote(encoded) == "隐患统计-武进区-2026-11.xlsx"
+    if kind == "seaweedfs":  # moto does not check signatures; SeaweedFS does
+        # The disposition is signed: a link naming another file is refused.
+        path, _, query = url.partition("?")
+        forged = f"{path}?{query.replace('2026-11.xlsx', '2026-12.xlsx')}"
+        assert requests.get(forged, timeout=5).status_code == 403
+    # Without one, the link is the photo link it always was.
+    plain = storage.presigned_get("jobs/7/1/hazard-stats-320412-2026-11.xlsx", timedelta(minutes=5))
+    assert "response-content-disposition" not in plain
+    assert "Content-Disposition" not in requests.get(plain, timeout=5).headers
+
+
+def test_local_signature_covers_the_disposition(tmp_path: Path) -> None:
+    storage = make_local_storage(tmp_path)
+    url = storage.presigned_get("jobs/7/1/a.xlsx", timedelta(minutes=5), disposition=NAMED)
+    key, expires, sig = _signed_parts(url)
+    assert parse_qs(urlsplit(url).query)["response-content-disposition"] == [NAMED]
+
+    assert storage.verify_signature(key, expires, sig, disposition=NAMED)
+    assert not storage.verify_signature(key, expires, sig)
+    assert not storage.verify_signature(key, expires, sig, disposition=NAMED.replace("11", "12"))
+    plain = storage.presigned_get("jobs/7/1/a.xlsx", timedelta(minutes=5))
+    assert plain != url and "response-content-disposition" not in plain
 
 
 def test_local_signature_rejects_an_expired_link(tmp_path: Path) -> None:

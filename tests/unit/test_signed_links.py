@@ -37,7 +37,7 @@ def test_links_are_signed_once_per_window_and_checked_before_signing():
     signed, checked = [], []
     clock = Clock(1_800_000_000.0)  # a multiple of 75 s: a window starts here
 
-    def sign(key: str, signed_at: int, valid_for: int) -> str:
+    def sign(key: str, signed_at: int, valid_for: int, disposition: str | None) -> str:
         signed.append((key, signed_at, valid_for))
         return f"{key}?at={signed_at}&for={valid_for}"
 
@@ -55,7 +55,7 @@ def test_links_are_signed_once_per_window_and_checked_before_signing():
 
 
 def test_a_refused_key_is_never_kept():
-    links = SignedLinks(lambda key, at, valid: key, Clock(1_800_000_000.0))
+    links = SignedLinks(lambda key, at, valid, disposition: key, Clock(1_800_000_000.0))
 
     def refuse(key: str) -> None:
         raise ValueError(key)
@@ -67,7 +67,7 @@ def test_a_refused_key_is_never_kept():
 
 def test_the_kept_links_are_bounded(monkeypatch):
     monkeypatch.setattr("service.media.storage.SIGNED_LINKS_KEPT", 10)
-    links = SignedLinks(lambda key, at, valid: key, Clock(1_800_000_000.0))
+    links = SignedLinks(lambda key, at, valid, disposition: key, Clock(1_800_000_000.0))
     for n in range(25):
         links.get(f"k/{n}.jpg", timedelta(seconds=300), lambda key: None)
     assert len(links._kept) <= 10
