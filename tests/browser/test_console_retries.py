@@ -5,10 +5,13 @@ one rotation, one password reset whose password the page shows)."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import LiveServer
@@ -158,3 +161,47 @@ def test_a_password_reset_whose_answer_was_lost_shows_the_password_it_made(
     first = lost.answers[0]["one_time_password"]
     expect(page.get_by_text(f"{name} 的一次性密码：{first}")).to_be_visible()
     assert len(lost.keys) == 2 and lost.keys[0] and lost.keys[0] == lost.keys[1]
+
+
+def test_a_staff_import_whose_answer_was_lost_shows_the_passwords_it_made(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    world = live_server.world
+    name = f"retry-import-{next(_n)}"
+    csv = tmp_path / "staff.csv"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},重试导入,,职工,,,",
+    ]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    keys: list[str] = []
+    answers: list[Any] = []
+
+    def lose_first_answer(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) > 1:
+            route.continue_()
+            return
+        # Chromium hands an interceptor an upload's body without the file's bytes, so the
+        # page's request (its login, key and file) is sent from here; the page never hears.
+        sent = route.request.all_headers()
+        headers = {k: v for k, v in sent.items() if k in ("authorization", "idempotency-key")}
+        upload = {"file": (csv.name, csv.read_bytes(), "text/csv")}
+        answers.append(
+            requests.post(route.request.url, headers=headers, files=upload, timeout=10).json()
+        )
+        route.abort("connectionreset")
+
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.route(re.compile(r"/api/v1/users/import\b"), lose_first_answer)
+    page.get_by_label("导入用户文件").set_input_files(csv)
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+
+    # The same file chosen again: the import the lost answer reported, not a second one
+    # (which would refuse the row as taken, its one-time password never seen).
+    page.get_by_label("导入用户文件").set_input_files(csv)
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，失败 0（已写入）")).to_be_visible()
+    first = answers[0]["rows"][0]["one_time_password"]
+    expect(report.get_by_role("row", name=name).get_by_text(first)).to_be_visible()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
