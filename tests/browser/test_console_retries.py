@@ -1,16 +1,22 @@
-"""The console's creating writes are retry-safe: a submission whose answer was lost on the way
-is sent again with the same Idempotency-Key, and the API makes one account / one code."""
+"""The console's writes are retry-safe: a submission whose answer was lost on the way is sent
+again with the same Idempotency-Key, and the API acts once (one account, one code, one point,
+one rotation, one password reset whose password the page shows)."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import LiveServer
 from tests.browser.test_console import Api, log_in
+from tests.browser.test_h5 import issue_code
 from tests.factories import PASSWORD
 
 _n = itertools.count(1)
@@ -30,6 +36,7 @@ class LoseFirstAnswer:
 
     def __init__(self, page: Page, pattern: str) -> None:
         self.keys: list[str] = []
+        self.answers: list[Any] = []  # the bodies of the answers the page never heard
         page.route(pattern, self._handle)
 
     def _handle(self, route: Route) -> None:
@@ -38,7 +45,8 @@ class LoseFirstAnswer:
             return
         self.keys.append(route.request.headers.get("idempotency-key", ""))
         if len(self.keys) == 1:
-            route.fetch()  # the server answers; the page never hears it
+            answer = route.fetch()  # the server answers; the page never hears it
+            self.answers.append(answer.json())
             route.abort("connectionreset")
         else:
             route.continue_()
@@ -85,3 +93,115 @@ def test_a_code_whose_answer_was_lost_is_issued_once(page: Page, live_server: Li
     assert len(lost.keys) == 2 and lost.keys[0] and lost.keys[0] == lost.keys[1]
     after = admin.get("/api/v1/qrcodes", enterprise_id=enterprise.id, page_size=100)["total"]
     assert after == before + 1
+
+
+def test_a_new_point_whose_answer_was_lost_is_created_once(
+    page: Page, live_server: LiveServer
+) -> None:
+    world = live_server.world
+    name = f"重试风险点{next(_n)}"
+    log_in(page, live_server, world.officer)
+    lost = LoseFirstAnswer(page, "**/api/v1/points")
+    page.get_by_role("button", name="新增风险点").click()
+    dialog = page.get_by_role("dialog", name="新增风险点")
+    dialog.get_by_label("名称", exact=True).fill(name)
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.get_by_text(f"已新增风险点 {name}")).to_be_visible()
+    assert len(lost.keys) == 2 and lost.keys[0] and lost.keys[0] == lost.keys[1]
+    points = Api(live_server, world.officer).get(
+        "/api/v1/points", enterprise_id=world.enterprise_a.id, page_size=100
+    )["items"]
+    assert [p["name"] for p in points].count(name) == 1
+
+
+def test_a_rotation_whose_answer_was_lost_rotates_once(page: Page, live_server: LiveServer) -> None:
+    world = live_server.world
+    admin = Api(live_server, world.admin)
+    enterprise = world.enterprise_b
+    old = issue_code(live_server, enterprise.id)
+    before = admin.get("/api/v1/qrcodes", enterprise_id=enterprise.id, page_size=100)["total"]
+    log_in(page, live_server, world.admin, then="/console/enterprises")
+    page.get_by_label("搜索企业").fill(enterprise.name)
+    page.get_by_role("button", name="查询").click()
+    page.get_by_role("row", name=enterprise.name).get_by_role("button", name="管理二维码").click()
+    row = page.get_by_role("row", name=old["short_id"])
+    lost = LoseFirstAnswer(page, "**/api/v1/qrcodes/*/rotate")
+    row.get_by_role("button", name="换发").click()
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+
+    # The row still offers 换发 (the page never heard the answer): clicking it again replays.
+    row.get_by_role("button", name="换发").click()
+    expect(page.get_by_text("已换发二维码")).to_be_visible()
+    assert len(lost.keys) == 2 and lost.keys[0] and lost.keys[0] == lost.keys[1]
+    codes = admin.get("/api/v1/qrcodes", enterprise_id=enterprise.id, page_size=100)["items"]
+    assert len(codes) == before + 1
+    assert next(c for c in codes if c["id"] == old["id"])["status"] == "revoked"
+
+
+def test_a_password_reset_whose_answer_was_lost_shows_the_password_it_made(
+    page: Page, live_server: LiveServer
+) -> None:
+    world = live_server.world
+    name = f"retry-reset-{next(_n)}"
+    body = {"username": name, "password": PASSWORD, "display_name": "重置用户", "role": "reporter"}
+    Api(live_server, world.admin).post("/api/v1/users", body, status=201)
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.get_by_label("搜索用户").fill(name)
+    page.get_by_role("button", name="查询").click()
+    row = page.get_by_role("row", name=name)
+    lost = LoseFirstAnswer(page, "**/api/v1/users/*/reset-password")
+    row.get_by_role("button", name="重置密码").click()
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+
+    row.get_by_role("button", name="重置密码").click()
+    # The password the server made with the lost answer is the one shown: one reset, not two.
+    first = lost.answers[0]["one_time_password"]
+    expect(page.get_by_text(f"{name} 的一次性密码：{first}")).to_be_visible()
+    assert len(lost.keys) == 2 and lost.keys[0] and lost.keys[0] == lost.keys[1]
+
+
+def test_a_staff_import_whose_answer_was_lost_shows_the_passwords_it_made(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    world = live_server.world
+    name = f"retry-import-{next(_n)}"
+    csv = tmp_path / "staff.csv"
+    rows = [
+        "用户名,姓名,手机号,角色,区域编码,网格编码,统一社会信用代码",
+        f"{name},重试导入,,职工,,,",
+    ]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    keys: list[str] = []
+    answers: list[Any] = []
+
+    def lose_first_answer(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) > 1:
+            route.continue_()
+            return
+        # Chromium hands an interceptor an upload's body without the file's bytes, so the
+        # page's request (its login, key and file) is sent from here; the page never hears.
+        sent = route.request.all_headers()
+        headers = {k: v for k, v in sent.items() if k in ("authorization", "idempotency-key")}
+        upload = {"file": (csv.name, csv.read_bytes(), "text/csv")}
+        answers.append(
+            requests.post(route.request.url, headers=headers, files=upload, timeout=10).json()
+        )
+        route.abort("connectionreset")
+
+    log_in(page, live_server, world.admin, then="/console/users")
+    page.route(re.compile(r"/api/v1/users/import\b"), lose_first_answer)
+    page.get_by_label("导入用户文件").set_input_files(csv)
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+
+    # The same file chosen again: the import the lost answer reported, not a second one
+    # (which would refuse the row as taken, its one-time password never seen).
+    page.get_by_label("导入用户文件").set_input_files(csv)
+    report = page.get_by_label("导入结果")
+    expect(report.get_by_text("导入结果：共 1 行，新增 1，失败 0（已写入）")).to_be_visible()
+    first = answers[0]["rows"][0]["one_time_password"]
+    expect(report.get_by_role("row", name=name).get_by_text(first)).to_be_visible()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]

@@ -447,6 +447,41 @@ def test_submitting_again_after_a_lost_answer_acts_once(
     assert [p for p in page_problems.all() if "ERR_CONNECTION_RESET" not in p] == []
 
 
+def test_checking_in_again_after_a_lost_answer_checks_in_once(
+    page: Page, live_server: LiveServer, page_problems: PageProblems
+) -> None:
+    live, world = live_server, live_server.world
+    code = issue_code(live, world.enterprise_a.id)
+    where = {"enterprise_id": world.enterprise_a.id}
+    before = _api(live, world.inspector, "GET", "/checkins", params=where)["total"]
+
+    lost: list[str] = []
+    keys: list[str | None] = []
+
+    def drop_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if lost:
+            route.continue_()
+            return
+        answer = route.fetch()  # the check-in is recorded; the phone never hears it
+        lost.append(str(answer.status))
+        route.abort("connectionreset")
+
+    _log_in(page, live, world.inspector)
+    page.goto(f"{live.url}/q/{code['token']}")
+    expect(page.get_by_text("甲企业").first).to_be_visible()
+    page.route("**/api/v1/scan/*/checkins", drop_the_first_answer)
+    page.get_by_role("button", name="扫码打卡").click()
+    expect(page.get_by_role("alert")).to_contain_text("网络不可用")
+    page.get_by_role("button", name="扫码打卡").click()
+    expect(page.get_by_role("status")).to_contain_text("距企业")
+
+    after = _api(live, world.inspector, "GET", "/checkins", params=where)["total"]
+    assert after == before + 1
+    assert lost == ["201"] and len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    assert [p for p in page_problems.all() if "ERR_CONNECTION_RESET" not in p] == []
+
+
 def test_an_expired_login_leads_back_to_the_login_page(
     page: Page, live_server: LiveServer, page_problems: PageProblems
 ) -> None:

@@ -4,6 +4,7 @@ import { getCurrentScope, onScopeDispose, ref } from 'vue'
 import { api, type ApiError, type Schemas } from '../api/client'
 import { downloadFile, saveResult } from '../api/download'
 import { authHeaders, checkAnswer } from './session'
+import { submissionKey } from './submission'
 
 export type Job = Schemas['Job']
 export type JobResult = Schemas['JobResult']
@@ -56,10 +57,15 @@ export async function saveJobFile(job: Job): Promise<void> {
   await saveResult(result)
 }
 
+// A retried 取消 (the answer lost on the way) answers the cancelled job, not a refusal.
+const cancelling = submissionKey()
+
 /** Cancels a queued or running job; answers the job as it now is. */
 export async function cancelJob(job: Job): Promise<Job> {
-  const { data, error } = await api.POST('/api/v1/jobs/{job_id}/cancel', { params: { path: { job_id: job.id } } })
+  const header = { 'Idempotency-Key': cancelling.keyFor(job.id) }
+  const { data, error } = await api.POST('/api/v1/jobs/{job_id}/cancel', { params: { path: { job_id: job.id }, header } })
   if (!data) throw error
+  cancelling.done()
   return data
 }
 
