@@ -117,25 +117,48 @@ def test_a_big_poster_job_is_split_over_both_consumers_and_merged(deployment):
     assert parts["a"] and parts["b"], parts  # whichever consumer was free took one
 
 
+# A consumer that draws a part's first page and stalls there, so the kill lands mid-part
+# every time: a real part takes ~0.1 s, and a kill timed from outside sometimes came after
+# a whole part was counted, or after the last one (the job then simply finished, nothing
+# to retry).
+STALLS_MID_PART = """
+import sys, time
+from service.jobs import kinds
+def stalls(ctx, specs, progress, size="A5"):
+    progress(1)
+    print("stalled mid-part", flush=True)
+    time.sleep(600)
+kinds.render_poster_part = stalls
+from flask.cli import main
+sys.argv = ["flask", "jobs", "consume", "--workers", "1", "--no-scheduler"]
+main()
+"""
+
+
 def test_a_job_whose_consumer_is_killed_is_retried_and_finished_by_another(deployment):
     env, folder, ctx = deployment["env"], deployment["folder"], deployment["ctx"]
-    with consumer("doomed", env, folder, scheduler=False) as doomed:
+    with started("doomed", [sys.executable, "-c", STALLS_MID_PART], env, folder) as doomed:
+        wait_for(lambda: "consuming" in doomed.output(), timeout=30)
         location = ask_for_posters(deployment)
         job_id = int(location.rsplit("/", 1)[1])
 
-        def started_running() -> bool:
+        def mid_part() -> bool:
             with ctx.read() as uow:
                 job = uow.session.get(Job, job_id)
-                return job.state.value == "running" and job.done > 0
+                # its heartbeat has counted the drawn page: the kill comes mid-part
+                return job.state.value == "running" and job.done > 0 and job.parts_done == 0
 
-        wait_for(started_running, timeout=60, every=0.02)
+        wait_for(mid_part, timeout=60, every=0.05, explain=doomed.output)
+        assert "stalled mid-part" in doomed.output()
         doomed.process.send_signal(signal.SIGKILL)  # mid-job, no goodbye
         doomed.process.wait()
     with ctx.read() as uow:
         assert uow.session.scalar(select(Job.state).where(Job.id == job_id)).value == "running"
     with consumer("survivor", env, folder, scheduler=False):
-        # Silent past JOB_STALE_AFTER_SECONDS: the reaper (a periodic task, run here at
-        # once rather than at the next minute) queues it again and the survivor finishes it.
+        # The survivor draws the other parts of the dead attempt, which cannot finish (its
+        # first part's message died with the doomed consumer); silent past
+        # JOB_STALE_AFTER_SECONDS, the reaper (a periodic task, run here at once rather than
+        # at the next minute) queues it again and the survivor finishes it.
         assert wait_for(lambda: running.reap(ctx).retried, timeout=30, every=0.5) == 1
         job = wait_for(lambda: finished(deployment, location), timeout=60, every=0.5)
     assert job["state"] == "succeeded" and job["attempts"] == 2, job
