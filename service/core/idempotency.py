@@ -45,6 +45,18 @@ class IdempotencyInProgress(Conflict):
     message_en = "A request with this Idempotency-Key is still in progress; retry shortly"
 
 
+class IdempotencyOutcomeLost(Conflict):
+    """The write under the key committed, but its process died before storing the answer:
+    retrying can never replay it, and running it again would do the work twice."""
+
+    code = "idempotency_outcome_lost"
+    message = "这份提交已经保存，但当时的结果没能送回；请刷新页面查看，不要再次提交"
+    message_en = (
+        "This request was carried out but its answer was lost; reload to see the result "
+        "instead of sending it again"
+    )
+
+
 ANONYMOUS = "anon"
 
 
@@ -186,7 +198,7 @@ def purge(ctx: Context, older_than: timedelta, *, dry_run: bool = False) -> int:
 IN_FLIGHT = 0
 # How long a duplicate waits for the answer of a write in flight before it answers 409; a
 # record in flight for longer than STALE lost its answer (the process died after the
-# commit): it is answered 409 at once, until the key is purged.
+# commit): it is answered 409 `idempotency_outcome_lost` at once, until the key is purged.
 WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.05
 STALE = timedelta(seconds=60)
@@ -261,7 +273,7 @@ def find(ctx: Context, idem: IdempotencyKey) -> Answer | None:
     """The stored answer of an earlier request with this key; None if there is none.
 
     A different request under the key is a 422; one still in flight is waited for a little,
-    then a 409."""
+    then a 409; one whose answer was lost (in flight past STALE) a 409 saying so."""
     record = _found(ctx, idem)
     if record is None:
         return None
@@ -270,7 +282,9 @@ def find(ctx: Context, idem: IdempotencyKey) -> Answer | None:
     deadline = time.monotonic() + WAIT_SECONDS
     while record.status_code == IN_FLIGHT:
         # The record's own clock (`created_at`), not the context's (tests move that one).
-        if utcnow() - record.created_at > STALE or time.monotonic() > deadline:
+        if utcnow() - record.created_at > STALE:
+            raise IdempotencyOutcomeLost()
+        if time.monotonic() > deadline:
             raise IdempotencyInProgress()
         time.sleep(POLL_SECONDS)
         again = _found(ctx, idem)

@@ -4,6 +4,7 @@ has the route table): errors are not remembered, keys are scoped, answers are se
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -145,3 +146,22 @@ def test_a_twin_of_a_write_still_in_flight_waits_then_gets_409(
     twin = client.post("/api/v1/regions", json=body, headers=h)
     error = assert_error(twin, 409, "idempotency_in_progress")
     assert "处理中" in error["message"]
+
+
+def test_a_write_whose_answer_was_lost_says_so_and_is_not_done_again(
+    client, world, auth_header, db, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The process died between the write's commit and storing its answer (here: the answer
+    is never stored, and the record is a few minutes old): a retry with the key is told the
+    write was saved and to reload, at once, and does not make a second region."""
+    monkeypatch.setattr(core_idempotency, "answer", lambda *args: None)
+    h = {**auth_header(world.admin), "Idempotency-Key": "answer-lost"}
+    body = _region(9, world.street_a.id)
+    assert client.post("/api/v1/regions", json=body, headers=h).status_code == 201
+    record = db.scalar(select(IdempotencyRecord))
+    record.created_at -= core_idempotency.STALE + timedelta(seconds=1)
+    db.commit()
+    retried = client.post("/api/v1/regions", json=body, headers=h)
+    error = assert_error(retried, 409, "idempotency_outcome_lost")
+    assert "已经保存" in error["message"] and "刷新" in error["message"]
+    assert len(db.scalars(select(Region).where(Region.code == body["code"])).all()) == 1
