@@ -225,6 +225,8 @@ def test_an_assessment_whose_answer_was_lost_is_saved_once(
     officer = Api(live_server, world.officer)
     point = a_point(officer, world.enterprise_a.id, f"重试评价点{next(_n)}")
     log_in(page, live_server, world.officer, then=f"/console/points/{point['id']}")
+    expect(page.get_by_role("heading", name=f"风险点 {point['name']}")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # its checklists and people loaded: no shifts
     form = page.get_by_role("form", name="风险评价")
     choose(page, "可能性 L", "6 — 相当可能")
     choose(page, "暴露频率 E", "3 — 每周一次或偶然暴露")
@@ -250,6 +252,8 @@ def test_an_attachment_and_a_detachment_whose_answers_were_lost_act_once(
     body = {"name": name, "items": [{"content": "通道畅通"}]}
     officer.post("/api/v1/checklists", body, status=201)
     log_in(page, live_server, world.officer, then=f"/console/points/{point['id']}")
+    expect(page.get_by_role("heading", name=f"风险点 {point['name']}")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # its checklists and people loaded: no shifts
     choose(page, "选择清单", name)
     choose(page, "频次", "每周")
     attach = page.get_by_role("form", name="关联排查清单").get_by_role("button", name="关联")
@@ -266,9 +270,12 @@ def test_an_attachment_and_a_detachment_whose_answers_were_lost_act_once(
     # The detachment's answer lost: the row still offers 解除关联, and the retry reports it
     # done (a second removal without the key would be refused as not found).
     attached = page.get_by_label("已关联的排查清单", exact=True).get_by_role("row", name=name)
+    # The attach's failure message gone first, so the next one seen is the detachment's.
+    expect(page.get_by_text("网络不可用，请稍后重试")).to_have_count(0)
     lost = LoseFirstAnswer(page, "**/api/v1/points/*/checklists/*", method="DELETE")
     attached.get_by_role("button", name="解除关联").click()
     expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
+    assert len(lost.keys) == 1
     assert officer.get(f"/api/v1/points/{point['id']}/checklists") == []
 
     attached.get_by_role("button", name="解除关联").click()

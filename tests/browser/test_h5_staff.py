@@ -123,8 +123,19 @@ def _pick_date(page: Page, label: str) -> None:
     page.get_by_role("button", name="确认").click()
 
 
+def settled(page: Page) -> None:
+    """Waits as a person does before tapping: the tab's list loaded and nothing sliding (Vant's
+    swipeable tabs move the panels; a tap taken mid-slide, while the list was still growing,
+    once landed on the moving track and opened nothing)."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => !(a instanceof CSSTransition))"
+    )
+
+
 def _open(page: Page, tab: str, description: str) -> None:
     page.get_by_role("tab", name=tab).click()
+    settled(page)
     page.get_by_text(description).locator("visible=true").click()
     expect(page.get_by_text("处理记录")).to_be_visible()
 
