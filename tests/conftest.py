@@ -64,6 +64,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """On a `--dist loadgroup` worker, fail a grouped test that pytest-xdist did not take into
+    its group (it tags the test's id with `@group`): with a pytest whose node ids it cannot
+    tag (9.2 with pytest-xdist 3.8) the groups are silently ignored, and the browser and
+    gunicorn tests run on both workers at once."""
+    grouped = getattr(item.config.option, "loadgroup", False)  # set on xdist's workers
+    if grouped and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(
+            "pytest-xdist ignored this test's xdist_group: pin pytest and pytest-xdist "
+            "as requirements.txt does",
+            pytrace=False,
+        )
+
+
 def _is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 
