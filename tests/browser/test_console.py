@@ -334,48 +334,6 @@ def test_a_supervisor_verifies_a_fix_with_the_form_of_an_action_the_api_lists(
     assert page_problems.all() == []
 
 
-def test_an_enterprise_officer_submits_a_fix_with_a_photo_from_the_console(
-    page: Page, live_server: LiveServer, page_problems: PageProblems
-) -> None:
-    world = live_server.world
-    admin, reporter = Api(live_server, world.admin), Api(live_server, world.reporter)
-    officer = Api(live_server, world.officer)
-    code = admin.post(f"/api/v1/enterprises/{world.enterprise_a.id}/qrcodes", {}, status=201)
-    body = {
-        "qr_token": code["token"],
-        "category": "electrical",
-        "description": f"配电室门锁损坏（{next(_shade)}号）",
-        "media_ids": [reporter.photo()],
-    }
-    hazard = reporter.post("/api/v1/hazards", body, status=201)["hazard"]
-    path = f"/api/v1/hazards/{hazard['id']}"
-    deadline = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
-    officer.post(f"{path}/assign", {"assignee_id": world.officer.id, "deadline": deadline})
-
-    # An officer's console opens on 隐患: their own enterprise's, no other's.
-    log_in(page, live_server, world.officer)
-    expect(page.get_by_role("heading", name="隐患", exact=True)).to_be_visible()
-    page.get_by_label("搜索").fill(hazard["number"])
-    page.get_by_role("button", name="查询").click()
-    expect(page.get_by_role("cell", name=world.enterprise_a.name).first).to_be_visible()
-    expect(page.get_by_role("cell", name=world.enterprise_b.name)).to_have_count(0)
-    page.get_by_role("link", name=hazard["number"]).click()
-
-    page.get_by_role("button", name="提交整改").click()
-    dialog = page.get_by_role("dialog", name="提交整改")
-    dialog.get_by_label("整改说明").fill("已更换门锁并张贴警示")
-    dialog.locator("input[type=file]").set_input_files(
-        files=[{"name": "门锁.jpg", "mimeType": "image/jpeg", "buffer": plain_jpeg(640, 480)}]
-    )
-    dialog.get_by_role("button", name="提交").click()
-    expect(page.get_by_text("提交整改：已完成")).to_be_visible()
-    expect(page.get_by_role("img", name="整改后照片 1")).to_be_visible()
-    fixed = officer.get(path)
-    assert fixed["status"] == "verifying" and fixed["fix_note"] == "已更换门锁并张贴警示"
-    assert len(fixed["photos"]["after"]) == 1
-    assert page_problems.all() == []
-
-
 def test_the_ledger_exports_the_statistics_of_the_chosen_period(
     page: Page, live_server: LiveServer, story: Story, page_problems: PageProblems
 ) -> None:

@@ -43,8 +43,8 @@ def test_an_officer_grades_a_point_by_lec_and_sees_its_colour_in_the_four_colour
     world = live_server.world
     api = Api(live_server, world.officer)
     name = f"液氯钢瓶库{next(_n)}"
-    log_in(page, live_server, world.officer, then="/console/points")
-    # An officer's 风险四色 opens on their own enterprise's table.
+    log_in(page, live_server, world.officer)
+    # An officer's console opens on their own enterprise's 四色 table.
     expect(
         page.get_by_role("heading", name=f"风险四色 · {world.enterprise_a.name}")
     ).to_be_visible()

@@ -106,7 +106,7 @@ def test_a_new_point_whose_answer_was_lost_is_created_once(
 ) -> None:
     world = live_server.world
     name = f"重试风险点{next(_n)}"
-    log_in(page, live_server, world.officer, then="/console/points")
+    log_in(page, live_server, world.officer)
     lost = LoseFirstAnswer(page, "**/api/v1/points")
     page.get_by_role("button", name="新增风险点").click()
     dialog = page.get_by_role("dialog", name="新增风险点")

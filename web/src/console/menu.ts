@@ -16,8 +16,7 @@ const PREVENTION_STAFF: Role[] = ['supervisor', 'admin', 'inspector', 'enterpris
 
 export const MENU: MenuItem[] = [
   { path: '/console/', label: TEXT.dashboard, roles: ['supervisor', 'admin'] },
-  // An enterprise's officer too: their enterprise's hazards, to assign, plan and fix at a desk.
-  { path: '/console/hazards', label: TEXT.hazards, roles: [...STAFF, 'enterprise_officer'] },
+  { path: '/console/hazards', label: TEXT.hazards, roles: STAFF },
   { path: '/console/ledger', label: TEXT.ledger, roles: ['supervisor', 'admin'] },
   { path: '/console/map', label: '一张图', roles: ['supervisor', 'admin'] },
   { path: '/console/enterprises', label: TEXT.enterprises, roles: ['admin'] },
