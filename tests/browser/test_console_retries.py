@@ -58,6 +58,14 @@ class LoseFirstAnswer:
             route.continue_()
 
 
+def open_codes(page: Page, live: LiveServer, enterprise: Any) -> None:
+    """The admin's console, at the enterprise's codes (企业与二维码 → 管理二维码)."""
+    log_in(page, live, live.world.admin, then="/console/enterprises")
+    page.get_by_label("搜索企业").fill(enterprise.name)
+    page.get_by_role("button", name="查询").click()
+    page.get_by_role("row", name=enterprise.name).get_by_role("button", name="管理二维码").click()
+
+
 def test_a_new_user_whose_answer_was_lost_is_created_once(
     page: Page, live_server: LiveServer
 ) -> None:
@@ -86,10 +94,7 @@ def test_a_code_whose_answer_was_lost_is_issued_once(page: Page, live_server: Li
     admin = Api(live_server, world.admin)
     enterprise = world.enterprise_a2
     before = admin.get("/api/v1/qrcodes", enterprise_id=enterprise.id, page_size=100)["total"]
-    log_in(page, live_server, world.admin, then="/console/enterprises")
-    page.get_by_label("搜索企业").fill(enterprise.name)
-    page.get_by_role("button", name="查询").click()
-    page.get_by_role("row", name=enterprise.name).get_by_role("button", name="管理二维码").click()
+    open_codes(page, live_server, enterprise)
     lost = LoseFirstAnswer(page, "**/api/v1/enterprises/*/qrcodes")
     page.get_by_role("button", name="生成新二维码").click()
     expect(page.get_by_text("网络不可用，请稍后重试")).to_be_visible()
@@ -129,10 +134,7 @@ def test_a_rotation_whose_answer_was_lost_rotates_once(page: Page, live_server: 
     enterprise = world.enterprise_b
     old = issue_code(live_server, enterprise.id)
     before = admin.get("/api/v1/qrcodes", enterprise_id=enterprise.id, page_size=100)["total"]
-    log_in(page, live_server, world.admin, then="/console/enterprises")
-    page.get_by_label("搜索企业").fill(enterprise.name)
-    page.get_by_role("button", name="查询").click()
-    page.get_by_role("row", name=enterprise.name).get_by_role("button", name="管理二维码").click()
+    open_codes(page, live_server, enterprise)
     row = page.get_by_role("row", name=old["short_id"])
     lost = LoseFirstAnswer(page, "**/api/v1/qrcodes/*/rotate")
     row.get_by_role("button", name="换发").click()
@@ -291,10 +293,7 @@ def test_a_revocation_whose_answer_was_lost_reports_the_code_stopped(
     admin = Api(live_server, world.admin)
     enterprise = world.enterprise_b
     code = issue_code(live_server, enterprise.id)
-    log_in(page, live_server, world.admin, then="/console/enterprises")
-    page.get_by_label("搜索企业").fill(enterprise.name)
-    page.get_by_role("button", name="查询").click()
-    page.get_by_role("row", name=enterprise.name).get_by_role("button", name="管理二维码").click()
+    open_codes(page, live_server, enterprise)
     row = page.get_by_role("row", name=code["short_id"])
     lost = LoseFirstAnswer(page, "**/api/v1/qrcodes/*/revoke")
     row.get_by_role("button", name="停用").click()
